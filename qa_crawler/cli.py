@@ -1,0 +1,70 @@
+"""The ``qa-crawler`` command line: parse, crawl, export, demo."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from qa_crawler import __version__
+
+EXIT_OK = 0
+EXIT_NOT_QA = 1  # parse: the file is not a Q&A page
+EXIT_USAGE = 2  # bad arguments (argparse's own code)
+EXIT_CANNOT_RUN = 3  # crawl could not start: output folder locked, start URL unreachable, bad setting
+
+
+def _cmd_parse(args: argparse.Namespace) -> int:
+    from qa_crawler.parsers.doctorqna import NotQAPage, parse_page
+    from qa_crawler.record import to_json_dict
+
+    path = Path(args.file)
+    try:
+        body = sys.stdin.buffer.read() if args.file == "-" else path.read_bytes()
+    except OSError as exc:
+        print(f"qa-crawler parse: cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_NOT_QA
+    url = args.url or (path.resolve().as_uri() if args.file != "-" else "stdin:")
+    try:
+        result = parse_page(body, url)
+    except NotQAPage as exc:
+        print(f"qa-crawler parse: {args.file}: not a Q&A page: {exc.reason}", file=sys.stderr)
+        return EXIT_NOT_QA
+    if result.missing:
+        print(
+            f"qa-crawler parse: {args.file}: parts missing on the page: {', '.join(result.missing)}",
+            file=sys.stderr,
+        )
+    json.dump(to_json_dict(result.record), sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="qa-crawler",
+        description="Crawl doctorqna.com Q&A pages and write a documented Parquet/CSV dataset.",
+    )
+    parser.add_argument("--version", action="version", version=f"qa-crawler {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("parse", help="print the record of one saved Q&A page as JSON")
+    p.add_argument("file", metavar="FILE.html", help="saved page ('-' reads standard input)")
+    p.add_argument("--url", help="the URL the page was fetched from (gives qa_id and links)")
+    p.set_defaults(func=_cmd_parse)
+
+    from qa_crawler import commands  # crawl, export, demo: they pull in Scrapy, so kept apart
+
+    commands.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,129 @@
+"""Small pure functions that clean one value each: whitespace, dates, age bands, gender, names.
+
+Each takes the text as the page shows it and returns the normalised value, or None when the
+input does not hold one. None passes through unchanged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+_WS = re.compile(r"[\s\u00a0\u2000-\u200b\u202f\u205f\u3000\ufeff]+")
+
+
+def clean_text(text: str | None) -> str | None:
+    """Collapse every run of whitespace (non-breaking and Unicode spaces too) to one space, strip.
+
+    Unicode is kept as is: only whitespace changes. Empty results become None.
+    """
+    if text is None:
+        return None
+    text = _WS.sub(" ", text).strip()
+    return text or None
+
+
+def join_paragraphs(lines) -> str | None:
+    """Paragraphs (or ``<br>``-separated lines) cleaned and joined with ``\\n``; empty ones dropped."""
+    cleaned = [c for c in (clean_text(line) for line in lines) if c]
+    return "\n".join(cleaned) or None
+
+
+_DATE = re.compile(r"(?<!\d)(\d{4})\s*[/.\-]\s*(\d{1,2})\s*[/.\-]\s*(\d{1,2})(?!\d)")
+
+
+def find_date(text: str | None) -> str | None:
+    """The first ``YYYY/MM/DD`` (or ``-``/``.`` separated) date in ``text``, as shown; else None."""
+    if not text:
+        return None
+    m = _DATE.search(text)
+    return m.group(0) if m else None
+
+
+def parse_date(text: str | None) -> dt.date | None:
+    """``2016/08/23`` (also ``2016-08-23``, ``2016.8.3``) to a date; None when absent or invalid."""
+    if not text:
+        return None
+    m = _DATE.search(text)
+    if not m:
+        return None
+    try:
+        return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    except ValueError:
+        return None
+
+
+_BAND = re.compile(r"(\d{1,3})\s*[~\-–—]\s*(\d{1,3})")
+_UNDER = re.compile(r"\b(?:under|below|less than|<)\s*(\d{1,3})\b", re.I)
+_OVER = re.compile(r"\b(?:over|above|more than|>)\s*(\d{1,3})\b", re.I)
+_SINGLE = re.compile(r"(?<![\d~])(\d{1,3})(?![\d~])")
+
+
+def parse_age_band(text: str | None) -> tuple[int | None, int | None]:
+    """Age band text to (min, max) in years, inclusive.
+
+    ``20~29`` gives (20, 29); ``under 10`` gives (None, 9); ``over 60`` gives (60, None);
+    a single age ``22`` gives (22, 22); no age gives (None, None).
+    """
+    if not text:
+        return None, None
+    if m := _BAND.search(text):
+        lo, hi = int(m.group(1)), int(m.group(2))
+        return (lo, hi) if lo <= hi else (hi, lo)
+    if m := _UNDER.search(text):
+        return None, max(int(m.group(1)) - 1, 0)
+    if m := _OVER.search(text):
+        return int(m.group(1)), None
+    if m := _SINGLE.search(text):
+        age = int(m.group(1))
+        return age, age
+    return None, None
+
+
+_GENDER_WORDS = {
+    "female": "female", "woman": "female", "girl": "female",
+    "male": "male", "man": "male", "boy": "male",
+}
+_GENDER = re.compile(r"\b(female|male|woman|man|girl|boy)\b", re.I)
+
+
+def parse_gender(text: str | None) -> str | None:
+    """The gender word of an asker line (``female``/``male``); the honorific is never consulted."""
+    if not text:
+        return None
+    words = _GENDER.findall(text)
+    return _GENDER_WORDS[words[-1].lower()] if words else None
+
+
+_DR = re.compile(r"^\s*(?:Dr\.?|Doctor)\s+", re.I)
+
+
+def doctor_name(text: str | None) -> str | None:
+    """``Dr. Gao Chunde`` to ``Gao Chunde``; hyphens and Unicode kept."""
+    text = clean_text(text)
+    if text is None:
+        return None
+    return clean_text(_DR.sub("", text).rstrip(":,"))
+
+
+def department(text: str | None) -> str | None:
+    """A department as shown, without surrounding brackets or punctuation."""
+    text = clean_text(text)
+    if text is None:
+        return None
+    text = text.strip(" ()[]（）:,;.")
+    return clean_text(text)
+
+
+_HONORIFIC_END = re.compile(r"\b(?:Mr|Mrs|Ms|Miss|Dr|Mx|Jr|Sr)\.$")
+
+
+def asker_name(text: str | None) -> str | None:
+    """A pseudonym as shown (``Mr. Huang``): the trailing comma or full stop removed."""
+    text = clean_text(text)
+    if text is None:
+        return None
+    text = text.rstrip(",;:")
+    if text.endswith(".") and not _HONORIFIC_END.search(text):
+        text = text[:-1]
+    return clean_text(text)

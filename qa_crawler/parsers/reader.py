@@ -1,0 +1,201 @@
+"""Turn an HTML document into the lines a reader sees, with their links and a chrome flag.
+
+The site's markup is unknown to us, so the parser reads the page the way a person does: as a
+sequence of visual lines. Block elements, table cells and ``<br>`` break lines; inline elements
+do not. Scripts, styles and hidden elements are dropped. Navigation, forms, buttons and
+ad/share/footer containers are kept but flagged as chrome, unless they hold one of the page's
+own labels (a semantic page may well put ``Reply Date:`` in a ``<footer>``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urljoin
+
+from lxml import etree
+
+from qa_crawler.parsers.normalize import clean_text
+
+BLOCK_TAGS = frozenset(
+    """address article aside blockquote body br caption center dd details dialog dir div dl dt
+    fieldset figcaption figure footer form h1 h2 h3 h4 h5 h6 header hgroup hr html li main menu
+    nav ol p pre section summary table tbody td tfoot th thead tr ul legend""".split()
+)
+DROP_TAGS = frozenset(
+    "script style noscript template svg math iframe object embed head canvas audio video "
+    "img picture source track map area link meta input textarea select option datalist".split()
+)
+CHROME_TAGS = frozenset("nav form button dialog menu".split())
+FOOTER_TAGS = frozenset(["footer"])
+CHROME_TOKENS = frozenset(
+    """nav navbar navigation menu menubar footer breadcrumb breadcrumbs share sharing sharebar
+    social ad ads adsbygoogle advert adverts advertisement advertising sponsor sponsored banner
+    cookie cookies popup modal login signup subscribe newsletter toolbar""".split()
+)
+HIDDEN_TOKENS = frozenset("hidden d-none sr-only visually-hidden screen-reader-text".split())
+# Text labels of the page itself; an element holding one is content, whatever it is called.
+LABELS_XPATH = (
+    "//text()[contains(., 'Ask Date') or contains(., 'Reply Date') or contains(., 'Similar Q')"
+    " or contains(., 'Related FAQ') or contains(., 'More Info')]"
+)
+_TOKEN_SPLIT = re.compile(r"[\s_\-]+")
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+
+
+@dataclass(slots=True)
+class Line:
+    """One visual line: its cleaned text, its links (text, absolute href) and flags."""
+
+    text: str
+    links: list[tuple[str, str]] = field(default_factory=list)
+    link_chars: int = 0
+    heading: int = 0
+    chrome: bool = False
+
+    @property
+    def link_only(self) -> bool:
+        """The whole line is link text (menus, share buttons, breadcrumbs, [Read More])."""
+        if not self.links:
+            return False
+        return self.link_chars >= 0.9 * len(self.text.replace(" ", ""))
+
+    @property
+    def hrefs(self) -> list[str]:
+        return [href for _, href in self.links]
+
+
+class _Builder:
+    def __init__(self, base_url: str, protected: set):
+        self.base_url = base_url
+        self.protected = protected
+        self.lines: list[Line] = []
+        self.parts: list[str] = []
+        self.part_chrome: list[bool] = []
+        self.links: list[tuple[str, str]] = []
+        self.link_chars = 0
+        self.heading = 0
+
+    def add_text(self, text: str | None, chrome: bool, in_link: int, heading: int) -> None:
+        if not text:
+            return
+        self.parts.append(text)
+        self.part_chrome.append(chrome)
+        if in_link:
+            self.link_chars += len(text.replace(" ", "").replace("\xa0", ""))
+        if heading and text.strip():
+            self.heading = heading if not self.heading else min(self.heading, heading)
+
+    def flush(self) -> None:
+        if self.parts:
+            text = clean_text("".join(self.parts))
+            if text:
+                visible = [c for p, c in zip(self.parts, self.part_chrome) if p.strip()]
+                self.lines.append(
+                    Line(text, self.links, self.link_chars, self.heading,
+                         bool(visible) and all(visible))
+                )
+        self.parts, self.part_chrome, self.links = [], [], []
+        self.link_chars, self.heading = 0, 0
+
+
+def _classes(el) -> set[str]:
+    raw = " ".join(filter(None, (el.get("class"), el.get("id"), el.get("role"))))
+    if not raw:
+        return set()
+    return {t for t in _TOKEN_SPLIT.split(raw.lower()) if t}
+
+
+def _hidden(el) -> bool:
+    if el.get("hidden") is not None or el.get("aria-hidden") == "true":
+        return True
+    style = el.get("style")
+    if style and _HIDDEN_STYLE.search(style):
+        return True
+    cls = el.get("class")
+    return bool(cls) and any(t in HIDDEN_TOKENS for t in cls.lower().split())
+
+
+def _walk(b: _Builder, el, chrome: bool, in_link: int, heading: int) -> None:
+    tag = el.tag
+    if not isinstance(tag, str):  # comments, processing instructions
+        b.add_text(el.tail, chrome, in_link, heading)
+        return
+    tag = tag.lower()
+    if tag in DROP_TAGS or _hidden(el):
+        b.add_text(el.tail, chrome, in_link, heading)
+        return
+    if el not in b.protected:
+        if tag in CHROME_TAGS or tag in FOOTER_TAGS or (_classes(el) & CHROME_TOKENS):
+            chrome = True
+    block = tag in BLOCK_TAGS
+    if block:
+        b.flush()
+    if tag == "br" or tag == "hr":
+        b.add_text(el.tail, chrome, in_link, heading)
+        return
+    if len(tag) == 2 and tag[0] == "h" and tag[1] in "123456":
+        heading = int(tag[1])
+    is_link = tag == "a" and el.get("href") is not None
+    if is_link:
+        start_part = len(b.parts)
+        in_link += 1
+    b.add_text(el.text, chrome, in_link, heading)
+    for child in el:
+        _walk(b, child, chrome, in_link, heading)
+    if is_link:
+        link_text = clean_text("".join(b.parts[start_part:])) if start_part <= len(b.parts) else None
+        href = el.get("href").strip()
+        if not href.lower().startswith(("javascript:", "#")):
+            b.links.append((link_text or "", urljoin(b.base_url, href)))
+        in_link -= 1
+    if block:
+        b.flush()
+    b.add_text(el.tail, chrome, in_link, heading)
+
+
+def read_lines(root, base_url: str) -> list[Line]:
+    """The visual lines of the ``<body>`` of a parsed lxml HTML document, in reading order."""
+    protected: set = set()
+    for text in root.xpath(LABELS_XPATH):
+        parent = text.getparent()
+        if parent is None:
+            continue
+        node = parent.getparent() if text.is_tail else parent
+        while node is not None and node not in protected:
+            protected.add(node)
+            node = node.getparent()
+    body = root.find("body")
+    if body is None:
+        body = root
+    b = _Builder(base_url, protected)
+    _walk(b, body, False, 0, 0)
+    b.flush()
+    return b.lines
+
+
+def head_info(root) -> dict[str, str | None]:
+    """Title, og:title, canonical link and base href from the document head."""
+    def first(xpath: str) -> str | None:
+        for value in root.xpath(xpath):
+            value = clean_text(value if isinstance(value, str) else "".join(value.itertext()))
+            if value:
+                return value
+        return None
+
+    return {
+        "title": first("//title"),
+        "og_title": first("//meta[@property='og:title']/@content"),
+        "canonical": first(
+            "//link[contains(concat(' ', normalize-space(translate(@rel, 'CANONICAL', "
+            "'canonical')), ' '), ' canonical ')]/@href"
+        ),
+        "base": first("//base/@href"),
+    }
+
+
+def parse_html(text: str):
+    """Parse HTML text with lxml's forgiving HTML parser; returns the root element."""
+    parser = etree.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True)
+    root = etree.fromstring(text.encode("utf-8", "surrogatepass"), parser)
+    return root
