@@ -2,6 +2,182 @@
 
 from __future__ import annotations
 
+import argparse
+import shutil
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+EXIT_CANNOT_RUN = 3
+
+
+def _setting(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip():
+        raise argparse.ArgumentTypeError(f"-s expects NAME=VALUE, got {text!r}")
+    return name.strip(), value
+
+
+def _http_url(text: str) -> str:
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise argparse.ArgumentTypeError(f"not an http(s) URL: {text!r}")
+    return text
+
+
+def _duration(text: str) -> str:
+    from qa_crawler.durations import parse_duration
+
+    try:
+        parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
 
 def register(sub) -> None:
     """Add the crawl, export and demo subcommands to the CLI."""
+    p = sub.add_parser("crawl", help="crawl a site and write (or update) a dataset folder")
+    p.add_argument("--start-url", type=_http_url, default=None,
+                   help="listing, FAQ or Q&A page to start from (default: the site's home)")
+    p.add_argument("--out", required=True, metavar="DIR", help="dataset folder (holds the state)")
+    p.add_argument("--recheck-older-than", type=_duration, metavar="DURATION",
+                   help="re-fetch stored pages fetched longer ago than this (30d, 12h; 0s: all)")
+    p.add_argument("-s", "--set", dest="settings", action="append", type=_setting, default=[],
+                   metavar="NAME=VALUE", help="set a Scrapy setting for this run (repeatable)")
+    p.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
+    p.set_defaults(func=cmd_crawl)
+
+    p = sub.add_parser("export", help="write the dataset folder from the state a crawl left in DIR")
+    p.add_argument("dir", metavar="DIR")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("demo", help="crawl the bundled sample site on loopback into output/demo")
+    p.add_argument("--pages", type=int, default=300, help="Q&A pages of the sample site")
+    p.add_argument("--out", default="output/demo", metavar="DIR")
+    p.set_defaults(func=cmd_demo)
+
+
+def run_crawl(start_url: str | None, out_dir: str, *, overrides=(), recheck: str | None = None,
+              verbose: bool = False, stream=None) -> int:
+    """Run one crawl into ``out_dir`` and print its summary; returns the exit status."""
+    from scrapy.crawler import CrawlerProcess
+    from scrapy.settings import Settings
+
+    from qa_crawler.spiders.qa import QASpider
+    from qa_crawler.state import CrawlState, LockedError
+
+    stream = stream or sys.stdout
+    settings = Settings()
+    settings.setmodule("qa_crawler.settings", priority="project")
+    settings.set("LOG_LEVEL", "INFO" if verbose else "WARNING", priority="cmdline")
+    for name, value in overrides:
+        settings.set(name, value, priority="cmdline")
+    settings.set("QA_OUT_DIR", str(out_dir), priority="cmdline")
+    if start_url:
+        settings.set("QA_START_URL", start_url, priority="cmdline")
+    if recheck:
+        settings.set("QA_RECHECK_OLDER_THAN", recheck, priority="cmdline")
+    start_url = settings.get("QA_START_URL")
+
+    try:
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+        state = CrawlState(out_dir, worker=settings.get("QA_WORKER") or "main")
+        state.lock()
+    except LockedError as exc:
+        print(f"qa-crawler crawl: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    except OSError as exc:
+        print(f"qa-crawler crawl: cannot use output folder {out_dir}: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+
+    began = time.monotonic()
+    process = CrawlerProcess(settings)
+    crawler = process.create_crawler(QASpider)
+    crawler._qa_state = state
+    process.crawl(crawler, start_url=start_url)
+    process.start()
+    stats = crawler.stats.get_stats() if crawler.stats else {}
+    state.close()
+
+    print_summary(stats, out_dir, time.monotonic() - began, stream)
+    if stats.get("qa/start_failed") and not stats.get("qa/pages"):
+        print(f"qa-crawler crawl: the start URL {start_url} could not be fetched: "
+              f"{stats['qa/start_failed']}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    if "finish_reason" not in stats:
+        print("qa-crawler crawl: the crawl did not start (see the log above)", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    return EXIT_OK
+
+
+def print_summary(stats: dict, out_dir, elapsed: float, stream) -> None:
+    failures = {k.split("/", 2)[2]: v for k, v in stats.items() if k.startswith("qa/failures/")}
+    missing = {k.split("/", 2)[2]: v for k, v in stats.items() if k.startswith("qa/missing/")}
+    lines = [
+        "",
+        f"qa-crawler: crawl {stats.get('finish_reason', 'not started')} in {elapsed:.1f}s",
+        f"  pages fetched     {stats.get('qa/pages', 0)}",
+        f"  Q&A records       {stats.get('item_scraped_count', 0)} "
+        f"(new {stats.get('qa/records/new', 0)}, changed {stats.get('qa/records/changed', 0)}, "
+        f"unchanged {stats.get('qa/records/unchanged', 0)})",
+        f"  skipped (stored)  {stats.get('qa/skipped_known', 0)}",
+        f"  not modified      {stats.get('qa/recheck/not_modified', 0)}",
+        "  failures          " + (", ".join(f"{k} {v}" for k, v in sorted(failures.items()))
+                                  or "none"),
+    ]
+    if missing:
+        lines.append("  parts missing     " + ", ".join(f"{k} {v}" for k, v in sorted(missing.items())))
+    if stats.get("qa/validation/dropped"):
+        lines.append(f"  invalid (dropped) {stats['qa/validation/dropped']}")
+    if "qa/dataset_rows" in stats:
+        lines.append(f"  dataset           {out_dir} ({stats['qa/dataset_rows']} rows in qa)")
+    print("\n".join(lines), file=stream)
+
+
+def cmd_crawl(args) -> int:
+    return run_crawl(args.start_url, args.out, overrides=args.settings,
+                     recheck=args.recheck_older_than, verbose=args.verbose)
+
+
+def cmd_export(args) -> int:
+    from pipelines.dataset import export_dataset
+    from qa_crawler.state import state_files
+
+    if not state_files(args.dir):
+        print(f"qa-crawler export: {args.dir} holds no crawl state (run qa-crawler crawl first)",
+              file=sys.stderr)
+        return EXIT_USAGE
+    manifest = export_dataset(args.dir)
+    rows = manifest["rows"]
+    print(f"qa-crawler: dataset written to {args.dir}: {rows['qa']} Q&A rows, "
+          f"{rows['similar']} similar, {rows['related_topics']} related topics, "
+          f"{rows['failures']} failures; workers: {', '.join(manifest['workers'])}")
+    return EXIT_OK
+
+
+def cmd_demo(args) -> int:
+    from qa_crawler.demo.server import SiteServer
+    from qa_crawler.demo.site import SampleSite
+
+    out = Path(args.out)
+    # The demo site gets a new port each time, so a previous demo's state would not match it.
+    shutil.rmtree(out, ignore_errors=True)
+    site = SampleSite(n_pages=args.pages)
+    with SiteServer(site) as server:
+        print(f"qa-crawler demo: serving a sample site of {args.pages} Q&A pages at "
+              f"{server.base_url}/ (loopback only)")
+        code = run_crawl(
+            f"{server.base_url}/", str(out),
+            overrides=[("AUTOTHROTTLE_ENABLED", "False"), ("DOWNLOAD_DELAY", "0"),
+                       ("CONCURRENT_REQUESTS", "32"), ("CONCURRENT_REQUESTS_PER_DOMAIN", "32"),
+                       ("QA_PROGRESS_INTERVAL", "2")],
+        )
+    if code == EXIT_OK:
+        print(f"\nOpen it: python -c \"import qa_crawler; "
+              f"print(qa_crawler.load_dataset('{out}').head())\"")
+        print(f"The dataset card: {out / 'README.md'}")
+    return code

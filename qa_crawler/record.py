@@ -128,6 +128,22 @@ class QARecord:
     parser_version: str | None = column(pa.string(), "Version of the parser that made the row.")
 
 
+@dataclass(kw_only=True)
+class PageHistory:
+    """What the crawl state knows of a page across runs; appended to the ``qa`` table."""
+
+    first_seen: dt.datetime | None = column(
+        pa.timestamp("us", tz="UTC"), "When a crawl first stored this page (UTC)."
+    )
+    last_seen: dt.datetime | None = column(
+        pa.timestamp("us", tz="UTC"), "When a crawl last fetched or re-checked this page (UTC)."
+    )
+    changed_at: dt.datetime | None = column(
+        pa.timestamp("us", tz="UTC"), "When a re-check last found the page's content changed "
+        "(UTC); null if it never changed.",
+    )
+
+
 # Parts a Q&A page always has; when one is absent the record keeps the field null and the
 # parser reports it (the crawl counts these per field).
 REQUIRED_PARTS = (
@@ -142,18 +158,33 @@ def record_fields() -> tuple[dataclasses.Field, ...]:
     return dataclasses.fields(QARecord)
 
 
+def _arrow_fields(cls) -> list[pa.Field]:
+    return [
+        pa.field(f.name, f.metadata["arrow_type"], nullable=f.metadata["nullable"],
+                 metadata={"doc": f.metadata["doc"]})
+        for f in dataclasses.fields(cls)
+    ]
+
+
 def arrow_schema() -> pa.Schema:
-    """The Arrow schema of ``qa.parquet``, with each column's doc as field metadata."""
+    """The Arrow schema of one record (what the parser and the feed exporter produce)."""
+    return pa.schema(_arrow_fields(QARecord), metadata={"schema_version": str(SCHEMA_VERSION)})
+
+
+def dataset_schema() -> pa.Schema:
+    """The Arrow schema of ``qa.parquet``: the record's columns, then the page history."""
     return pa.schema(
-        [
-            pa.field(
-                f.name, f.metadata["arrow_type"], nullable=f.metadata["nullable"],
-                metadata={"doc": f.metadata["doc"]},
-            )
-            for f in record_fields()
-        ],
+        _arrow_fields(QARecord) + _arrow_fields(PageHistory),
         metadata={"schema_version": str(SCHEMA_VERSION)},
     )
+
+
+def csv_schema() -> pa.Schema:
+    """``qa.csv``: the dataset's columns without the nested lists (they have their own files)."""
+    schema = dataset_schema()
+    for name in NESTED:
+        schema = schema.remove(schema.get_field_index(name))
+    return schema
 
 
 def flat_schema(name: str) -> pa.Schema:

@@ -67,9 +67,10 @@ _SHARE = re.compile(
     r"weibo|wechat|linkedin|pinterest|reddit|print|copy(?:\s+link)?|link)$",
     re.I,
 )
+_SHARE_LABEL = re.compile(r"^Share(?:\s+(?:to|on|this|via))?\s*[:：]", re.I)
 _AD = re.compile(r"^(?:advertisement|advertising|sponsored|ads?)$", re.I)
 _STOP = re.compile(r"(?:©|\bcopyright\b|all rights reserved|^disclaimer\b)", re.I)
-_DEPT_IN_BRACKETS = re.compile(r"^(?P<topic>.*?)\s*[(（](?P<dept>[^()（）]{1,60})[)）]$")
+_TOPIC_PAIR = re.compile(r"\s*(?P<topic>[^()（）]{0,100}?)\s*[(（](?P<dept>[^()（）]{1,60})[)）]\s*")
 _ASKER_HINT = re.compile(
     r"(?:\byears?\s*old\b|\b(?:fe)?male\b|\b(?:under|over)\s+\d|\d+\s*~\s*\d+|"
     r"^(?:Mr|Mrs|Ms|Miss|Mx)\.?\s)",
@@ -260,13 +261,10 @@ class _Page:
         if rec.department is None:
             rec.department = n.department(title_dept)
         start = title_idx + 1 if title_idx is not None else 0
-        share = self._find(re.compile(r"^Share(?:\s+to)?\s*:?$", re.I), start, asker_start)
+        share = next((i for i in range(start, asker_start) if _is_share(self.lines[i])), None)
         if share is not None:
             start = share + 1
-        body = [
-            line for line in self._content(start, asker_start)
-            if not _SHARE.match(line.text)
-        ]
+        body = [line for line in self._content(start, asker_start) if not _is_share(line)]
         if len(body) >= 2 or (body and body[0].heading):
             rec.subject = body[0].text
             body = body[1:]
@@ -393,34 +391,49 @@ class _Page:
         return entries
 
     def _related(self, start: int, end: int) -> list[RelatedTopic]:
+        """``Topic (Department)`` entries: one per line, split over two lines, or many inline."""
         topics: list[RelatedTopic] = []
         pending: Line | None = None
         for line in self.lines[start:end]:
             if line.chrome and not line.links:
                 continue
             text = line.text
-            if _STOP.search(text) or len(text) > 100:
+            if _STOP.search(text):
                 break
-            m = _DEPT_IN_BRACKETS.match(text)
-            if m and not m.group("topic") and pending is not None:
-                topics.append(_topic(pending.text, m.group("dept"), pending))
-                pending = None
+            pos, found = 0, False
+            for m in _TOPIC_PAIR.finditer(text):
+                if m.start() != pos:
+                    break
+                topic, dept = m.group("topic").strip(), m.group("dept")
+                if not topic and pending is not None:
+                    topics.append(_topic(pending.text, dept, pending.links))
+                elif topic:
+                    topics.append(_topic(topic, dept, line.links))
+                pending, found, pos = None, True, m.end()
+            rest = text[pos:].strip()
+            if not rest:
                 continue
-            if pending is not None:
+            if found or pending is not None or len(rest) > 100:
                 if topics:
-                    break  # a topic with no department: the list has ended
+                    break  # text that is no "Topic (Department)": the list has ended
                 pending = None
-            if m and m.group("topic"):
-                topics.append(_topic(m.group("topic"), m.group("dept"), line))
-            elif not m:
-                pending = line
+                if found:
+                    continue
+            pending = Line(rest, line.links)
         return topics
 
 
-def _topic(topic: str, dept: str, line: Line) -> RelatedTopic:
-    return RelatedTopic(
-        topic=n.clean_text(topic), department=n.department(dept), url=_first_href(line)
-    )
+def _topic(topic: str, dept: str, links: list[tuple[str, str]]) -> RelatedTopic:
+    """A related topic; its URL is the link whose text holds the topic (chips sit on one line)."""
+    topic = n.clean_text(topic)
+    url = None
+    for text, href in links:
+        if topic and topic in text:
+            url = href
+            break
+    if url is None and len(links) == 1:
+        url = links[0][1]
+    return RelatedTopic(topic=topic, department=n.department(dept), url=url)
 
 
 def _first_href(line: Line | None) -> str | None:
@@ -430,6 +443,19 @@ def _first_href(line: Line | None) -> str | None:
         if href.lower().startswith(("http://", "https://", "file:", "/")):
             return href
     return None
+
+
+def _is_share(line: Line) -> bool:
+    """The share widget: ``Share to:`` alone, or followed by share links or network names."""
+    text = line.text
+    m = _SHARE_LABEL.match(text)
+    if m is None:
+        return bool(_SHARE.match(text))
+    rest = text[m.end():].strip()
+    if not rest or line.link_chars >= 0.8 * len(rest.replace(" ", "")):
+        return True
+    words = [w for w in re.split(r"[\s|/,·•]+", rest) if w]
+    return all(_SHARE.match(w) for w in words)
 
 
 def _is_bare_url(line: Line) -> bool:

@@ -1,0 +1,1 @@
+"""Item pipelines and dataset writers: validate, deduplicate, store, write Parquet/CSV folders."""

@@ -1,0 +1,141 @@
+"""The dataset card (``README.md`` of a dataset folder), filled from the manifest and the schema."""
+
+from __future__ import annotations
+
+from qa_crawler.record import NESTED, dataset_schema, flat_schema
+
+PERSONAL_DATA = {
+    "asker_name": "the pseudonym the asker chose (often an honorific and a family name)",
+    "asker_gender": "the gender the asker gave",
+    "asker_age_min": "the lower bound of the asker's age band",
+    "asker_age_max": "the upper bound of the asker's age band",
+    "question": "free text in which askers describe their own health, sometimes with details "
+    "that identify them",
+    "subject": "the asker's own subject line",
+    "doctor_name": "the name of the replying doctor (a professional acting in public)",
+}
+
+
+def _type_name(t) -> str:
+    return str(t).replace("timestamp[us, tz=UTC]", "timestamp (UTC)")
+
+
+def _schema_table(schema) -> list[str]:
+    lines = ["| column | type | nullable | meaning |", "| --- | --- | --- | --- |"]
+    for f in schema:
+        doc = (f.metadata or {}).get(b"doc", b"").decode()
+        lines.append(f"| `{f.name}` | {_type_name(f.type)} | {'yes' if f.nullable else 'no'} "
+                     f"| {doc.replace('|', '/')} |")
+    return lines
+
+
+def render_card(manifest: dict, failures: list[dict]) -> str:
+    rows = manifest["rows"]
+    crawl = manifest["crawl"]
+    out = [
+        "# Q&A pages of doctorqna.com: a qa-crawler dataset",
+        "",
+        "Questions that members of the public asked doctors on doctorqna.com, with the doctors' "
+        "replies, as the site republishes them in English: one row per Q&A page, with the asker's "
+        "age band and gender, the dates, the department, the reply, the site's extended "
+        "explanation (`more_info`, not the doctor's words), and the similar Q&As and FAQ topics "
+        "the page links to.",
+        "",
+        "## Where and when",
+        "",
+        f"- Source: {manifest.get('start_url') or 'unknown'} (crawled by qa-crawler "
+        f"{manifest['tool_version']}, parser {manifest['parser_version']}).",
+        f"- Crawl window: {crawl.get('started_at')} to {crawl.get('finished_at')} (UTC), "
+        f"{len(manifest.get('runs', []))} run(s).",
+        f"- Questions asked between {manifest['asked_on_range'][0]} and "
+        f"{manifest['asked_on_range'][1]}.",
+        f"- Schema version {manifest['schema_version']}; this card and `manifest.json` were "
+        f"written at {manifest['created_at']}.",
+        "",
+        "## What it holds",
+        "",
+        "| table | rows | files |",
+        "| --- | --- | --- |",
+    ]
+    for table in ("qa", "similar", "related_topics", "failures"):
+        out.append(f"| {table} | {rows[table]} | `{table}.parquet`, `{table}.csv` |")
+    out += [
+        "",
+        "`qa.parquet` keeps `similar` and `related_topics` as nested lists; the CSV files cannot, "
+        "so `similar.csv` and `related_topics.csv` hold them flat, keyed by `qa_id` with a 1-based "
+        "`rank`. In the CSV files a text cell that starts with `=`, `+`, `-` or `@` is prefixed "
+        "with `'` so that spreadsheets do not run it as a formula; the Parquet files hold the "
+        "text unchanged. `failures` lists the pages that could not be fetched or parsed.",
+        "",
+        "### Questions per department",
+        "",
+        "| department | questions |",
+        "| --- | --- |",
+    ]
+    out += [f"| {d} | {c} |" for d, c in sorted(manifest["by_department"].items(),
+                                                key=lambda kv: (-kv[1], kv[0]))]
+    out += ["", "### Questions per year asked", "", "| year | questions |", "| --- | --- |"]
+    out += [f"| {y} | {c} |" for y, c in manifest["by_year"].items()]
+    out += ["", "### Fill rate of each column", "", "| column | share of rows with a value |",
+            "| --- | --- |"]
+    out += [f"| `{c}` | {r:.1%} |" for c, r in manifest["fill_rates"].items()]
+    out += ["", "## Schema", "", "### `qa`", ""] + _schema_table(dataset_schema())
+    for name in NESTED:
+        out += ["", f"### `{name}` (flat)", ""] + _schema_table(flat_schema(name))
+    out += [
+        "",
+        "## Personal data",
+        "",
+        "The questions were published by the site, under pseudonyms. Even so, these columns may "
+        "hold personal data, and health data is a special category in most privacy laws:",
+        "",
+    ]
+    out += [f"- `{c}`: {why}." for c, why in PERSONAL_DATA.items()]
+    out += [
+        "",
+        "Do not try to re-identify askers. Publish derived work in aggregate, or drop "
+        "`asker_name` first.",
+        "",
+        "## How to load it",
+        "",
+        "```python",
+        "import qa_crawler",
+        "df = qa_crawler.load_dataset('.')           # pandas DataFrame of qa",
+        "",
+        "import pandas as pd",
+        "df = pd.read_parquet('qa.parquet')",
+        "",
+        "import duckdb",
+        "duckdb.sql(\"SELECT department, count(*) FROM 'qa.parquet' GROUP BY 1\").show()",
+        "",
+        "import polars as pl",
+        "pl.read_parquet('qa.parquet')",
+        "",
+        "import datasets",
+        "datasets.load_dataset('parquet', data_files={'train': 'qa.parquet'})",
+        "```",
+        "",
+        "## Files and checksums",
+        "",
+        "| file | rows | bytes | sha256 |",
+        "| --- | --- | --- | --- |",
+    ]
+    out += [f"| `{name}` | {f['rows']} | {f['bytes']} | `{f['sha256']}` |"
+            for name, f in manifest["files"].items()]
+    if failures:
+        kinds: dict[str, int] = {}
+        for f in failures:
+            kinds[f["kind"]] = kinds.get(f["kind"], 0) + 1
+        out += ["", "## Failures", "", f"{len(failures)} page(s) are not in the dataset: "
+                + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items()))
+                + ". See `failures.csv`; the next run of the same crawl tries them again."]
+    out += [
+        "",
+        "## Caveats",
+        "",
+        "- The replies are short answers to a written question, not a diagnosis.",
+        "- `more_info` is explanatory text the site adds; it is not written by the doctor.",
+        "- The site publishes the texts in English translation; names are romanised.",
+        "",
+    ]
+    return "\n".join(out)

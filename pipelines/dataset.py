@@ -1,0 +1,247 @@
+"""Write the dataset folder: qa/similar/related_topics as Parquet and CSV, failures, manifest, card.
+
+The writer takes its schemas up front (from :mod:`qa_crawler.record`), buffers rows and writes
+them in batches, casting every batch to the fixed schema; it never lets pyarrow infer one. Every
+file is written under a temporary name in the state folder and renamed into place when complete,
+so a crash never leaves a half-written file where a finished one should be.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from qa_crawler import __version__
+from qa_crawler.parsers.doctorqna import PARSER_VERSION
+from qa_crawler.record import (
+    NESTED,
+    SCHEMA_VERSION,
+    csv_schema,
+    dataset_schema,
+    flat_schema,
+)
+from qa_crawler.state import STATE_DIRNAME, iter_merged_records, merged_failures, merged_runs
+
+BATCH_ROWS = 2000
+PARQUET_OPTIONS = {"compression": "zstd"}
+# Spreadsheets run a cell starting with one of these as a formula (CSV injection); a leading
+# apostrophe makes it text.
+FORMULA_START = r"^([=+\-@\t\r])"
+
+FAILURE_SCHEMA = pa.schema([
+    pa.field("url", pa.string(), nullable=False, metadata={"doc": "URL that could not be used."}),
+    pa.field("kind", pa.string(), nullable=False,
+             metadata={"doc": "Why: http_error, network_error, not_qa_page, invalid_record, ..."}),
+    pa.field("status", pa.int16(), metadata={"doc": "Last HTTP status, when there was one."}),
+    pa.field("error", pa.string(), metadata={"doc": "The error or parser reason, one line."}),
+    pa.field("attempts", pa.int32(), metadata={"doc": "Fetch attempts so far, over all runs."}),
+    pa.field("last_attempt", pa.timestamp("us", tz="UTC"),
+             metadata={"doc": "When it was last tried (UTC)."}),
+])
+
+DATA_FILES = (
+    "qa.parquet", "similar.parquet", "related_topics.parquet", "failures.parquet",
+    "qa.csv", "similar.csv", "related_topics.csv", "failures.csv",
+)
+
+
+def _converters(schema: pa.Schema):
+    dates = [f.name for f in schema if pa.types.is_date32(f.type)]
+    stamps = [f.name for f in schema if pa.types.is_timestamp(f.type)]
+    return dates, stamps
+
+
+def _to_arrow_values(row: dict, dates, stamps) -> dict:
+    for name in dates:
+        v = row.get(name)
+        if isinstance(v, str):
+            row[name] = dt.date.fromisoformat(v)
+    for name in stamps:
+        v = row.get(name)
+        if isinstance(v, str):
+            row[name] = dt.datetime.fromisoformat(v.replace("Z", "+00:00"))
+    return row
+
+
+def neutralise_formulas(table: pa.Table) -> pa.Table:
+    """Prefix ``'`` to string cells starting with ``= + - @`` (tab, CR) so spreadsheets show text."""
+    columns = []
+    for field, col in zip(table.schema, table.columns):
+        if pa.types.is_string(field.type):
+            col = pc.replace_substring_regex(col, pattern=FORMULA_START, replacement=r"'\1")
+        columns.append(col)
+    return pa.Table.from_arrays(columns, schema=table.schema)
+
+
+class _TableSink:
+    """One table written as Parquet and CSV side by side, batch by batch."""
+
+    def __init__(self, tmp_dir: Path, name: str, schema: pa.Schema, csv_schema_: pa.Schema):
+        self.name = name
+        self.schema = schema
+        self.csv_schema = csv_schema_
+        self.parquet_path = tmp_dir / f"{name}.parquet"
+        self.csv_path = tmp_dir / f"{name}.csv"
+        self.parquet = pq.ParquetWriter(self.parquet_path, schema, **PARQUET_OPTIONS)
+        self.csv = pacsv.CSVWriter(self.csv_path, csv_schema_)
+        self.rows = 0
+        self.buffer: list[dict] = []
+
+    def add(self, row: dict) -> None:
+        self.buffer.append(row)
+        if len(self.buffer) >= BATCH_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.buffer:
+            return
+        table = pa.Table.from_pylist(self.buffer, schema=self.schema)
+        self.buffer = []
+        self.write(table)
+
+    def write(self, table: pa.Table) -> None:
+        table = table.cast(self.schema)
+        self.parquet.write_table(table)
+        self.csv.write_table(neutralise_formulas(table.select(self.csv_schema.names)))
+        self.rows += table.num_rows
+
+    def close(self) -> None:
+        self.flush()
+        self.parquet.close()
+        self.csv.close()
+
+
+class DatasetStats:
+    """What the card and the manifest say about the rows: counts and fill rates."""
+
+    def __init__(self, columns: Iterable[str]):
+        self.rows = 0
+        self.by_department: Counter = Counter()
+        self.by_year: Counter = Counter()
+        self.filled: Counter = Counter()
+        self.columns = list(columns)
+        self.first_asked: str | None = None
+        self.last_asked: str | None = None
+
+    def add(self, row: dict) -> None:
+        self.rows += 1
+        self.by_department[row.get("department") or "(none)"] += 1
+        asked = row.get("asked_on")
+        if asked:
+            self.by_year[str(asked)[:4]] += 1
+            asked = str(asked)
+            self.first_asked = min(self.first_asked or asked, asked)
+            self.last_asked = max(self.last_asked or asked, asked)
+        for name in self.columns:
+            value = row.get(name)
+            if value not in (None, "", []):
+                self.filled[name] += 1
+
+    def fill_rates(self) -> dict[str, float]:
+        return {c: round(self.filled[c] / self.rows, 4) if self.rows else 0.0 for c in self.columns}
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def export_dataset(out_dir: str | os.PathLike, *, start_url: str | None = None,
+                   extra_manifest: dict | None = None) -> dict:
+    """Write the dataset folder from the crawl state in ``out_dir``; returns the manifest."""
+    out = Path(out_dir)
+    tmp = out / STATE_DIRNAME / "export-tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+
+    schema = dataset_schema()
+    dates, stamps = _converters(schema)
+    qa = _TableSink(tmp, "qa", schema, csv_schema())
+    flat = {name: _TableSink(tmp, name, flat_schema(name), flat_schema(name)) for name in NESTED}
+    stats = DatasetStats(schema.names)
+    try:
+        for record, meta in iter_merged_records(out):
+            row = dict(record)
+            row.update(meta)
+            stats.add(row)
+            qa.add(_to_arrow_values(row, dates, stamps))
+            for name in NESTED:
+                for rank, entry in enumerate(record.get(name) or [], start=1):
+                    flat_row = {"qa_id": record["qa_id"], "rank": rank}
+                    for key, value in entry.items():
+                        key = f"similar_{key}" if name == "similar" and key in ("qa_id", "url") \
+                            else key
+                        flat_row[key] = value
+                    flat[name].add(flat_row)
+    finally:
+        qa.close()
+        for sink in flat.values():
+            sink.close()
+
+    failures = merged_failures(out)
+    fail_sink = _TableSink(tmp, "failures", FAILURE_SCHEMA, FAILURE_SCHEMA)
+    for f in failures:
+        fail_sink.add(_to_arrow_values(dict(f), [], ["last_attempt"]))
+    fail_sink.close()
+
+    runs = merged_runs(out)
+    counts = {
+        "qa": qa.rows, "similar": flat["similar"].rows,
+        "related_topics": flat["related_topics"].rows, "failures": fail_sink.rows,
+    }
+    files = {}
+    for path in sorted(tmp.iterdir()):
+        table = path.name.split(".")[0]
+        files[path.name] = {
+            "rows": counts[table], "bytes": path.stat().st_size, "sha256": _sha256(path),
+            "format": path.suffix.lstrip("."),
+        }
+    started = min((r["started_at"] for r in runs), default=None)
+    finished = max((r["finished_at"] for r in runs if r["finished_at"]), default=None)
+    manifest = {
+        "name": "qa-crawler dataset",
+        "schema_version": SCHEMA_VERSION,
+        "tool": "qa-crawler",
+        "tool_version": __version__,
+        "parser_version": PARSER_VERSION,
+        "created_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+        "start_url": start_url or next((r["start_url"] for r in reversed(runs) if r["start_url"]),
+                                       None),
+        "crawl": {"started_at": started, "finished_at": finished},
+        "rows": counts,
+        "files": files,
+        "by_department": dict(sorted(stats.by_department.items())),
+        "by_year": dict(sorted(stats.by_year.items())),
+        "asked_on_range": [stats.first_asked, stats.last_asked],
+        "fill_rates": stats.fill_rates(),
+        "runs": runs,
+        "workers": sorted({r["worker"] for r in runs}),
+    }
+    if extra_manifest:
+        manifest.update(extra_manifest)
+
+    from pipelines.card import render_card
+
+    (tmp / "README.md").write_text(render_card(manifest, failures), encoding="utf-8")
+    (tmp / "manifest.json").write_text(
+        json.dumps(manifest, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8"
+    )
+    # Data files first, manifest last: a manifest in place means its files are complete.
+    for name in [*DATA_FILES, "README.md", "manifest.json"]:
+        os.replace(tmp / name, out / name)
+    shutil.rmtree(tmp, ignore_errors=True)
+    return manifest

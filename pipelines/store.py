@@ -1,0 +1,69 @@
+"""Deduplicate records by qa_id, store them durably as they arrive, write the dataset at the end.
+
+Storage is the crawl state of the output folder (:mod:`qa_crawler.state`): every record is
+committed when it arrives, so a killed crawl keeps what it collected. When the spider closes,
+the dataset folder is written from the state (:func:`pipelines.dataset.export_dataset`).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from scrapy.exceptions import DropItem, NotConfigured
+
+from qa_crawler.record import QARecord, to_json_dict
+from qa_crawler.state import for_crawler
+
+logger = logging.getLogger(__name__)
+
+
+class StorePipeline:
+    def __init__(self, crawler, state):
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.state = state
+        self.seen: set[str] = set()
+        self.export_on_close = crawler.settings.getbool("QA_EXPORT_ON_CLOSE", True)
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        state = for_crawler(crawler)
+        if state is None:
+            raise NotConfigured("QA_OUT_DIR is not set: records go only to feed exports")
+        return cls(crawler, state)
+
+    def open_spider(self, spider=None):
+        spider = spider or self.crawler.spider
+        self.state.start_run(getattr(spider, "start_url", None))
+
+    def process_item(self, item):
+        if not isinstance(item, QARecord):
+            return item
+        if item.qa_id in self.seen:
+            self.stats.inc_value("qa/duplicates")
+            raise DropItem(f"duplicate qa_id {item.qa_id} ({item.url})")
+        self.seen.add(item.qa_id)
+        fetch = getattr(item, "fetch_info", None)
+        outcome = self.state.upsert(
+            to_json_dict(item), fetch.url if fetch else item.url,
+            etag=fetch.etag if fetch else None,
+            last_modified=fetch.last_modified if fetch else None,
+            seen_at=item.crawled_at,
+        )
+        self.stats.inc_value(f"qa/records/{outcome}")
+        return item
+
+    def close_spider(self, spider=None):
+        stats = self.stats.get_stats()
+        reason = stats.get("finish_reason", "finished")
+        summary = {k: v for k, v in stats.items() if k.startswith(("qa/", "downloader/response_count",
+                                                                      "item_scraped_count"))}
+        self.state.finish_run(str(reason), summary)
+        if self.export_on_close:
+            from pipelines.dataset import export_dataset
+
+            manifest = export_dataset(self.state.out_dir, start_url=getattr(
+                spider or self.crawler.spider, "start_url", None))
+            self.stats.set_value("qa/dataset_rows", manifest["rows"]["qa"])
+            logger.info("Dataset written to %s (%d Q&A rows)", self.state.out_dir,
+                        manifest["rows"]["qa"])

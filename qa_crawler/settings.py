@@ -1,0 +1,73 @@
+"""Scrapy settings of the qa-crawler project: polite defaults, our pipelines and extensions."""
+
+BOT_NAME = "qa_crawler"
+SPIDER_MODULES = ["qa_crawler.spiders"]
+NEWSPIDER_MODULE = "qa_crawler.spiders"
+
+# Who we are: a User-Agent that names the project and how to reach whoever runs it.
+QA_CONTACT = "https://github.com/qa-crawler/qa-crawler"
+USER_AGENT = f"qa-crawler/0.1 (+{QA_CONTACT}; research crawler of public Q&A pages)"
+
+# Politeness.
+ROBOTSTXT_OBEY = True
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 4
+DOWNLOAD_DELAY = 0.5
+RANDOMIZE_DOWNLOAD_DELAY = True
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
+DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_MAXSIZE = 8 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
+COOKIES_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+
+# Retries: 5xx, 429, timeouts and resets, with exponential backoff (see the middleware).
+RETRY_ENABLED = True
+RETRY_TIMES = 4
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+QA_RETRY_BACKOFF_BASE = 1.0
+QA_RETRY_BACKOFF_MAX = 60.0
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "qa_crawler.middlewares.BackoffRetryMiddleware": 550,
+}
+
+# One record per callback: Scrapy starts CONCURRENT_ITEMS tasks per callback otherwise.
+CONCURRENT_ITEMS = 1
+
+ITEM_PIPELINES = {
+    "pipelines.validate.ValidationPipeline": 200,
+    "pipelines.store.StorePipeline": 800,
+}
+EXTENSIONS = {
+    "qa_crawler.progress.Progress": 500,
+}
+FEED_EXPORTERS = {
+    "parquet": "pipelines.feed.ParquetItemExporter",
+}
+
+# qa-crawler's own settings.
+# QA_OUT_DIR: the dataset folder (set by `qa-crawler crawl --out`); empty for plain `scrapy crawl`
+# without it, where only feed exports (-O x.parquet) write output.
+QA_OUT_DIR = ""
+QA_START_URL = "https://doctorqna.com/en/"
+# A Q&A page URL: the named group "id" is the site's id of the page.
+QA_ARTICLE_URL_PATTERN = r"/article/(?P<id>[^/?#]+?)(?:\.html?)?/?$"
+# Paths and queries never fetched: share, search, login, print, feeds.
+QA_DENY_PATTERNS = [
+    r"/(?:search|share|sharer|login|logout|signin|signup|register|print|feed|rss|cdn-cgi)(?:[/?.]|$)",
+    r"[?&](?:share|print|replytocom|lang|hl)=",
+]
+# Re-fetch stored pages fetched longer ago than this (e.g. "30d"); empty: never.
+QA_RECHECK_OLDER_THAN = ""
+# Drop records that fail validation (they go to the failures table); False keeps them.
+QA_DROP_INVALID = True
+QA_PROGRESS_INTERVAL = 5.0
+QA_WORKER = "main"
+
+LOG_LEVEL = "INFO"
+REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
+FEED_EXPORT_ENCODING = "utf-8"

@@ -1,0 +1,201 @@
+"""The ``qa`` spider: which URLs to fetch and follow. It calls the parser; it holds no selectors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from urllib.parse import urlsplit, urlunsplit
+
+import scrapy
+from scrapy.exceptions import NotConfigured
+from scrapy.http import HtmlResponse
+from scrapy.linkextractors import LinkExtractor
+from scrapy.spidermiddlewares.httperror import HttpError
+from w3lib.url import canonicalize_url
+
+from qa_crawler.durations import parse_duration
+from qa_crawler.parsers.doctorqna import NotQAPage, parse_page
+from qa_crawler.state import for_crawler
+
+logger = logging.getLogger(__name__)
+
+# Language prefixes such as /zh/ or /zh-tw/: only the start URL's language is crawled.
+_LANG_PREFIX = re.compile(r"^/([a-z]{2}(?:-[a-z]{2,4})?)(?:/|$)", re.I)
+
+
+class FetchInfo:
+    """What the store needs to know of a fetch, attached to a record outside its columns."""
+
+    __slots__ = ("url", "etag", "last_modified")
+
+    def __init__(self, url: str, etag: str | None, last_modified: str | None):
+        self.url, self.etag, self.last_modified = url, etag, last_modified
+
+
+class QASpider(scrapy.Spider):
+    name = "qa"
+
+    def __init__(self, start_url: str | None = None, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.start_url = start_url
+
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider._setup(crawler.settings)
+        return spider
+
+    def _setup(self, settings) -> None:
+        self.start_url = self.start_url or settings.get("QA_START_URL")
+        parts = urlsplit(self.start_url or "")
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise NotConfigured(f"start URL {self.start_url!r} is not an http(s) URL")
+        self.host = parts.hostname
+        self.article_re = re.compile(settings.get("QA_ARTICLE_URL_PATTERN"))
+        lang = _LANG_PREFIX.match(parts.path)
+        self.lang = lang.group(1).lower() if lang else None
+        deny = list(settings.getlist("QA_DENY_PATTERNS"))
+        self.links = LinkExtractor(
+            allow_domains=[self.host], deny=deny, canonicalize=False, unique=True,
+            tags=("a", "area", "link"), attrs=("href",),
+        )
+        self.state = for_crawler(self.crawler)
+        self.known: set[str] = set()
+        self.recheck: set[str] = set()
+        self.failed_before: set[str] = set()
+        if self.state is not None:
+            self.failed_before = set(self.state.failed_urls())
+            older = settings.get("QA_RECHECK_OLDER_THAN")
+            self.known = self.state.known_urls()
+            if older:
+                cutoff = dt.datetime.now(dt.timezone.utc) - parse_duration(older)
+                fresh = self.state.known_urls(fresher_than=cutoff)
+                self.recheck = self.known - fresh
+                self.known = fresh
+        self.stats = self.crawler.stats
+
+    # -- routing -----------------------------------------------------------------------------
+    def is_article(self, url: str) -> bool:
+        return bool(self.article_re.search(urlsplit(url).path))
+
+    def canonical(self, url: str) -> str:
+        """One URL per page: article URLs lose query and fragment; others lose the fragment."""
+        if self.is_article(url):
+            p = urlsplit(url)
+            return urlunsplit((p.scheme, p.netloc.lower(), p.path, "", ""))
+        return canonicalize_url(url, keep_fragments=False)
+
+    def wanted(self, url: str) -> bool:
+        path = urlsplit(url).path
+        if self.lang:
+            m = _LANG_PREFIX.match(path)
+            if m and m.group(1).lower() != self.lang:
+                return False
+        return True
+
+    def request_for(self, url: str, *, start: bool = False) -> scrapy.Request | None:
+        url = self.canonical(url)
+        if not start and not self.wanted(url):
+            return None
+        article = self.is_article(url)
+        if article and url in self.known:
+            self.stats.inc_value("qa/skipped_known")
+            return None
+        headers = {}
+        meta = {"article": article}
+        if article and url in self.recheck and self.state is not None:
+            etag, modified = self.state.validators(url)
+            if etag:
+                headers["If-None-Match"] = etag
+            if modified:
+                headers["If-Modified-Since"] = modified
+            meta["recheck"] = True
+            meta["handle_httpstatus_list"] = [304]
+        # Q&A pages first: they are what the crawl is for, and it keeps the frontier short.
+        return scrapy.Request(url, callback=self.parse, errback=self.failed, headers=headers,
+                              meta=meta, priority=10 if article else 0, dont_filter=start)
+
+    async def start(self):
+        first = self.request_for(self.start_url, start=True)
+        if first is not None:
+            first.meta["start"] = True
+            yield first
+        if self.state is not None:
+            # Pages that failed last time and pages due for a re-check.
+            for url in sorted(self.failed_before):
+                req = self.request_for(url)
+                if req is not None:
+                    yield req
+            for url in sorted(self.recheck):
+                req = self.request_for(url)
+                if req is not None:
+                    yield req
+
+    # -- callbacks ---------------------------------------------------------------------------
+    def parse(self, response):
+        self.stats.inc_value("qa/pages")
+        if response.status == 304:
+            self.stats.inc_value("qa/recheck/not_modified")
+            if self.state is not None:
+                self.state.touch(self.canonical(response.request.url))
+            return
+        if self.failed_before:
+            url = self.canonical(response.request.url)
+            if url in self.failed_before:
+                self.failed_before.discard(url)
+                self.state.clear_failure(url)
+        if not isinstance(response, HtmlResponse):
+            self.stats.inc_value("qa/skipped_not_html")
+            return
+        article = response.meta.get("article") or self.is_article(response.url)
+        try:
+            result = parse_page(
+                response.body, response.url,
+                content_type=response.headers.get(b"Content-Type", b"").decode("latin-1"),
+            )
+        except NotQAPage as exc:
+            if article:
+                self.stats.inc_value("qa/failures/not_qa_page")
+                logger.warning("Not a Q&A page: %s: %s", response.url, exc.reason)
+                if self.state is not None:
+                    self.state.record_failure(self.canonical(response.request.url), "not_qa_page",
+                                              status=response.status, error=exc.reason)
+            result = None
+        if result is not None:
+            for part in result.missing:
+                self.stats.inc_value(f"qa/missing/{part}")
+            record = result.record
+            record.http_status = response.status
+            record.fetch_info = FetchInfo(
+                self.canonical(response.request.url),
+                _header(response, b"ETag"), _header(response, b"Last-Modified"),
+            )
+            yield record
+        for link in self.links.extract_links(response):
+            req = self.request_for(link.url)
+            if req is not None:
+                yield req
+
+    def failed(self, failure):
+        request = failure.request
+        attempts = request.meta.get("retry_times", 0) + 1
+        if failure.check(HttpError):
+            status = failure.value.response.status
+            kind, error = "http_error", f"HTTP {status}"
+        else:
+            status = None
+            kind = "network_error"
+            error = f"{failure.type.__name__}: {failure.getErrorMessage()}"[:500]
+        self.stats.inc_value(f"qa/failures/{kind}")
+        if request.meta.get("start"):
+            self.stats.set_value("qa/start_failed", error)
+        logger.warning("Failed %s after %d attempt(s): %s", request.url, attempts, error)
+        if self.state is not None:
+            self.state.record_failure(self.canonical(request.url), kind, status=status,
+                                      error=error, attempts=attempts)
+
+
+def _header(response, name: bytes) -> str | None:
+    value = response.headers.get(name)
+    return value.decode("latin-1") if value else None

@@ -1,0 +1,318 @@
+"""The crawl's durable state inside the dataset folder: records, fetched URLs, failures, runs.
+
+Everything a crawl collects is committed to an SQLite database (WAL mode) as it arrives, so a
+crawl killed with -9 loses at most the pages in flight, and the next run with the same folder
+rebuilds its frontier from here: it skips what is stored and fetches the rest. One database per
+process (``worker`` names it); ``qa-crawler export`` merges them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import heapq
+import itertools
+import json
+import os
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+STATE_DIRNAME = ".qa-crawler"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS pages (
+    qa_id TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    fetched_url TEXT NOT NULL,
+    record TEXT NOT NULL,
+    content_sha256 TEXT,
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    changed_at TEXT,
+    etag TEXT,
+    last_modified TEXT
+);
+CREATE TABLE IF NOT EXISTS urls (
+    url TEXT PRIMARY KEY,
+    qa_id TEXT NOT NULL,
+    fetched_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS failures (
+    url TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    status INTEGER,
+    error TEXT,
+    attempts INTEGER NOT NULL DEFAULT 1,
+    last_attempt TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    worker TEXT,
+    start_url TEXT,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    finish_reason TEXT,
+    stats TEXT
+);
+"""
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def iso(ts: dt.datetime | None) -> str | None:
+    return ts.astimezone(dt.timezone.utc).isoformat() if ts else None
+
+
+class LockedError(RuntimeError):
+    """Another crawl holds the output folder."""
+
+
+class CrawlState:
+    """One process's view of the state folder of a dataset directory."""
+
+    def __init__(self, out_dir: str | os.PathLike, worker: str = "main"):
+        self.out_dir = Path(out_dir)
+        self.dir = self.out_dir / STATE_DIRNAME
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.worker = worker
+        self.path = self.dir / f"state-{worker}.sqlite"
+        self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(_SCHEMA)
+        self._lock_file = None
+        self.run_id: int | None = None
+
+    # -- locking -----------------------------------------------------------------------------
+    def lock(self) -> None:
+        """Take the folder's crawl lock; an flock dies with its process, so no stale locks."""
+        path = self.dir / f"lock-{self.worker}"
+        fh = open(path, "a+")
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "another process"
+            fh.close()
+            raise LockedError(
+                f"{self.out_dir} is being crawled by {holder}; wait for it to finish "
+                "or choose another --out folder"
+            ) from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"pid {os.getpid()} since {iso(utcnow())}\n")
+        fh.flush()
+        self._lock_file = fh
+
+    def close(self) -> None:
+        self.db.close()
+        if self._lock_file is not None:
+            fcntl.flock(self._lock_file, fcntl.LOCK_UN)
+            self._lock_file.close()
+            self._lock_file = None
+
+    # -- runs --------------------------------------------------------------------------------
+    def start_run(self, start_url: str | None) -> int:
+        cur = self.db.execute(
+            "INSERT INTO runs (worker, start_url, started_at) VALUES (?, ?, ?)",
+            (self.worker, start_url, iso(utcnow())),
+        )
+        self.run_id = cur.lastrowid
+        return self.run_id
+
+    def finish_run(self, finish_reason: str, stats: dict) -> None:
+        if self.run_id is None:
+            return
+        self.db.execute(
+            "UPDATE runs SET finished_at = ?, finish_reason = ?, stats = ? WHERE run_id = ?",
+            (iso(utcnow()), finish_reason, json.dumps(stats, default=str), self.run_id),
+        )
+
+    # -- pages -------------------------------------------------------------------------------
+    def known_urls(self, fresher_than: dt.datetime | None = None) -> set[str]:
+        """Fetched URLs of stored pages (only those fetched after ``fresher_than`` if given)."""
+        if fresher_than is None:
+            rows = self.db.execute("SELECT url FROM urls")
+        else:
+            rows = self.db.execute("SELECT url FROM urls WHERE fetched_at > ?", (iso(fresher_than),))
+        return {url for (url,) in rows}
+
+    def validators(self, url: str) -> tuple[str | None, str | None]:
+        """(ETag, Last-Modified) stored for the page fetched from ``url``."""
+        row = self.db.execute(
+            "SELECT p.etag, p.last_modified FROM urls u JOIN pages p USING (qa_id) WHERE u.url = ?",
+            (url,),
+        ).fetchone()
+        return (row[0], row[1]) if row else (None, None)
+
+    def upsert(self, record_json: dict, fetched_url: str, *, etag: str | None = None,
+               last_modified: str | None = None, seen_at: dt.datetime | None = None) -> str:
+        """Store one record; returns 'new', 'changed' or 'unchanged' (by content of the record)."""
+        seen = iso(seen_at or utcnow())
+        qa_id = record_json["qa_id"]
+        body = json.dumps(record_json, ensure_ascii=False, sort_keys=True)
+        digest = _content_key(record_json)
+        row = self.db.execute(
+            "SELECT content_sha256, first_seen FROM pages WHERE qa_id = ?", (qa_id,)
+        ).fetchone()
+        with self.db:
+            if row is None:
+                outcome = "new"
+                self.db.execute(
+                    "INSERT INTO pages (qa_id, url, fetched_url, record, content_sha256, first_seen,"
+                    " last_seen, changed_at, etag, last_modified) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    (qa_id, record_json["url"], fetched_url, body, digest, seen, seen, None, etag,
+                     last_modified),
+                )
+            elif row[0] == digest:
+                outcome = "unchanged"
+                self.db.execute(
+                    "UPDATE pages SET last_seen = ?, etag = COALESCE(?, etag),"
+                    " last_modified = COALESCE(?, last_modified) WHERE qa_id = ?",
+                    (seen, etag, last_modified, qa_id),
+                )
+            else:
+                outcome = "changed"
+                self.db.execute(
+                    "UPDATE pages SET url = ?, fetched_url = ?, record = ?, content_sha256 = ?,"
+                    " last_seen = ?, changed_at = ?, etag = ?, last_modified = ? WHERE qa_id = ?",
+                    (record_json["url"], fetched_url, body, digest, seen, seen, etag,
+                     last_modified, qa_id),
+                )
+            self.db.execute(
+                "INSERT INTO urls (url, qa_id, fetched_at) VALUES (?, ?, ?) ON CONFLICT(url) DO"
+                " UPDATE SET qa_id = excluded.qa_id, fetched_at = excluded.fetched_at",
+                (fetched_url, qa_id, seen),
+            )
+            self.db.execute("DELETE FROM failures WHERE url = ?", (fetched_url,))
+        return outcome
+
+    def touch(self, fetched_url: str) -> None:
+        """A conditional re-check answered 304: the page is unchanged and was seen now."""
+        seen = iso(utcnow())
+        with self.db:
+            self.db.execute(
+                "UPDATE pages SET last_seen = ? WHERE qa_id = (SELECT qa_id FROM urls WHERE url = ?)",
+                (seen, fetched_url),
+            )
+            self.db.execute("UPDATE urls SET fetched_at = ? WHERE url = ?", (seen, fetched_url))
+            self.db.execute("DELETE FROM failures WHERE url = ?", (fetched_url,))
+
+    def has_qa_id(self, qa_id: str) -> bool:
+        return self.db.execute("SELECT 1 FROM pages WHERE qa_id = ?", (qa_id,)).fetchone() is not None
+
+    # -- failures ----------------------------------------------------------------------------
+    def record_failure(self, url: str, kind: str, *, status: int | None = None,
+                       error: str | None = None, attempts: int = 1) -> None:
+        with self.db:
+            self.db.execute(
+                "INSERT INTO failures (url, kind, status, error, attempts, last_attempt)"
+                " VALUES (?,?,?,?,?,?) ON CONFLICT(url) DO UPDATE SET kind = excluded.kind,"
+                " status = excluded.status, error = excluded.error,"
+                " attempts = failures.attempts + excluded.attempts,"
+                " last_attempt = excluded.last_attempt",
+                (url, kind, status, error, attempts, iso(utcnow())),
+            )
+
+    def clear_failure(self, url: str) -> None:
+        with self.db:
+            self.db.execute("DELETE FROM failures WHERE url = ?", (url,))
+
+    def failed_urls(self) -> list[str]:
+        return [u for (u,) in self.db.execute("SELECT url FROM failures ORDER BY url")]
+
+
+def _content_key(record_json: dict) -> str:
+    """Hash of what the page says (provenance and fetch time excluded), to detect changes."""
+    import hashlib
+
+    skip = {"crawled_at", "http_status", "content_sha256", "parser_version"}
+    payload = json.dumps({k: v for k, v in record_json.items() if k not in skip},
+                         ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def for_crawler(crawler) -> CrawlState | None:
+    """The crawl state of a Scrapy crawler's output folder (QA_OUT_DIR), opened once per crawler."""
+    state = getattr(crawler, "_qa_state", None)
+    if state is None:
+        out_dir = crawler.settings.get("QA_OUT_DIR")
+        if not out_dir:
+            return None
+        state = CrawlState(out_dir, worker=crawler.settings.get("QA_WORKER") or "main")
+        crawler._qa_state = state
+    return state
+
+
+def state_files(out_dir: str | os.PathLike) -> list[Path]:
+    """Every worker's state database in a dataset folder."""
+    return sorted((Path(out_dir) / STATE_DIRNAME).glob("state-*.sqlite"))
+
+
+def iter_merged_records(out_dir: str | os.PathLike) -> Iterator[tuple[dict, dict]]:
+    """(record JSON, page meta) for every page of every worker, one per qa_id, ordered by qa_id.
+
+    Streams a k-way merge of the workers' databases (each read in qa_id order), so memory does
+    not grow with the number of pages. Where two workers stored the same qa_id, the most
+    recently seen copy wins.
+    """
+    conns = [sqlite3.connect(f"file:{p}?mode=ro", uri=True) for p in state_files(out_dir)]
+    try:
+        streams = [
+            c.execute("SELECT qa_id, last_seen, first_seen, changed_at, record FROM pages"
+                      " ORDER BY qa_id")
+            for c in conns
+        ]
+        for qa_id, group in itertools.groupby(heapq.merge(*streams), key=lambda row: row[0]):
+            rows = list(group)
+            latest = max(rows, key=lambda row: row[1])
+            yield json.loads(latest[4]), {
+                "first_seen": min(row[2] for row in rows),
+                "last_seen": latest[1],
+                "changed_at": max((row[3] for row in rows if row[3]), default=None),
+            }
+    finally:
+        for c in conns:
+            c.close()
+
+
+def merged_failures(out_dir: str | os.PathLike) -> list[dict]:
+    """Failures of all workers whose URL no worker has since fetched successfully."""
+    out: dict[str, dict] = {}
+    fetched: set[str] = set()
+    for path in state_files(out_dir):
+        db = sqlite3.connect(path)
+        try:
+            fetched.update(u for (u,) in db.execute("SELECT url FROM urls"))
+            for url, kind, status, error, attempts, last in db.execute(
+                "SELECT url, kind, status, error, attempts, last_attempt FROM failures"
+            ):
+                prev = out.get(url)
+                if prev is None or last > prev["last_attempt"]:
+                    out[url] = {"url": url, "kind": kind, "status": status, "error": error,
+                                "attempts": attempts + (prev["attempts"] if prev else 0),
+                                "last_attempt": last}
+        finally:
+            db.close()
+    return [v for k, v in sorted(out.items()) if k not in fetched]
+
+
+def merged_runs(out_dir: str | os.PathLike) -> list[dict]:
+    runs = []
+    for path in state_files(out_dir):
+        db = sqlite3.connect(path)
+        try:
+            for row in db.execute(
+                "SELECT worker, start_url, started_at, finished_at, finish_reason, stats FROM runs"
+            ):
+                runs.append({
+                    "worker": row[0], "start_url": row[1], "started_at": row[2],
+                    "finished_at": row[3], "finish_reason": row[4],
+                    "stats": json.loads(row[5]) if row[5] else None,
+                })
+        finally:
+            db.close()
+    return sorted(runs, key=lambda r: r["started_at"])

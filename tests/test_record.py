@@ -1,0 +1,59 @@
+"""The record declaration is the one source of the Arrow schema, the JSON Schema and the docs."""
+
+import dataclasses
+
+import jsonschema
+import pyarrow as pa
+
+from qa_crawler import record as r
+
+
+def test_every_field_has_a_type_and_a_docstring():
+    for f in dataclasses.fields(r.QARecord):
+        assert isinstance(f.metadata["arrow_type"], pa.DataType), f.name
+        assert len(f.metadata["doc"]) > 15, f"{f.name} needs a docstring with unit and format"
+
+
+def test_arrow_and_json_schemas_agree_on_columns_and_nullability():
+    arrow = r.arrow_schema()
+    js = r.json_schema()
+    assert arrow.names == list(js["properties"])
+    for field in arrow:
+        jtype = js["properties"][field.name]["type"]
+        nullable_in_json = isinstance(jtype, list) and "null" in jtype
+        assert nullable_in_json == field.nullable, field.name
+
+
+def test_spec_column_types():
+    s = r.arrow_schema()
+    assert s.field("asked_on").type == pa.date32()
+    assert s.field("answered_on").type == pa.date32()
+    assert s.field("asker_age_min").type == pa.int16()
+    assert s.field("crawled_at").type == pa.timestamp("us", tz="UTC")
+    assert s.field("similar").type.value_type.names == [
+        "qa_id", "url", "title", "question_excerpt", "doctor_name", "department", "answer_excerpt"]
+    assert s.field("related_topics").type.value_type.names == ["topic", "department", "url"]
+    assert not s.field("qa_id").nullable and not s.field("url").nullable
+    assert s.metadata[b"schema_version"] == b"1"
+
+
+def test_json_round_trip_and_validation():
+    rec = r.QARecord(qa_id="1", url="https://x/en/article/1", asker_gender="female",
+                     similar=[r.SimilarQA(qa_id="2", title="t")],
+                     related_topics=[r.RelatedTopic(topic="Tremor", department="Neurology")])
+    data = r.to_json_dict(rec)
+    jsonschema.Draft202012Validator(r.json_schema()).validate(data)
+    assert r.from_json_dict(data) == rec
+
+
+def test_json_schema_rejects_a_gender_outside_the_two_words():
+    rec = r.QARecord(qa_id="1", url="u", asker_gender="f")
+    errors = list(jsonschema.Draft202012Validator(r.json_schema()).iter_errors(r.to_json_dict(rec)))
+    assert errors and errors[0].path[0] == "asker_gender"
+
+
+def test_arrow_table_builds_from_records_with_the_declared_schema():
+    rec = r.QARecord(qa_id="1", url="u", asker_age_min=20)
+    row = dataclasses.asdict(rec)
+    table = pa.Table.from_pylist([row], schema=r.arrow_schema())
+    assert table.schema.field("asker_age_min").type == pa.int16()
