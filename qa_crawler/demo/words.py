@@ -199,7 +199,7 @@ HOSPITALS = ["Changhua Hospital", "Taoyuan General Hospital", "Keelung Hospital"
 
 EVENTS = ["Exercise", "Surgery", "a Cold", "Childbirth", "Vaccination", "a Long Flight", "Stress"]
 
-DURATIONS = ["two weeks", "a month", "2-3 months", "half a year", "several days", "about a year"]
+DURATIONS = ["two weeks", "a month", "2-3 months", "half a year", "several days", "a year"]
 
 FREQUENCIES = ["several times a day", "once or twice a week", "almost every night",
                "every few days", "mostly in the morning"]
@@ -233,16 +233,24 @@ SUBJECT_TEMPLATES = [
 GREETINGS = ["Hello, Doctor {doc}:", "Hello Doctor:", "Dear Dr. {doc},", "Hello, Dr. {doc}.",
              "Hi Doctor,", "Doctor, hello:"]
 
-# Sentences of a question. {age} only appears when the asker shows an age band.
-QUESTION_SENTENCES = [
-    "I am currently {age} years old.",
+# A question: the age line (only when the asker shows an age band), one onset sentence, some
+# details, then at most one direct question, in that order, as people write them.
+QUESTION_AGE = "I am currently {age} years old."
+
+QUESTION_ONSETS = [
     "About {duration} ago, I started to notice {symptom}.",
+    "For the past {duration}, I have had {symptom}.",
+    "I have been experiencing {symptom} for {duration}, mostly in my {body}.",
+    "Since {duration} ago, {symptom} has been bothering me.",
+]
+
+QUESTION_DETAILS = [
     "It happens {freq}, and each episode lasts a few minutes.",
     "I usually don't pay much attention to it, but when I am still and focus, I can feel it in my {body}.",
     "I mentioned this to a doctor at the clinic, who suggested it might be {condition2}.",
     "However, the same symptoms have persisted recently, with no significant change.",
     "I searched online and I am worried that this could be {condition}.",
-    "Recently the {symptom} has become more frequent, especially in the evening.",
+    "Recently it has become more frequent, especially in the evening.",
     "I had {test} last year and the results were normal.",
     "I have been taking {treatment} for {duration}, but I am not sure whether it helps.",
     "My family has a history of {condition}, so I am quite anxious about it.",
@@ -252,11 +260,16 @@ QUESTION_SENTENCES = [
     "The doctor told me it was \"nothing serious\", but I am still worried.",
     "I work at a caf\u00e9 and stand for long hours every day.",
     "The pharmacy gave me painkillers (\u6b62\u75db\u85e5), but I would rather understand the cause.",
+    "I don't feel particularly weak, and my daily activity is normal.",
+    "Sometimes it comes together with {symptom2}.",
+    "After {duration} of careful observation, there hasn't been much variation.",
+]
+
+QUESTION_ASKS = [
     "Is this something serious, or can I just observe it for a while?",
     "Should I see a specialist, or is {test} necessary?",
-    "I don't feel particularly weak, and my daily activity is normal.",
-    "Sometimes the {symptom} comes together with {symptom2}.",
-    "After {duration} of careful observation, there hasn't been much variation.",
+    "Could this be {condition}?",
+    "What kind of examination would you recommend?",
 ]
 
 CLOSINGS = ["Could you please clarify this for me? Thank you very much.", "Thank you, Doctor.",
@@ -270,9 +283,9 @@ ANSWER_SENTENCES = [
     "If there are accompanying symptoms such as {symptom2}, further evaluation with {test} is recommended.",
     "It is advisable to keep a regular sleep schedule, reduce caffeine intake and avoid excessive stress.",
     "{Treatment} may help relieve the symptoms, but please follow your physician's instructions.",
-    "If the symptoms persist for more than two weeks or get worse, please visit a {dept_l} clinic for a detailed examination.",
+    "If the symptoms persist for more than two weeks or get worse, please visit the {dept} department for a detailed examination.",
     "{Condition} usually presents with other signs, so the likelihood is low in your case.",
-    "The {test} result you mentioned does not suggest a serious problem.",
+    "The result of the {test_bare} you mentioned does not suggest a serious problem.",
     "Tension or excessive use of the {body} can also cause similar discomfort.",
     "Please do not stop or change any medication on your own.",
     "A face-to-face examination is needed to confirm the diagnosis; an online reply can only offer general advice.",
@@ -285,7 +298,7 @@ ANSWER_CLOSINGS = ["Wishing you good health.", "Take care.",
                    "Wishing you peace and health."]
 
 CHANGE_SENTENCES = [
-    "Update: after your follow-up message, I would add that {test} can be arranged at any {dept_l} clinic.",
+    "Update: after your follow-up message, I would add that {test} can be arranged at any {dept} department.",
     "Update: if {symptom2} appears, please seek care sooner rather than later.",
     "Update: the latest guidelines still recommend {treatment} as a first step.",
     "Update: please bring your previous {test} report to your next visit.",
@@ -293,7 +306,7 @@ CHANGE_SENTENCES = [
 
 MORE_INFO_OPENERS = [
     "{Symptom} can be a concerning symptom for many people, especially when it is associated with fears of {condition}.",
-    "{Topic} is one of the most common reasons people consult a {dept_l} specialist, and most cases turn out to be benign.",
+    "{Topic} is one of the most common reasons people consult a specialist in {dept}, and most cases turn out to be benign.",
     "When someone experiences {symptom}, it is natural to worry about serious conditions such as {condition}.",
 ]
 

@@ -121,7 +121,10 @@ def parse_page(
     if not lines:
         raise NotQAPage("no visible text")
     page = _Page(lines, head)
-    record = page.record()
+    try:
+        record = page.record()
+    except NotQAPage as exc:
+        raise NotQAPage(f"{_kind_of_page(lines, head, id_pattern)}: {exc.reason}") from None
     canonical, qa_id = _identity(url, head["canonical"], base, id_pattern)
     if qa_id is None:
         raise NotQAPage("no Q&A id in the URL or the canonical link")
@@ -133,6 +136,22 @@ def parse_page(
             item.qa_id = _id_from_url(item.url, id_pattern)
     missing = tuple(name for name in REQUIRED_PARTS if getattr(record, name) is None)
     return ParseResult(record, missing)
+
+
+def _kind_of_page(lines: list[Line], head: dict, id_pattern: str) -> str:
+    """A short guess at what a non-Q&A page is, for the one-line reason."""
+    title = head["title"] or next((ln.text for ln in lines if ln.heading), "") or ""
+    if re.search(r"\b(?:404|403|410|500|502|503)\b|not found|error", title, re.I):
+        return f"an error page ({title[:60]})"
+    article_links = sum(
+        1 for ln in lines for _, href in ln.links if re.search(id_pattern, urlsplit(href).path)
+    )
+    if article_links >= 3:
+        return f"a listing or FAQ page ({article_links} links to Q&A pages)"
+    content = " ".join(ln.text for ln in lines[:200] if not ln.chrome).lower()
+    if re.search(r"\b(?:log ?in|sign ?in)\s+(?:to|first|required)|members only", content):
+        return "a login wall"
+    return "not a Q&A page"
 
 
 def _strip_url(url: str) -> str:
@@ -219,8 +238,7 @@ class _Page:
             reply_date = self._find(_REPLY_DATE, header[0] + 1, main_end) if header else None
             if header is None or reply_date is None:
                 raise NotQAPage(
-                    "no 'Ask Date:' asker line and no 'Dr. ... reply' with a 'Reply Date:' "
-                    "(a listing, FAQ, error or login page?)"
+                    "no 'Ask Date:' asker line and no 'Dr. ... reply' with a 'Reply Date:'"
                 )
         elif header is None:
             raise NotQAPage("'Ask Date:' found but no 'Dr. ... reply <Department>' after it")
