@@ -100,7 +100,10 @@ def run_crawl(start_url: str | None, out_dir: str, *, overrides=(), recheck: str
     crawler._qa_state = state
     process.crawl(crawler, start_url=start_url)
     process.start()
-    stats = crawler.stats.get_stats() if crawler.stats else {}
+    try:
+        stats = crawler.stats.get_stats()
+    except RuntimeError:  # the crawl never started (its error is in the log)
+        stats = {}
     state.close()
 
     print_summary(stats, out_dir, time.monotonic() - began, stream)

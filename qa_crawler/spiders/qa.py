@@ -8,7 +8,7 @@ import re
 from urllib.parse import urlsplit, urlunsplit
 
 import scrapy
-from scrapy.exceptions import NotConfigured
+from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import HtmlResponse
 from scrapy.linkextractors import LinkExtractor
 from scrapy.spidermiddlewares.httperror import HttpError
@@ -20,8 +20,12 @@ from qa_crawler.state import for_crawler
 
 logger = logging.getLogger(__name__)
 
-# Language prefixes such as /zh/ or /zh-tw/: only the start URL's language is crawled.
-_LANG_PREFIX = re.compile(r"^/([a-z]{2}(?:-[a-z]{2,4})?)(?:/|$)", re.I)
+# Language prefixes such as /zh/ or /zh-tw/: only the start URL's language (else QA_LANGUAGE) is
+# crawled. A closed list, so that a two-letter path such as /qa/ on another site is not taken
+# for a language.
+_LANG_PREFIX = re.compile(
+    r"^/((?:zh|en|ja|jp|ko|kr|fr|de|es|pt|ru|vi|th|ms|ar|hi|tr|pl|nl|sv|tw|cn)"
+    r"(?:[-_][a-z]{2,4})?)(?:/|$)", re.I)
 
 
 class FetchInfo:
@@ -54,10 +58,15 @@ class QASpider(scrapy.Spider):
         self.host = parts.hostname
         self.article_re = re.compile(settings.get("QA_ARTICLE_URL_PATTERN"))
         lang = _LANG_PREFIX.match(parts.path)
-        self.lang = lang.group(1).lower() if lang else None
+        self.lang = (lang.group(1) if lang else settings.get("QA_LANGUAGE", "en") or "").lower()
         deny = list(settings.getlist("QA_DENY_PATTERNS"))
+        # Same site: the start URL's host and port; "www." and the bare domain count as one.
+        site = parts.netloc.lower().rsplit("@", 1)[-1]
+        site = site[4:] if site.startswith("www.") else site
+        if not parts.port:
+            self.allowed_domains = [site]
         self.links = LinkExtractor(
-            allow_domains=[self.host], deny=deny, canonicalize=False, unique=True,
+            allow_domains=[site], deny=deny, canonicalize=False, unique=True,
             tags=("a", "area", "link"), attrs=("href",),
         )
         self.state = for_crawler(self.crawler)
@@ -73,7 +82,10 @@ class QASpider(scrapy.Spider):
                 fresh = self.state.known_urls(fresher_than=cutoff)
                 self.recheck = self.known - fresh
                 self.known = fresh
-        self.stats = self.crawler.stats
+
+    @property
+    def stats(self):
+        return self.crawler.stats
 
     # -- routing -----------------------------------------------------------------------------
     def is_article(self, url: str) -> bool:
@@ -179,6 +191,10 @@ class QASpider(scrapy.Spider):
 
     def failed(self, failure):
         request = failure.request
+        if failure.check(IgnoreRequest) and not failure.check(HttpError):
+            # robots.txt and offsite filters: a choice, not a failure.
+            self.stats.inc_value("qa/skipped_ignored")
+            return
         attempts = request.meta.get("retry_times", 0) + 1
         if failure.check(HttpError):
             status = failure.value.response.status
