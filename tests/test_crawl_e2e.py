@@ -1,0 +1,106 @@
+"""End to end: the real CLI crawls a generated site served on 127.0.0.1 and writes the dataset."""
+
+import collections
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from qa_crawler.demo.server import SiteServer
+from qa_crawler.demo.site import SampleSite
+from tests.crawl_helpers import crawl, crawl_cmd, mismatches, qa_rows
+
+pytestmark = pytest.mark.slow
+
+N_PAGES = 120
+
+
+@pytest.fixture(scope="module")
+def crawled(tmp_path_factory):
+    site = SampleSite(n_pages=N_PAGES, seed=7)
+    out = tmp_path_factory.mktemp("crawl")
+    with SiteServer(site) as server:
+        proc = crawl(server.url("/"), out)
+        yield site, server, out, proc, list(server.requests)
+
+
+def test_crawl_exits_zero_and_prints_a_summary(crawled):
+    proc = crawled[3]
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "pages fetched" in proc.stdout and f"Q&A records       {N_PAGES}" in proc.stdout
+
+
+def test_every_page_is_found_once_with_every_field_right(crawled):
+    site, server, out, proc, requests = crawled
+    rows = qa_rows(out)
+    assert set(rows) == set(site.qa_ids())
+    assert mismatches(site, server.base_url, rows) == []
+
+
+def test_pages_reachable_only_through_similar_links_are_found(crawled):
+    site, _, out, _, _ = crawled
+    assert site.similar_only_ids(), "the generated site should have similar-only pages"
+    assert set(site.similar_only_ids()) <= set(qa_rows(out))
+
+
+def test_each_qa_page_is_fetched_once_whatever_url_variant_links_to_it(crawled):
+    counts = collections.Counter(p.split("?")[0] for p in crawled[4] if "/article/" in p)
+    assert counts and max(counts.values()) == 1
+
+
+def test_robots_txt_is_obeyed_and_nothing_outside_the_site_language_is_fetched(crawled):
+    requests = crawled[4]
+    assert "/robots.txt" in requests
+    assert not [p for p in requests if p.startswith(("/en/private", "/en/search"))]
+    assert not [p for p in requests if p.startswith(("/zh/", "/static/"))]
+
+
+def test_dataset_folder_is_complete(crawled):
+    out = crawled[2]
+    for name in ["qa.parquet", "similar.parquet", "related_topics.parquet", "qa.csv",
+                 "similar.csv", "related_topics.csv", "manifest.json", "README.md",
+                 "failures.csv"]:
+        assert (out / name).is_file(), name
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["rows"]["qa"] == N_PAGES
+    assert manifest["runs"][0]["finish_reason"] == "finished"
+
+
+def test_a_second_crawl_on_the_same_folder_is_refused_while_one_runs(tmp_path):
+    site = SampleSite(n_pages=30, seed=3)
+    with SiteServer(site) as server:
+        server.faults = {site.article_path(q): [{"delay": 3}] for q in site.qa_ids()[:2]}
+        first = subprocess.Popen(crawl_cmd(server.url("/"), tmp_path), stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.time() + 30
+            while not list((tmp_path / ".qa-crawler").glob("lock-*")) and time.time() < deadline:
+                time.sleep(0.1)
+            time.sleep(1.0)
+            second = crawl(server.url("/"), tmp_path)
+        finally:
+            first.communicate(timeout=120)
+    assert second.returncode == 3
+    assert "being crawled" in second.stderr and str(tmp_path) in second.stderr
+    assert first.returncode == 0
+
+
+def test_scrapy_crawl_with_a_parquet_feed_works_for_scrapy_users(tmp_path):
+    import pyarrow.parquet as pq
+
+    site = SampleSite(n_pages=20, seed=5)
+    feed = tmp_path / "records.parquet"
+    with SiteServer(site) as server:
+        proc = subprocess.run(
+            [sys.executable, "-m", "scrapy", "crawl", "qa", "-a", f"start_url={server.url('/')}",
+             "-O", str(feed), "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0",
+             "-s", "QA_PROGRESS_INTERVAL=0", "-s", "LOG_LEVEL=WARNING"],
+            capture_output=True, text=True, timeout=180, cwd=str(Path(__file__).parents[1]),
+        )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    table = pq.read_table(feed)
+    assert sorted(table["qa_id"].to_pylist()) == sorted(site.qa_ids())
+    assert str(table.schema.field("asked_on").type) == "date32[day]"
