@@ -33,6 +33,7 @@ class RequestRecord:
     headers: dict[str, str]
     status: int | None = None
     fault: dict[str, Any] | None = field(default=None)
+    time: float = field(default_factory=time.monotonic)  # when it arrived (monotonic seconds)
 
 
 class _HTTPServer(ThreadingHTTPServer):

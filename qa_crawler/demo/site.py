@@ -722,6 +722,7 @@ def _asker_line_parts(p: dict) -> tuple[str, str]:
 
 
 def asker_line(p: dict) -> str:
+    """The whole asker line of a page model, as the page shows it."""
     who, raw = _asker_line_parts(p)
     return f"{who} Ask Date: {raw}"
 
