@@ -424,19 +424,20 @@ class _Page:
                     break
                 topic, dept = m.group("topic").strip(), m.group("dept")
                 if not topic and pending is not None:
-                    topics.append(_topic(pending.text, dept, pending.links))
+                    topics.append(_topic(pending.text, dept, pending.links + line.links))
                 elif topic:
                     topics.append(_topic(topic, dept, line.links))
                 pending, found, pos = None, True, m.end()
             rest = text[pos:].strip()
             if not rest:
                 continue
-            if found or pending is not None or len(rest) > 100:
+            if pending is not None and not found and topics:
+                break  # the previous line never got its "(Department)": the list has ended
+            if len(rest) > 100:
                 if topics:
-                    break  # text that is no "Topic (Department)": the list has ended
+                    break
                 pending = None
-                if found:
-                    continue
+                continue
             pending = Line(rest, line.links)
         return topics
 

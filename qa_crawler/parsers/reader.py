@@ -75,10 +75,22 @@ class _Builder:
         self.links: list[tuple[str, str]] = []
         self.link_chars = 0
         self.heading = 0
+        self.open_links: list[list[str]] = []  # text of each <a> being read (may span lines)
+        self.pre = 0
 
     def add_text(self, text: str | None, chrome: bool, in_link: int, heading: int) -> None:
         if not text:
             return
+        if self.pre and "\n" in text:
+            # Inside <pre> a newline is a visible line break.
+            first, *others = text.split("\n")
+            self.add_text(first, chrome, in_link, heading)
+            for piece in others:
+                self.flush()
+                self.add_text(piece, chrome, in_link, heading)
+            return
+        for acc in self.open_links:
+            acc.append(text)
         self.parts.append(text)
         self.part_chrome.append(chrome)
         if in_link:
@@ -138,13 +150,17 @@ def _walk(b: _Builder, el, chrome: bool, in_link: int, heading: int) -> None:
         heading = int(tag[1])
     is_link = tag == "a" and el.get("href") is not None
     if is_link:
-        start_part = len(b.parts)
+        b.open_links.append([])
         in_link += 1
+    if tag == "pre":
+        b.pre += 1
     b.add_text(el.text, chrome, in_link, heading)
     for child in el:
         _walk(b, child, chrome, in_link, heading)
+    if tag == "pre":
+        b.pre -= 1
     if is_link:
-        link_text = clean_text("".join(b.parts[start_part:])) if start_part <= len(b.parts) else None
+        link_text = clean_text("".join(b.open_links.pop()))
         href = el.get("href").strip()
         if not href.lower().startswith(("javascript:", "#")):
             b.links.append((link_text or "", urljoin(b.base_url, href)))
