@@ -607,7 +607,9 @@ class SampleSite:
     def _entry(self, j: int) -> str:
         c = self._core(j, self._versions.get(j, 0))
         return (
-            f'<li class="qa-item"><h3><a href="/en/article/{c["id"]}">{_e(c["title"])}</a></h3>'
+            # Query strings and fragments, as real listings have: the crawler fetches each page once.
+            f'<li class="qa-item"><h3><a href="/en/article/{c["id"]}?from=list#reply">'
+            f'{_e(c["title"])}</a></h3>'
             f'<p class="excerpt">{_e(c["question_excerpt"])}</p>'
             f'<div class="meta">Dr. {_e(c["doctor"])} reply {_e(c["dept"])} \u00b7 {_raw(c["reply"])}</div></li>'
         )
@@ -809,7 +811,8 @@ def _render_portal(p: dict) -> str:
                        f'<div class="dept">({_e(W.DEPARTMENTS[d]["name"])})</div></li>')
         out.append("</ul></div>\n")
     out.append('</div>\n<aside class="col-lg-4 sidebar"><h3>Popular Questions</h3><ul>')
-    out.extend(f'<li><a href="/en/article/{s["id"]}">{_e(s["title"])}</a></li>' for s in p["sidebar"])
+    out.extend(f'<li><a href="/en/article/{s["id"]}?utm_source=sidebar">{_e(s["title"])}</a></li>'
+               for s in p["sidebar"])
     out.append('</ul><div class="ad-slot">Advertisement</div></aside>\n</div>\n</div>\n')
     out.append('<div class="modal d-none" id="login-modal"><p>Please log in to ask a question.</p>'
                '<a href="/en/private/login">Log in</a></div>\n')
