@@ -28,7 +28,7 @@ from lxml import etree
 from w3lib.encoding import html_to_unicode
 
 from qa_crawler.parsers import normalize as n
-from qa_crawler.parsers.reader import Line, head_info, parse_html, read_lines
+from qa_crawler.parsers.reader import Line, head_info, parse_html, read_lines, safe_urljoin
 from qa_crawler.record import REQUIRED_PARTS, QARecord, RelatedTopic, SimilarQA
 
 PARSER_VERSION = "1.0.0"
@@ -144,7 +144,7 @@ def _kind_of_page(lines: list[Line], head: dict, id_pattern: str) -> str:
     if re.search(r"\b(?:404|403|410|500|502|503)\b|not found|error", title, re.I):
         return f"an error page ({title[:60]})"
     article_links = sum(
-        1 for ln in lines for _, href in ln.links if re.search(id_pattern, urlsplit(href).path)
+        1 for ln in lines for _, href in ln.links if _id_from_url(href, id_pattern)
     )
     if article_links >= 3:
         return f"a listing or FAQ page ({article_links} links to Q&A pages)"
@@ -154,26 +154,29 @@ def _kind_of_page(lines: list[Line], head: dict, id_pattern: str) -> str:
     return "not a Q&A page"
 
 
-def _strip_url(url: str) -> str:
-    parts = urlsplit(url)
+def _strip_url(url: str | None) -> str | None:
+    try:
+        parts = urlsplit(url)
+    except (ValueError, TypeError):
+        return None
     return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
 
 
 def _id_from_url(url: str, id_pattern: str) -> str | None:
-    path = urlsplit(url).path
+    try:
+        path = urlsplit(url).path
+    except ValueError:
+        return None
     m = re.search(id_pattern, path)
     return m.group("id") if m else None
 
 
 def _identity(url: str, canonical: str | None, base: str, id_pattern: str):
     """Canonical URL and qa_id: the canonical link wins, else the fetched URL."""
-    from urllib.parse import urljoin
-
-    candidates = []
-    if canonical:
-        candidates.append(_strip_url(urljoin(base, canonical)))
-    if url:
-        candidates.append(_strip_url(url))
+    candidates = [c for c in (
+        _strip_url(safe_urljoin(base, canonical)) if canonical else None,
+        _strip_url(url) if url else None,
+    ) if c]
     for cand in candidates:
         qa_id = _id_from_url(cand, id_pattern)
         if qa_id:

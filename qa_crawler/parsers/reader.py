@@ -162,12 +162,21 @@ def _walk(b: _Builder, el, chrome: bool, in_link: int, heading: int) -> None:
     if is_link:
         link_text = clean_text("".join(b.open_links.pop()))
         href = el.get("href").strip()
-        if not href.lower().startswith(("javascript:", "#")):
-            b.links.append((link_text or "", urljoin(b.base_url, href)))
+        absolute = safe_urljoin(b.base_url, href)
+        if absolute and not href.lower().startswith(("javascript:", "#")):
+            b.links.append((link_text or "", absolute))
         in_link -= 1
     if block:
         b.flush()
     b.add_text(el.tail, chrome, in_link, heading)
+
+
+def safe_urljoin(base: str, href: str) -> str | None:
+    """``urljoin``, or None for an href that is no URL (``http://[bad``)."""
+    try:
+        return urljoin(base, href)
+    except ValueError:
+        return None
 
 
 def read_lines(root, base_url: str) -> list[Line]:
