@@ -228,6 +228,7 @@ def export_dataset(out_dir: str | os.PathLike, *, start_url: str | None = None,
         "by_year": dict(sorted(stats.by_year.items())),
         "asked_on_range": [stats.first_asked, stats.last_asked],
         "fill_rates": stats.fill_rates(),
+        "monitors": next((r["monitors"] for r in reversed(runs) if r.get("monitors")), None),
         "runs": runs,
         "workers": sorted({r["worker"] for r in runs}),
     }

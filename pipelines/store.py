@@ -7,8 +7,10 @@ the dataset folder is written from the state (:func:`pipelines.dataset.export_da
 
 from __future__ import annotations
 
+import json
 import logging
 
+from scrapy import signals
 from scrapy.exceptions import DropItem, NotConfigured
 
 from qa_crawler.record import QARecord, to_json_dict
@@ -30,7 +32,10 @@ class StorePipeline:
         state = for_crawler(crawler)
         if state is None:
             raise NotConfigured("QA_OUT_DIR is not set: records go only to feed exports")
-        return cls(crawler, state)
+        pipeline = cls(crawler, state)
+        # The finish reason is known only in spider_closed, after the pipelines have closed.
+        crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
+        return pipeline
 
     def open_spider(self, spider=None):
         spider = spider or self.crawler.spider
@@ -53,17 +58,29 @@ class StorePipeline:
         self.stats.inc_value(f"qa/records/{outcome}")
         return item
 
-    def close_spider(self, spider=None):
+    def spider_closed(self, spider, reason):
+        from pipelines import monitor
+
         stats = self.stats.get_stats()
-        reason = stats.get("finish_reason", "finished")
-        summary = {k: v for k, v in stats.items() if k.startswith(("qa/", "downloader/response_count",
-                                                                      "item_scraped_count"))}
-        self.state.finish_run(str(reason), summary)
+        previous = self.state.last_finished_run_stats()
+        manifest_path = self.state.out_dir / "manifest.json"
+        previous_fill = None
+        if manifest_path.exists():
+            previous_fill = json.loads(manifest_path.read_text(encoding="utf-8")).get("fill_rates")
+        limits = {k: self.crawler.settings.getfloat(k, v) for k, v in monitor.DEFAULTS.items()}
+        verdict = monitor.evaluate(stats, reason, previous, previous_fill, limits)
+        self.stats.set_value("qa/monitors/verdict", verdict["verdict"])
+        for c in verdict["checks"]:
+            if not c["ok"]:
+                self.stats.set_value(f"qa/monitors/failed/{c['name']}", c["message"])
+                logger.warning("Monitor %s failed: %s", c["name"], c["message"])
+        summary = {k: v for k, v in stats.items()
+                   if k.startswith(("qa/", "item_scraped_count", "downloader/response_count"))}
+        self.state.finish_run(str(reason), summary, monitors=verdict)
         if self.export_on_close:
             from pipelines.dataset import export_dataset
 
-            manifest = export_dataset(self.state.out_dir, start_url=getattr(
-                spider or self.crawler.spider, "start_url", None))
+            manifest = export_dataset(self.state.out_dir, start_url=getattr(spider, "start_url", None))
             self.stats.set_value("qa/dataset_rows", manifest["rows"]["qa"])
             logger.info("Dataset written to %s (%d Q&A rows)", self.state.out_dir,
                         manifest["rows"]["qa"])

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 EXIT_OK = 0
 EXIT_USAGE = 2
 EXIT_CANNOT_RUN = 3
+EXIT_MONITORS = 4  # the crawl finished but a monitor crossed its threshold
 
 
 def _setting(text: str) -> tuple[str, str]:
@@ -114,6 +115,8 @@ def run_crawl(start_url: str | None, out_dir: str, *, overrides=(), recheck: str
     if "finish_reason" not in stats:
         print("qa-crawler crawl: the crawl did not start (see the log above)", file=sys.stderr)
         return EXIT_CANNOT_RUN
+    if stats.get("qa/monitors/verdict") == "fail":
+        return EXIT_MONITORS
     return EXIT_OK
 
 
@@ -136,6 +139,12 @@ def print_summary(stats: dict, out_dir, elapsed: float, stream) -> None:
         lines.append("  parts missing     " + ", ".join(f"{k} {v}" for k, v in sorted(missing.items())))
     if stats.get("qa/validation/dropped"):
         lines.append(f"  invalid (dropped) {stats['qa/validation/dropped']}")
+    verdict = stats.get("qa/monitors/verdict")
+    if verdict:
+        failed = {k.rsplit("/", 1)[1]: v for k, v in stats.items()
+                  if k.startswith("qa/monitors/failed/")}
+        lines.append(f"  monitors          {verdict}"
+                     + "".join(f"\n    {name}: {msg}" for name, msg in sorted(failed.items())))
     if "qa/dataset_rows" in stats:
         lines.append(f"  dataset           {out_dir} ({stats['qa/dataset_rows']} rows in qa)")
     print("\n".join(lines), file=stream)

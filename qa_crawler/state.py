@@ -53,7 +53,8 @@ CREATE TABLE IF NOT EXISTS runs (
     started_at TEXT NOT NULL,
     finished_at TEXT,
     finish_reason TEXT,
-    stats TEXT
+    stats TEXT,
+    monitors TEXT
 );
 """
 
@@ -123,13 +124,23 @@ class CrawlState:
         self.run_id = cur.lastrowid
         return self.run_id
 
-    def finish_run(self, finish_reason: str, stats: dict) -> None:
+    def finish_run(self, finish_reason: str, stats: dict, monitors: dict | None = None) -> None:
         if self.run_id is None:
             return
         self.db.execute(
-            "UPDATE runs SET finished_at = ?, finish_reason = ?, stats = ? WHERE run_id = ?",
-            (iso(utcnow()), finish_reason, json.dumps(stats, default=str), self.run_id),
+            "UPDATE runs SET finished_at = ?, finish_reason = ?, stats = ?, monitors = ?"
+            " WHERE run_id = ?",
+            (iso(utcnow()), finish_reason, json.dumps(stats, default=str),
+             json.dumps(monitors) if monitors else None, self.run_id),
         )
+
+    def last_finished_run_stats(self) -> dict | None:
+        """Stats of the last run before this one that finished normally."""
+        row = self.db.execute(
+            "SELECT stats FROM runs WHERE finish_reason = 'finished' AND run_id != ?"
+            " ORDER BY run_id DESC LIMIT 1", (self.run_id or -1,),
+        ).fetchone()
+        return json.loads(row[0]) if row and row[0] else None
 
     # -- pages -------------------------------------------------------------------------------
     def known_urls(self, fresher_than: dt.datetime | None = None) -> set[str]:
@@ -306,12 +317,14 @@ def merged_runs(out_dir: str | os.PathLike) -> list[dict]:
         db = sqlite3.connect(path)
         try:
             for row in db.execute(
-                "SELECT worker, start_url, started_at, finished_at, finish_reason, stats FROM runs"
+                "SELECT worker, start_url, started_at, finished_at, finish_reason, stats, monitors"
+                " FROM runs"
             ):
                 runs.append({
                     "worker": row[0], "start_url": row[1], "started_at": row[2],
                     "finished_at": row[3], "finish_reason": row[4],
                     "stats": json.loads(row[5]) if row[5] else None,
+                    "monitors": json.loads(row[6]) if row[6] else None,
                 })
         finally:
             db.close()

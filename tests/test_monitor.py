@@ -1,0 +1,65 @@
+"""After-run monitors: each threshold, and a crawl whose site changed its markup exits 4."""
+
+import json
+
+import pytest
+
+from pipelines.monitor import evaluate
+from qa_crawler.demo.server import SiteServer
+from qa_crawler.demo.site import SampleSite
+from tests.crawl_helpers import crawl
+
+GOOD = {"qa/pages": 100, "item_scraped_count": 90, "qa/skipped_known": 0}
+FILL = {"answered_on": 1.0, "question": 1.0}
+
+
+def failed(verdict):
+    return {c["name"] for c in verdict["checks"] if not c["ok"]}
+
+
+@pytest.mark.parametrize(
+    "stats, reason, previous, fill, bad",
+    [
+        (GOOD, "finished", GOOD, FILL, set()),
+        (GOOD, "shutdown", GOOD, FILL, {"finish_reason"}),
+        ({**GOOD, "qa/failures/http_error": 20}, "finished", None, None, {"failed_share"}),
+        ({**GOOD, "item_scraped_count": 40}, "finished", GOOD, None, {"pages_found"}),
+        ({**GOOD, "qa/missing/answered_on": 60}, "finished", None, FILL, {"fill_rate"}),
+        # An incremental run parses few pages but skips the stored ones: nothing was lost.
+        ({**GOOD, "item_scraped_count": 2, "qa/skipped_known": 88}, "finished", GOOD, FILL, set()),
+    ],
+)
+def test_each_check_fails_only_past_its_threshold(stats, reason, previous, fill, bad):
+    verdict = evaluate(stats, reason, previous, fill)
+    assert failed(verdict) == bad
+    assert verdict["verdict"] == ("fail" if bad else "pass")
+
+
+class ChangedMarkup:
+    """The site after a redesign that dropped the 'Reply Date:' line from Q&A pages."""
+
+    def __init__(self, site):
+        self.site = site
+        self.broken = False
+
+    def render(self, path):
+        status, headers, body = self.site.render(path)
+        if self.broken and "/article/" in path:
+            body = body.replace(b"Reply Date:", b"Posted:")
+            headers = {k: v for k, v in headers.items() if k not in ("ETag", "Last-Modified")}
+        return status, headers, body
+
+
+@pytest.mark.slow
+def test_a_markup_change_is_caught_in_summary_manifest_and_exit_status(tmp_path):
+    site = ChangedMarkup(SampleSite(n_pages=30, seed=23))
+    with SiteServer(site) as server:
+        first = crawl(server.url("/"), tmp_path)
+        assert first.returncode == 0, first.stderr[-2000:]
+        site.broken = True
+        second = crawl(server.url("/"), tmp_path, "--recheck-older-than", "0s")
+    assert second.returncode == 4
+    assert "monitors          fail" in second.stdout and "answered_on" in second.stdout
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["monitors"]["verdict"] == "fail"
+    assert "fill_rate" in {c["name"] for c in manifest["monitors"]["checks"] if not c["ok"]}
