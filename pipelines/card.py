@@ -66,6 +66,19 @@ def render_card(manifest: dict, failures: list[dict]) -> str:
         "`rank`. In the CSV files a text cell that starts with `=`, `+`, `-` or `@` is prefixed "
         "with `'` so that spreadsheets do not run it as a formula; the Parquet files hold the "
         "text unchanged. `failures` lists the pages that could not be fetched or parsed.",
+    ]
+    raw = manifest.get("raw_pages") or {}
+    if raw.get("kept"):
+        out += ["", f"The raw pages are kept: {raw['files']} WARC file(s), {raw['bytes']} bytes, in "
+                f"`{raw['folder']}`; `warc_file` and `warc_offset` trace each row to its page "
+                "(`qa-crawler show DIR QA_ID`), and `qa-crawler rebuild DIR` re-parses them."]
+    else:
+        out += ["", "The raw pages were not kept (crawled with `--no-warc`)."]
+    if manifest.get("rebuild"):
+        rb = manifest["rebuild"]
+        out += ["", f"Rebuilt from the raw pages at {rb['rebuilt_at']} with parser "
+                f"{rb['parser_version']}."]
+    out += [
         "",
         "### Questions per department",
         "",

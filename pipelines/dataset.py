@@ -232,6 +232,12 @@ def export_dataset(out_dir: str | os.PathLike, *, start_url: str | None = None,
         "runs": runs,
         "workers": sorted({r["worker"] for r in runs}),
     }
+    warcs = sorted((out / STATE_DIRNAME / "warc").glob("*.warc.gz"))
+    manifest["raw_pages"] = {
+        "kept": bool(warcs), "format": "WARC 1.1 (gzip per record)",
+        "folder": f"{STATE_DIRNAME}/warc", "files": len(warcs),
+        "bytes": sum(p.stat().st_size for p in warcs),
+    }
     if extra_manifest:
         manifest.update(extra_manifest)
 

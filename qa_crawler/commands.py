@@ -49,8 +49,21 @@ def register(sub) -> None:
                    help="re-fetch stored pages fetched longer ago than this (30d, 12h; 0s: all)")
     p.add_argument("-s", "--set", dest="settings", action="append", type=_setting, default=[],
                    metavar="NAME=VALUE", help="set a Scrapy setting for this run (repeatable)")
+    p.add_argument("--no-warc", action="store_true",
+                   help="do not keep the raw pages (WARC); `rebuild` and `show` need them")
     p.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
     p.set_defaults(func=cmd_crawl)
+
+    p = sub.add_parser("rebuild", help="re-parse the stored raw pages and write the dataset again")
+    p.add_argument("dir", metavar="DIR")
+    p.add_argument("--workers", type=int, default=None, help="processes (default: every core)")
+    p.set_defaults(func=cmd_rebuild)
+
+    p = sub.add_parser("show", help="print the stored raw page of one record")
+    p.add_argument("dir", metavar="DIR")
+    p.add_argument("qa_id", metavar="QA_ID")
+    p.add_argument("--browser", action="store_true", help="open it in a web browser instead")
+    p.set_defaults(func=cmd_show)
 
     p = sub.add_parser("export", help="write the dataset folder from the state a crawl left in DIR")
     p.add_argument("dir", metavar="DIR")
@@ -151,8 +164,56 @@ def print_summary(stats: dict, out_dir, elapsed: float, stream) -> None:
 
 
 def cmd_crawl(args) -> int:
-    return run_crawl(args.start_url, args.out, overrides=args.settings,
+    overrides = list(args.settings)
+    if args.no_warc:
+        overrides.append(("QA_WARC_ENABLED", "False"))
+    return run_crawl(args.start_url, args.out, overrides=overrides,
                      recheck=args.recheck_older_than, verbose=args.verbose)
+
+
+def cmd_rebuild(args) -> int:
+    from pipelines.rebuild import print_progress, rebuild
+
+    try:
+        manifest = rebuild(args.dir, workers=args.workers, progress=print_progress)
+    except FileNotFoundError as exc:
+        print(f"qa-crawler rebuild: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    info = manifest["rebuild"]
+    print(f"qa-crawler: rebuilt {args.dir} with parser {info['parser_version']}: "
+          f"{info['records']} Q&A records from {info['pages_parsed']} stored pages "
+          f"({info['not_qa_pages']} not Q&A pages) in {info['seconds']}s on {info['workers']} "
+          "process(es); nothing was fetched")
+    return EXIT_OK
+
+
+def cmd_show(args) -> int:
+    import json as _json
+    import tempfile
+    import webbrowser
+
+    from qa_crawler.state import iter_merged_records
+    from qa_crawler.warc import Location, read_at
+
+    found = next((r for r, _ in iter_merged_records(args.dir) if r["qa_id"] == args.qa_id), None)
+    if found is None:
+        print(f"qa-crawler show: no record {args.qa_id!r} in {args.dir}", file=sys.stderr)
+        return EXIT_USAGE
+    if not found.get("warc_file"):
+        print(f"qa-crawler show: the raw page of {args.qa_id} was not kept (crawled with "
+              "--no-warc)", file=sys.stderr)
+        return EXIT_USAGE
+    stored = read_at(args.dir, Location(found["warc_file"], found["warc_offset"]))
+    if args.browser:
+        with tempfile.NamedTemporaryFile("wb", suffix=".html", delete=False) as fh:
+            fh.write(stored.body)
+        webbrowser.open(Path(fh.name).as_uri())
+        print(fh.name)
+        return EXIT_OK
+    sys.stderr.write(_json.dumps({"url": stored.url, "date": stored.date,
+                                  "warc": f"{found['warc_file']}:{found['warc_offset']}"}) + "\n")
+    sys.stdout.buffer.write(stored.body)
+    return EXIT_OK
 
 
 def cmd_export(args) -> int:

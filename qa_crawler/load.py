@@ -14,6 +14,8 @@ def _types_mapper(t: pa.DataType):
         return pd.Int16Dtype()
     if pa.types.is_int32(t):
         return pd.Int32Dtype()
+    if pa.types.is_int64(t):
+        return pd.Int64Dtype()
     if pa.types.is_string(t):
         return pd.StringDtype()
     return None

@@ -66,3 +66,59 @@ class BackoffRetryMiddleware(RetryMiddleware):
         if retry is not None and delay > 0:
             await asyncio.sleep(delay)
         return retry
+
+
+class WarcMiddleware:
+    """Appends every response (with its request) to the crawl's WARC files.
+
+    Sits between the decompression middleware (590) and the retry middleware (550), so it sees
+    every response, the 5xx that will be retried included, as the spider would read it. Where the
+    response record went is left in ``request.meta["qa_warc"]`` for the record's provenance.
+    Off with ``QA_WARC_ENABLED = False`` (``qa-crawler crawl --no-warc``).
+    """
+
+    def __init__(self, crawler):
+        from scrapy import signals
+
+        from qa_crawler.state import for_crawler
+        from qa_crawler.warc import WarcArchive
+
+        state = for_crawler(crawler)
+        if state is None or not crawler.settings.getbool("QA_WARC_ENABLED", True):
+            from scrapy.exceptions import NotConfigured
+
+            raise NotConfigured
+        self.archive = WarcArchive(
+            state.out_dir, worker=crawler.settings.get("QA_WORKER") or "main",
+            max_bytes=crawler.settings.getint("QA_WARC_MAX_BYTES", 1 << 30),
+        )
+        self.stats = crawler.stats
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    @staticmethod
+    def _headers(headers) -> list[tuple[str, str]]:
+        return [(k.decode("latin-1"), v.decode("latin-1"))
+                for k, values in headers.items() for v in values]
+
+    def process_response(self, request, response, spider=None):
+        from http import HTTPStatus
+
+        try:
+            reason = HTTPStatus(response.status).phrase
+        except ValueError:
+            reason = ""
+        location = self.archive.write(
+            response.url, method=request.method, request_headers=self._headers(request.headers),
+            status=response.status, reason=reason,
+            response_headers=self._headers(response.headers), body=response.body,
+        )
+        request.meta["qa_warc"] = location
+        self.stats.inc_value("qa/warc/records")
+        return response
+
+    def spider_closed(self, spider):
+        self.archive.close()

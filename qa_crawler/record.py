@@ -126,6 +126,13 @@ class QARecord:
         pa.string(), "sha256 of the page body as fetched, hex (provenance)."
     )
     parser_version: str | None = column(pa.string(), "Version of the parser that made the row.")
+    warc_file: str | None = column(
+        pa.string(), "WARC file (in .qa-crawler/warc/) holding the raw page; null when raw pages "
+        "are not kept.",
+    )
+    warc_offset: int | None = column(
+        pa.int64(), "Byte offset of the page's response record in warc_file."
+    )
 
 
 @dataclass(kw_only=True)
@@ -152,6 +159,10 @@ REQUIRED_PARTS = (
 )
 
 NESTED = {"similar": SimilarQA, "related_topics": RelatedTopic}
+
+# Columns that say how and when a page was fetched and parsed, not what it says.
+PROVENANCE = ("crawled_at", "http_status", "content_sha256", "parser_version", "warc_file",
+              "warc_offset")
 
 
 def record_fields() -> tuple[dataclasses.Field, ...]:

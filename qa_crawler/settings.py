@@ -33,6 +33,7 @@ QA_RETRY_BACKOFF_MAX = 60.0
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "qa_crawler.middlewares.BackoffRetryMiddleware": 550,
+    "qa_crawler.middlewares.WarcMiddleware": 580,
 }
 
 # One record per callback: Scrapy starts CONCURRENT_ITEMS tasks per callback otherwise.
@@ -67,6 +68,9 @@ QA_RECHECK_OLDER_THAN = ""
 QA_DROP_INVALID = True
 QA_PROGRESS_INTERVAL = 5.0
 QA_WORKER = "main"
+# Keep every raw response in WARC files under DIR/.qa-crawler/warc (for `rebuild` and `show`).
+QA_WARC_ENABLED = True
+QA_WARC_MAX_BYTES = 1 << 30
 # Language prefix crawled when the start URL has none (/zh/..., /ja/... are skipped).
 QA_LANGUAGE = "en"
 

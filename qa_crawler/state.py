@@ -201,6 +201,27 @@ class CrawlState:
             self.db.execute("DELETE FROM failures WHERE url = ?", (fetched_url,))
         return outcome
 
+    def replace_record(self, record_json: dict, *, insert: bool = False) -> bool:
+        """Replace a stored record by a re-parse of the same page (``rebuild``), keeping its
+        history; with ``insert`` a page not stored yet is added. Returns whether a row was written.
+        """
+        body = json.dumps(record_json, ensure_ascii=False, sort_keys=True)
+        with self.db:
+            cur = self.db.execute(
+                "UPDATE pages SET record = ?, content_sha256 = ? WHERE qa_id = ?",
+                (body, _content_key(record_json), record_json["qa_id"]),
+            )
+            if cur.rowcount or not insert:
+                return bool(cur.rowcount)
+            seen = record_json.get("crawled_at") or iso(utcnow())
+            self.db.execute(
+                "INSERT INTO pages (qa_id, url, fetched_url, record, content_sha256, first_seen,"
+                " last_seen) VALUES (?,?,?,?,?,?,?)",
+                (record_json["qa_id"], record_json["url"], record_json["url"], body,
+                 _content_key(record_json), seen, seen),
+            )
+        return True
+
     def touch(self, fetched_url: str) -> None:
         """A conditional re-check answered 304: the page is unchanged and was seen now."""
         seen = iso(utcnow())
@@ -271,13 +292,14 @@ def iter_merged_records(out_dir: str | os.PathLike) -> Iterator[tuple[dict, dict
     recently seen copy wins.
     """
     conns = [sqlite3.connect(f"file:{p}?mode=ro", uri=True) for p in state_files(out_dir)]
+    streams = [
+        c.execute("SELECT qa_id, last_seen, first_seen, changed_at, record FROM pages"
+                  " ORDER BY qa_id")
+        for c in conns
+    ]
+    merged = heapq.merge(*streams)
     try:
-        streams = [
-            c.execute("SELECT qa_id, last_seen, first_seen, changed_at, record FROM pages"
-                      " ORDER BY qa_id")
-            for c in conns
-        ]
-        for qa_id, group in itertools.groupby(heapq.merge(*streams), key=lambda row: row[0]):
+        for qa_id, group in itertools.groupby(merged, key=lambda row: row[0]):
             rows = list(group)
             latest = max(rows, key=lambda row: row[1])
             yield json.loads(latest[4]), {
@@ -286,6 +308,7 @@ def iter_merged_records(out_dir: str | os.PathLike) -> Iterator[tuple[dict, dict
                 "changed_at": max((row[3] for row in rows if row[3]), default=None),
             }
     finally:
+        merged.close()  # before the connections its cursors read from
         for c in conns:
             c.close()
 

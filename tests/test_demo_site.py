@@ -25,7 +25,7 @@ import pytest
 
 from qa_crawler.demo.server import SiteServer
 from qa_crawler.demo.site import RECORD_KEYS, TEMPLATES, SampleSite
-from qa_crawler.record import record_fields
+from qa_crawler.record import PROVENANCE, record_fields
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -243,8 +243,7 @@ def test_static_files_and_noise_links_are_present_on_every_template(site, server
 # ----- the ground truth ----------------------------------------------------------------------------
 
 def test_expected_record_has_exactly_the_page_columns_of_qarecord(site, records):
-    provenance = {"crawled_at", "http_status", "content_sha256", "parser_version"}
-    columns = [f.name for f in record_fields() if f.name not in provenance]
+    columns = [f.name for f in record_fields() if f.name not in PROVENANCE]
     assert list(RECORD_KEYS) == columns
     rec = next(iter(records.values()))
     assert list(rec) == columns

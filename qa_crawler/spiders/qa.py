@@ -73,6 +73,7 @@ class QASpider(scrapy.Spider):
         self.known: set[str] = set()
         self.recheck: set[str] = set()
         self.failed_before: set[str] = set()
+        self.skipped: set[str] = set()
         if self.state is not None:
             self.failed_before = set(self.state.failed_urls())
             older = settings.get("QA_RECHECK_OLDER_THAN")
@@ -112,7 +113,10 @@ class QASpider(scrapy.Spider):
             return None
         article = self.is_article(url)
         if article and url in self.known:
-            self.stats.inc_value("qa/skipped_known")
+            # Counted once per page, however many links point at it (the monitors compare it).
+            if url not in self.skipped:
+                self.skipped.add(url)
+                self.stats.set_value("qa/skipped_known", len(self.skipped))
             return None
         headers = {}
         meta = {"article": article}
@@ -179,6 +183,9 @@ class QASpider(scrapy.Spider):
                 self.stats.inc_value(f"qa/missing/{part}")
             record = result.record
             record.http_status = response.status
+            warc = response.meta.get("qa_warc")
+            if warc is not None:
+                record.warc_file, record.warc_offset = warc.file, warc.offset
             record.fetch_info = FetchInfo(
                 self.canonical(response.request.url),
                 _header(response, b"ETag"), _header(response, b"Last-Modified"),
