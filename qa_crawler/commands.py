@@ -49,6 +49,9 @@ def register(sub) -> None:
                    help="re-fetch stored pages fetched longer ago than this (30d, 12h; 0s: all)")
     p.add_argument("-s", "--set", dest="settings", action="append", type=_setting, default=[],
                    metavar="NAME=VALUE", help="set a Scrapy setting for this run (repeatable)")
+    p.add_argument("--redis", metavar="URL",
+                   help="join a distributed crawl coordinated by this Redis (redis://HOST:PORT/DB); "
+                        "then run `qa-crawler export DIR` when the workers are done")
     p.add_argument("--no-warc", action="store_true",
                    help="do not keep the raw pages (WARC); `rebuild` and `show` need them")
     p.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
@@ -121,6 +124,13 @@ def run_crawl(start_url: str | None, out_dir: str, *, overrides=(), recheck: str
     state.close()
 
     print_summary(stats, out_dir, time.monotonic() - began, stream)
+    if stats.get("qa/redis_lost"):
+        print(f"qa-crawler crawl: lost Redis: {stats['qa/redis_lost']}; what was stored is kept "
+              "in the folder, run the same command again to go on", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    if stats.get("qa/cluster/worker"):
+        print(f"qa-crawler: worker {stats['qa/cluster/worker']} is done; when every worker is, "
+              f"write the dataset with: qa-crawler export {out_dir}", file=stream)
     if stats.get("qa/start_failed") and not stats.get("qa/pages"):
         print(f"qa-crawler crawl: the start URL {start_url} could not be fetched: "
               f"{stats['qa/start_failed']}", file=sys.stderr)
@@ -167,6 +177,20 @@ def cmd_crawl(args) -> int:
     overrides = list(args.settings)
     if args.no_warc:
         overrides.append(("QA_WARC_ENABLED", "False"))
+    if args.redis:
+        from qa_crawler.cluster import connect, default_worker_name
+
+        try:
+            connect(args.redis).close()
+        except (ValueError, ConnectionError) as exc:
+            print(f"qa-crawler crawl: {exc}", file=sys.stderr)
+            return EXIT_CANNOT_RUN
+        names = {name for name, _ in overrides}
+        overrides += [("REDIS_URL", args.redis),
+                      ("SCHEDULER", "qa_crawler.cluster.ClusterScheduler"),
+                      ("QA_EXPORT_ON_CLOSE", "False")]
+        if "QA_WORKER" not in names:
+            overrides.append(("QA_WORKER", default_worker_name()))
     return run_crawl(args.start_url, args.out, overrides=overrides,
                      recheck=args.recheck_older_than, verbose=args.verbose)
 

@@ -34,6 +34,8 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "qa_crawler.middlewares.BackoffRetryMiddleware": 550,
     "qa_crawler.middlewares.WarcMiddleware": 580,
+    # Only with --redis: the politeness budget shared by every worker of the crawl.
+    "qa_crawler.cluster.ClusterPolitenessMiddleware": 960,
 }
 
 # One record per callback: Scrapy starts CONCURRENT_ITEMS tasks per callback otherwise.
@@ -71,6 +73,10 @@ QA_WORKER = "main"
 # Keep every raw response in WARC files under DIR/.qa-crawler/warc (for `rebuild` and `show`).
 QA_WARC_ENABLED = True
 QA_WARC_MAX_BYTES = 1 << 30
+# Distributed mode (--redis): seconds a worker waits on an empty frontier with nothing in flight
+# anywhere before it stops; heartbeat lifetime after which a silent worker counts as dead.
+QA_REDIS_IDLE_SECONDS = 10.0
+QA_REDIS_HEARTBEAT_TTL = 15
 # Language prefix crawled when the start URL has none (/zh/..., /ja/... are skipped).
 QA_LANGUAGE = "en"
 

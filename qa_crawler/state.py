@@ -313,6 +313,22 @@ def iter_merged_records(out_dir: str | os.PathLike) -> Iterator[tuple[dict, dict
             c.close()
 
 
+def known_urls(out_dir: str | os.PathLike, fresher_than: dt.datetime | None = None) -> set[str]:
+    """Fetched URLs of the pages stored by any worker in the folder."""
+    urls: set[str] = set()
+    for path in state_files(out_dir):
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            if fresher_than is None:
+                rows = db.execute("SELECT url FROM urls")
+            else:
+                rows = db.execute("SELECT url FROM urls WHERE fetched_at > ?", (iso(fresher_than),))
+            urls.update(u for (u,) in rows)
+        finally:
+            db.close()
+    return urls
+
+
 def merged_failures(out_dir: str | os.PathLike) -> list[dict]:
     """Failures of all workers whose URL no worker has since fetched successfully."""
     out: dict[str, dict] = {}

@@ -16,7 +16,7 @@ from w3lib.url import canonicalize_url
 
 from qa_crawler.durations import parse_duration
 from qa_crawler.parsers.doctorqna import NotQAPage, parse_page
-from qa_crawler.state import for_crawler
+from qa_crawler.state import for_crawler, known_urls
 
 logger = logging.getLogger(__name__)
 
@@ -77,10 +77,11 @@ class QASpider(scrapy.Spider):
         if self.state is not None:
             self.failed_before = set(self.state.failed_urls())
             older = settings.get("QA_RECHECK_OLDER_THAN")
-            self.known = self.state.known_urls()
+            # Every worker's store counts: in a distributed crawl the folder holds several.
+            self.known = known_urls(self.state.out_dir)
             if older:
                 cutoff = dt.datetime.now(dt.timezone.utc) - parse_duration(older)
-                fresh = self.state.known_urls(fresher_than=cutoff)
+                fresh = known_urls(self.state.out_dir, fresher_than=cutoff)
                 self.recheck = self.known - fresh
                 self.known = fresh
 
@@ -132,8 +133,17 @@ class QASpider(scrapy.Spider):
         return scrapy.Request(url, callback=self.parse, errback=self.failed, headers=headers,
                               meta=meta, priority=10 if article else 0, dont_filter=start)
 
+    def done(self, request) -> None:
+        """The page of ``request`` is stored or has finally failed (a distributed crawl's ack)."""
+        cluster = getattr(self.crawler, "_qa_cluster", None)
+        if cluster is not None:
+            cluster.ack(request)
+
     async def start(self):
-        first = self.request_for(self.start_url, start=True)
+        # In a distributed crawl the start page goes through the shared seen set, so that only
+        # one worker fetches it.
+        clustered = getattr(self.crawler, "_qa_cluster", None) is not None
+        first = self.request_for(self.start_url, start=not clustered)
         if first is not None:
             first.meta["start"] = True
             yield first
@@ -150,6 +160,12 @@ class QASpider(scrapy.Spider):
 
     # -- callbacks ---------------------------------------------------------------------------
     def parse(self, response):
+        try:
+            yield from self._parse(response)
+        finally:
+            self.done(response.request)
+
+    def _parse(self, response):
         self.stats.inc_value("qa/pages")
         if response.status == 304:
             self.stats.inc_value("qa/recheck/not_modified")
@@ -198,6 +214,7 @@ class QASpider(scrapy.Spider):
 
     def failed(self, failure):
         request = failure.request
+        self.done(request)
         if failure.check(IgnoreRequest) and not failure.check(HttpError):
             # robots.txt and offsite filters: a choice, not a failure.
             self.stats.inc_value("qa/skipped_ignored")

@@ -1,0 +1,217 @@
+"""Distributed mode: workers on one Redis split one crawl; `export` writes one dataset.
+
+Needs a Redis server: REDIS_URL (default redis://127.0.0.1:6379/15). Each test uses its own key
+prefix and deletes its keys. Without Redis these tests skip; start one with
+`redis-server --port 6379 --save ''` (or `make test` through .ci/run, which starts it).
+"""
+
+import os
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import uuid
+
+import pyarrow.parquet as pq
+import pytest
+
+from qa_crawler.demo.server import SiteServer
+from qa_crawler.demo.site import SampleSite
+from qa_crawler.record import PROVENANCE
+from tests.crawl_helpers import FAST, crawl, mismatches, qa_rows
+
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def _redis():
+    try:
+        import redis
+
+        client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+        client.ping()
+        return client
+    except Exception as exc:  # any failure means: no Redis to test against
+        return exc
+
+
+_client = _redis()
+pytestmark = [
+    pytest.mark.slow, pytest.mark.redis,
+    pytest.mark.skipif(
+        not hasattr(_client, "ping"),
+        reason=f"no Redis at {REDIS_URL} ({_client}); start one with "
+               "`redis-server --port 6379 --save ''` or set REDIS_URL, then rerun",
+    ),
+]
+
+
+@pytest.fixture
+def prefix():
+    name = f"qa-test:{uuid.uuid4().hex[:8]}"
+    yield name
+    for key in _client.scan_iter(f"{name}*"):
+        _client.delete(key)
+
+
+def worker_cmd(start_url, out, prefix, worker, *extra, redis_url=REDIS_URL):
+    return [sys.executable, "-m", "qa_crawler.cli", "crawl", "--start-url", start_url,
+            "--out", str(out), "--redis", redis_url, *FAST, "-s", f"QA_REDIS_PREFIX={prefix}",
+            "-s", f"QA_WORKER={worker}", "-s", "QA_REDIS_IDLE_SECONDS=2",
+            "-s", "QA_REDIS_HEARTBEAT_TTL=3", *extra]
+
+
+def run_workers(cmds, timeout=240):
+    procs = [subprocess.Popen(c, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for c in cmds]
+    results = []
+    for p in procs:
+        stdout, stderr = p.communicate(timeout=timeout)
+        results.append((p.returncode, stdout, stderr))
+    return results
+
+
+def export(out):
+    return subprocess.run([sys.executable, "-m", "qa_crawler.cli", "export", str(out)],
+                          capture_output=True, text=True, timeout=120)
+
+
+def stored_by(out, worker):
+    db = out / ".qa-crawler" / f"state-{worker}.sqlite"
+    with sqlite3.connect(db) as con:
+        return con.execute("SELECT count(*) FROM pages").fetchone()[0]
+
+
+def content(table):
+    keep = [c for c in table.column_names
+            if c not in PROVENANCE and c not in ("first_seen", "last_seen", "changed_at")]
+    return table.select(keep).sort_by("qa_id")
+
+
+def test_three_workers_split_the_crawl_and_export_matches_a_single_process_crawl(
+        tmp_path, prefix):
+    site = SampleSite(n_pages=150, seed=43)
+    with SiteServer(site) as server:
+        single = crawl(server.url("/"), tmp_path / "single")
+        assert single.returncode == 0, single.stderr[-2000:]
+        server.clear_log()
+        out = tmp_path / "cluster"
+        results = run_workers([worker_cmd(server.url("/"), out, prefix, f"w{i}") for i in range(3)])
+        for code, stdout, stderr in results:
+            assert code == 0, stderr[-2000:]
+        article_fetches = [p.split("?")[0] for p in server.requests if "/article/" in p]
+        base = server.base_url
+    assert sorted(article_fetches) == sorted(set(article_fetches))  # each page fetched once
+    assert len(set(article_fetches)) == 150
+    done = export(out)
+    assert done.returncode == 0, done.stderr
+    assert "workers: w0, w1, w2" in done.stdout
+    assert all(stored_by(out, f"w{i}") > 0 for i in range(3))  # every worker crawled some
+    assert mismatches(site, base, qa_rows(out)) == []
+    assert content(pq.read_table(out / "qa.parquet")).equals(
+        content(pq.read_table(tmp_path / "single" / "qa.parquet")))
+    assert not list(_client.scan_iter(f"{prefix}*"))  # the last worker out cleaned up
+
+
+def test_a_worker_killed_with_9_loses_nothing(tmp_path, prefix):
+    site = SampleSite(n_pages=120, seed=47)
+    with SiteServer(site) as server:
+        for qa_id in site.qa_ids():
+            server.faults[site.article_path(qa_id)] = [{"delay": 0.1}]
+        out = tmp_path / "cluster"
+        victim = subprocess.Popen(worker_cmd(server.url("/"), out, prefix, "victim"),
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        survivor = subprocess.Popen(worker_cmd(server.url("/"), out, prefix, "survivor"),
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            inflight = _client.keys(f"{prefix}:*:inflight:victim")
+            if inflight and _client.hlen(inflight[0]) and (out / ".qa-crawler" /
+                                                          "state-victim.sqlite").exists():
+                break
+            time.sleep(0.05)
+        held = _client.hlen(inflight[0])
+        os.kill(victim.pid, signal.SIGKILL)
+        victim.wait()
+        stdout, stderr = survivor.communicate(timeout=240)
+        assert survivor.returncode == 0, stderr[-2000:]
+        base = server.base_url
+    assert held > 0, "the victim should have held requests when killed"
+    assert "back in the frontier" in stderr
+    done = export(out)
+    assert done.returncode == 0, done.stderr
+    rows = qa_rows(out)
+    assert len(pq.read_table(out / "qa.parquet")) == len(rows) == 120
+    assert mismatches(site, base, rows) == []
+
+
+def test_incremental_rerun_in_distributed_mode_fetches_only_new_pages(tmp_path, prefix):
+    site = SampleSite(n_pages=60, seed=53)
+    out = tmp_path / "cluster"
+    with SiteServer(site) as server:
+        assert all(code == 0 for code, *_ in run_workers(
+            [worker_cmd(server.url("/"), out, prefix, f"a{i}") for i in range(2)]))
+        new_ids = site.add_pages(2)
+        server.clear_log()
+        run_workers([worker_cmd(server.url("/"), out, prefix, f"b{i}") for i in range(2)])
+        fetched = {p.split("?")[0] for p in server.requests if "/article/" in p}
+    assert fetched == {site.article_path(q) for q in new_ids}
+    assert export(out).returncode == 0
+    assert set(qa_rows(out)) == set(site.qa_ids())
+
+
+def test_unreachable_or_invalid_redis_is_refused_naming_the_url(tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"redis://127.0.0.1:{port}/0"
+    proc = crawl("http://127.0.0.1:9/", tmp_path, "--redis", url)
+    assert proc.returncode == 3 and url in proc.stderr
+    proc = crawl("http://127.0.0.1:9/", tmp_path, "--redis", "notredis://x")
+    assert proc.returncode == 3 and "notredis://x" in proc.stderr
+
+
+@pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server is not installed")
+def test_losing_redis_mid_crawl_stops_with_the_url_and_keeps_what_was_stored(tmp_path, prefix):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server_proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
+                                    "--save", "", "--appendonly", "no"],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        import redis
+
+        deadline = time.time() + 10
+        while True:
+            try:
+                redis.Redis.from_url(url).ping()
+                break
+            except redis.ConnectionError:
+                assert time.time() < deadline
+                time.sleep(0.1)
+        site = SampleSite(n_pages=100, seed=59)
+        with SiteServer(site) as server:
+            for qa_id in site.qa_ids():
+                server.faults[site.article_path(qa_id)] = [{"delay": 0.1}]
+            out = tmp_path / "cluster"
+            worker = subprocess.Popen(worker_cmd(server.url("/"), out, prefix, "w", redis_url=url),
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            db = out / ".qa-crawler" / "state-w.sqlite"
+            deadline = time.time() + 60
+            while time.time() < deadline:
+                if db.exists() and stored_by(out, "w") >= 5:
+                    break
+                time.sleep(0.1)
+            server_proc.kill()
+            server_proc.wait()
+            stdout, stderr = worker.communicate(timeout=120)
+    finally:
+        if server_proc.poll() is None:
+            server_proc.kill()
+    assert worker.returncode == 3, stderr[-2000:]
+    assert url in stderr and "lost Redis" in stderr
+    assert stored_by(out, "w") >= 5  # nothing already collected is lost
