@@ -87,6 +87,13 @@ def render_card(manifest: dict, failures: list[dict]) -> str:
     ]
     out += [f"| {d} | {c} |" for d, c in sorted(manifest["by_department"].items(),
                                                 key=lambda kv: (-kv[1], kv[0]))]
+    split = manifest.get("split") or {}
+    if split:
+        out += ["", "### Splits", "",
+                "The `split` column assigns every question to train, validation or test by a "
+                f"hash of its `qa_id` (ratios {split['ratios']}), so two crawls of the site agree "
+                "on the split of every question they share: "
+                + ", ".join(f"{k} {v}" for k, v in split["rows"].items()) + "."]
     out += ["", "### Questions per year asked", "", "| year | questions |", "| --- | --- |"]
     out += [f"| {y} | {c} |" for y, c in manifest["by_year"].items()]
     out += ["", "### Fill rate of each column", "", "| column | share of rows with a value |",
@@ -103,7 +110,17 @@ def render_card(manifest: dict, failures: list[dict]) -> str:
         "hold personal data, and health data is a special category in most privacy laws:",
         "",
     ]
-    out += [f"- `{c}`: {why}." for c, why in PERSONAL_DATA.items()]
+    redacted = manifest.get("redacted") or {}
+    out += [f"- `{c}`: {why}." + (f" **Redacted in this dataset: {redacted[c]}.**"
+                                  if c in redacted else "")
+            for c, why in PERSONAL_DATA.items()]
+    others = sorted(set(redacted) - set(PERSONAL_DATA))
+    if others:
+        out += [f"- `{c}`: redacted in this dataset: {redacted[c]}." for c in others]
+    if any("hash" in how for how in redacted.values()):
+        out += ["", "Hashed columns keep equal values equal (the same pseudonym gives the same "
+                "hash) without showing them; the salt stays in the crawl's state folder "
+                "(`.qa-crawler/redact-salt`), which must not be shared with the data."]
     out += [
         "",
         "Do not try to re-identify askers. Publish derived work in aggregate, or drop "

@@ -31,6 +31,7 @@ from qa_crawler.record import (
     dataset_schema,
     flat_schema,
 )
+from pipelines.privacy import export_options, hash_value, salt_for, split_of
 from qa_crawler.state import STATE_DIRNAME, iter_merged_records, merged_failures, merged_runs
 
 BATCH_ROWS = 2000
@@ -129,6 +130,7 @@ class DatasetStats:
         self.rows = 0
         self.by_department: Counter = Counter()
         self.by_year: Counter = Counter()
+        self.by_split: Counter = Counter()
         self.filled: Counter = Counter()
         self.columns = list(columns)
         self.first_asked: str | None = None
@@ -137,6 +139,7 @@ class DatasetStats:
     def add(self, row: dict) -> None:
         self.rows += 1
         self.by_department[row.get("department") or "(none)"] += 1
+        self.by_split[row.get("split")] += 1
         asked = row.get("asked_on")
         if asked:
             self.by_year[str(asked)[:4]] += 1
@@ -161,22 +164,38 @@ def _sha256(path: Path) -> str:
 
 
 def export_dataset(out_dir: str | os.PathLike, *, start_url: str | None = None,
-                   extra_manifest: dict | None = None) -> dict:
-    """Write the dataset folder from the crawl state in ``out_dir``; returns the manifest."""
+                   extra_manifest: dict | None = None, redact: list[str] | None = None,
+                   split_ratios: str | None = None) -> dict:
+    """Write the dataset folder from the crawl state in ``out_dir``; returns the manifest.
+
+    ``redact`` lists ``NAME``, ``NAME:hash`` (a salted hash replaces the value) or ``NAME:drop``
+    specs; ``split_ratios`` (``"0.8,0.1,0.1"``) sets the train/validation/test shares of the
+    ``split`` column. Both are kept in the state folder and apply to later exports until
+    changed (see :func:`pipelines.privacy.export_options`); ValueError names a bad one.
+    """
     out = Path(out_dir)
+    redact, split_ratios = export_options(out / STATE_DIRNAME, redact, split_ratios)
     tmp = out / STATE_DIRNAME / "export-tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
 
-    schema = dataset_schema()
+    dropped = {c for c, how in redact.items() if how == "drop"}
+    hashed = [c for c, how in redact.items() if how == "hash"]
+    salt = salt_for(out / STATE_DIRNAME) if hashed else b""
+    schema = dataset_schema(dropped)
     dates, stamps = _converters(schema)
-    qa = _TableSink(tmp, "qa", schema, csv_schema())
+    qa = _TableSink(tmp, "qa", schema, csv_schema(dropped))
     flat = {name: _TableSink(tmp, name, flat_schema(name), flat_schema(name)) for name in NESTED}
     stats = DatasetStats(schema.names)
     try:
         for record, meta in iter_merged_records(out):
             row = dict(record)
             row.update(meta)
+            row["split"] = split_of(record["qa_id"], split_ratios)
+            for column in hashed:
+                row[column] = hash_value(row.get(column), salt)
+            for column in dropped:
+                row.pop(column, None)
             stats.add(row)
             qa.add(_to_arrow_values(row, dates, stamps))
             for name in NESTED:
@@ -229,6 +248,10 @@ def export_dataset(out_dir: str | os.PathLike, *, start_url: str | None = None,
         "asked_on_range": [stats.first_asked, stats.last_asked],
         "fill_rates": stats.fill_rates(),
         "monitors": next((r["monitors"] for r in reversed(runs) if r.get("monitors")), None),
+        "split": {"column": "split", "method": "sha256(qa_id), first 8 bytes / 2**64",
+                  "ratios": dict(split_ratios), "rows": dict(sorted(stats.by_split.items()))},
+        "redacted": {c: ("dropped" if how == "drop" else "salted sha256 (HMAC), 20 hex digits")
+                     for c, how in sorted(redact.items())},
         "runs": runs,
         "workers": sorted({r["worker"] for r in runs}),
     }

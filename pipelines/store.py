@@ -14,7 +14,8 @@ from scrapy import signals
 from scrapy.exceptions import DropItem, NotConfigured
 
 from qa_crawler.record import QARecord, to_json_dict
-from qa_crawler.state import for_crawler
+from pipelines.privacy import export_options
+from qa_crawler.state import STATE_DIRNAME, for_crawler
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +27,13 @@ class StorePipeline:
         self.state = state
         self.seen: set[str] = set()
         self.export_on_close = crawler.settings.getbool("QA_EXPORT_ON_CLOSE", True)
+        settings = crawler.settings
+        # Kept in the folder now, so a killed crawl's next run and `export` apply them too.
+        export_options(
+            state.out_dir / STATE_DIRNAME,
+            settings.getlist("QA_REDACT") if settings.get("QA_REDACT") is not None else None,
+            settings.get("QA_SPLIT_RATIOS") or None,
+        )
 
     @classmethod
     def from_crawler(cls, crawler):

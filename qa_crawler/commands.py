@@ -29,14 +29,48 @@ def _http_url(text: str) -> str:
     return text
 
 
-def _duration(text: str) -> str:
+def _checked(check):
+    """An argparse type that runs ``check(text)`` and turns its ValueError into a usage error."""
+    def convert(text: str) -> str:
+        try:
+            check(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+        return text
+    return convert
+
+
+def _check_duration(text: str) -> None:
     from qa_crawler.durations import parse_duration
 
-    try:
-        parse_duration(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    return text
+    parse_duration(text)
+
+
+def _check_redaction(text: str) -> None:
+    from pipelines.privacy import parse_redactions
+
+    if text != "none":
+        parse_redactions([text])
+
+
+def _check_ratios(text: str) -> None:
+    from pipelines.privacy import parse_ratios
+
+    parse_ratios(text)
+
+
+_duration = _checked(_check_duration)
+_redaction = _checked(_check_redaction)
+_ratios = _checked(_check_ratios)
+
+
+def _dataset_options(p) -> None:
+    """--redact and --split-ratios: kept in the folder, so later runs and exports apply them."""
+    p.add_argument("--redact", action="append", type=_redaction, metavar="COLUMN[:hash|:drop]",
+                   help="replace a column by a salted hash (default) or drop it; repeatable; "
+                        "kept for later exports of the folder ('--redact none' clears)")
+    p.add_argument("--split-ratios", type=_ratios, metavar="TRAIN,VALIDATION,TEST",
+                   help="shares of the split column (default 0.8,0.1,0.1); kept for later exports")
 
 
 def register(sub) -> None:
@@ -55,6 +89,7 @@ def register(sub) -> None:
     p.add_argument("--no-warc", action="store_true",
                    help="do not keep the raw pages (WARC); `rebuild` and `show` need them")
     p.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
+    _dataset_options(p)
     p.set_defaults(func=cmd_crawl)
 
     p = sub.add_parser("rebuild", help="re-parse the stored raw pages and write the dataset again")
@@ -70,6 +105,7 @@ def register(sub) -> None:
 
     p = sub.add_parser("export", help="write the dataset folder from the state a crawl left in DIR")
     p.add_argument("dir", metavar="DIR")
+    _dataset_options(p)
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("demo", help="crawl the bundled sample site on loopback into output/demo")
@@ -177,6 +213,10 @@ def cmd_crawl(args) -> int:
     overrides = list(args.settings)
     if args.no_warc:
         overrides.append(("QA_WARC_ENABLED", "False"))
+    if args.redact:
+        overrides.append(("QA_REDACT", ",".join(args.redact)))
+    if args.split_ratios:
+        overrides.append(("QA_SPLIT_RATIOS", args.split_ratios))
     if args.redis:
         from qa_crawler.cluster import connect, default_worker_name
 
@@ -248,7 +288,7 @@ def cmd_export(args) -> int:
         print(f"qa-crawler export: {args.dir} holds no crawl state (run qa-crawler crawl first)",
               file=sys.stderr)
         return EXIT_USAGE
-    manifest = export_dataset(args.dir)
+    manifest = export_dataset(args.dir, redact=args.redact, split_ratios=args.split_ratios)
     rows = manifest["rows"]
     print(f"qa-crawler: dataset written to {args.dir}: {rows['qa']} Q&A rows, "
           f"{rows['similar']} similar, {rows['related_topics']} related topics, "

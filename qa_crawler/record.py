@@ -151,6 +151,17 @@ class PageHistory:
     )
 
 
+@dataclass(kw_only=True)
+class DatasetColumns:
+    """Columns the dataset writer derives for researchers; appended to the ``qa`` table."""
+
+    split: str | None = column(
+        pa.string(), "'train', 'validation' or 'test', from a hash of qa_id (sha256, first 8 "
+        "bytes as a fraction of 2**64 against the ratios in the manifest, by default 0.8/0.1/0.1): "
+        "the same question lands in the same split in every crawl of the site.",
+    )
+
+
 # Parts a Q&A page always has; when one is absent the record keeps the field null and the
 # parser reports it (the crawl counts these per field).
 REQUIRED_PARTS = (
@@ -182,17 +193,17 @@ def arrow_schema() -> pa.Schema:
     return pa.schema(_arrow_fields(QARecord), metadata={"schema_version": str(SCHEMA_VERSION)})
 
 
-def dataset_schema() -> pa.Schema:
-    """The Arrow schema of ``qa.parquet``: the record's columns, then the page history."""
-    return pa.schema(
-        _arrow_fields(QARecord) + _arrow_fields(PageHistory),
-        metadata={"schema_version": str(SCHEMA_VERSION)},
-    )
+def dataset_schema(drop: frozenset[str] | set[str] = frozenset()) -> pa.Schema:
+    """The Arrow schema of ``qa.parquet``: the record's columns, the page history and the derived
+    columns, less the ``drop`` columns (redacted by dropping)."""
+    fields = _arrow_fields(QARecord) + _arrow_fields(PageHistory) + _arrow_fields(DatasetColumns)
+    return pa.schema([f for f in fields if f.name not in drop],
+                     metadata={"schema_version": str(SCHEMA_VERSION)})
 
 
-def csv_schema() -> pa.Schema:
+def csv_schema(drop: frozenset[str] | set[str] = frozenset()) -> pa.Schema:
     """``qa.csv``: the dataset's columns without the nested lists (they have their own files)."""
-    schema = dataset_schema()
+    schema = dataset_schema(drop)
     for name in NESTED:
         schema = schema.remove(schema.get_field_index(name))
     return schema

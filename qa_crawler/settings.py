@@ -80,6 +80,11 @@ QA_REDIS_HEARTBEAT_TTL = 15
 # Language prefix crawled when the start URL has none (/zh/..., /ja/... are skipped).
 QA_LANGUAGE = "en"
 
+# Researchers' options of the dataset (`--redact`, `--split-ratios`); None/"" keep what the
+# folder was last exported with. QA_REDACT: column names, each NAME, NAME:hash or NAME:drop.
+QA_REDACT = None
+QA_SPLIT_RATIOS = ""
+
 LOG_LEVEL = "INFO"
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 FEED_EXPORT_ENCODING = "utf-8"

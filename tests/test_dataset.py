@@ -13,34 +13,26 @@ import pytest
 
 import qa_crawler
 from pipelines.dataset import export_dataset
-from qa_crawler.parsers.doctorqna import parse_page
-from qa_crawler.record import dataset_schema, to_json_dict
+from qa_crawler.record import dataset_schema
 from qa_crawler.state import CrawlState
-from tests.conftest import PAGES
+from tests.conftest import state_from_pages
 
 SPEC_FILES = ["qa.parquet", "similar.parquet", "related_topics.parquet", "qa.csv", "similar.csv",
               "related_topics.csv", "manifest.json", "README.md"]
 CASES = ["seed_semantic", "no_similar", "age_under_10", "entities_nbsp", "unicode_names"]
 
 
+def _formula(case, rec):
+    if case == "entities_nbsp":
+        rec.subject = "=HYPERLINK(\"http://evil\")"  # a formula a spreadsheet would run
+
+
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
-    out = tmp_path_factory.mktemp("ds")
+    out = state_from_pages(tmp_path_factory.mktemp("ds"), CASES, _formula)
     state = CrawlState(out)
-    state.start_run("https://doctorqna.com/en/")
-    crawled = dt.datetime(2026, 11, 24, 12, 0, tzinfo=dt.timezone.utc)
-    for case in CASES:
-        folder = PAGES / case
-        url = (folder / "url.txt").read_text().strip()
-        rec = parse_page((folder / "page.html").read_bytes(), url).record
-        rec.crawled_at = crawled
-        rec.http_status = 200
-        if case == "entities_nbsp":
-            rec.subject = "=HYPERLINK(\"http://evil\")"  # a formula a spreadsheet would run
-        state.upsert(to_json_dict(rec), url, seen_at=crawled)
     state.record_failure("https://doctorqna.com/en/article/999", "http_error", status=503,
                          error="HTTP 503", attempts=5)
-    state.finish_run("finished", {})
     state.close()
     manifest = export_dataset(out)
     return out, manifest
