@@ -79,9 +79,15 @@ def export(out):
 
 
 def stored_by(out, worker):
+    """Pages the worker has stored so far (0 while its state file is still being created)."""
     db = out / ".qa-crawler" / f"state-{worker}.sqlite"
-    with sqlite3.connect(db) as con:
-        return con.execute("SELECT count(*) FROM pages").fetchone()[0]
+    if not db.exists():
+        return 0
+    try:
+        with sqlite3.connect(db) as con:
+            return con.execute("SELECT count(*) FROM pages").fetchone()[0]
+    except sqlite3.OperationalError:  # the schema is not there yet
+        return 0
 
 
 def content(table):
@@ -97,6 +103,11 @@ def test_three_workers_split_the_crawl_and_export_matches_a_single_process_crawl
         single = crawl(server.url("/"), tmp_path / "single")
         assert single.returncode == 0, single.stderr[-2000:]
         server.clear_log()
+        # The home page answers slowly once, so every worker is up before the frontier fills
+        # (a worker that starts seconds late on a loaded machine would otherwise find it done).
+        server.faults["/"] = [{"delay": 5}]
+        for qa_id in site.qa_ids():
+            server.faults[site.article_path(qa_id)] = [{"delay": 0.05}]
         out = tmp_path / "cluster"
         results = run_workers([worker_cmd(server.url("/"), out, prefix, f"w{i}") for i in range(3)])
         for code, stdout, stderr in results:
@@ -200,10 +211,9 @@ def test_losing_redis_mid_crawl_stops_with_the_url_and_keeps_what_was_stored(tmp
             out = tmp_path / "cluster"
             worker = subprocess.Popen(worker_cmd(server.url("/"), out, prefix, "w", redis_url=url),
                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            db = out / ".qa-crawler" / "state-w.sqlite"
             deadline = time.time() + 60
             while time.time() < deadline:
-                if db.exists() and stored_by(out, "w") >= 5:
+                if stored_by(out, "w") >= 5:
                     break
                 time.sleep(0.1)
             server_proc.kill()
