@@ -79,6 +79,9 @@ QA_REDIS_IDLE_SECONDS = 10.0
 QA_REDIS_HEARTBEAT_TTL = 15
 # Language prefix crawled when the start URL has none (/zh/..., /ja/... are skipped).
 QA_LANGUAGE = "en"
+# Processes that parse pages off the reactor (0: parse in the crawl's own process). Pays off
+# only when fetching is fast, e.g. a mirror with politeness lifted; see benchmarks/results.md.
+QA_PARSE_PROCESSES = 0
 
 # Researchers' options of the dataset (`--redact`, `--split-ratios`); None/"" keep what the
 # folder was last exported with. QA_REDACT: column names, each NAME, NAME:hash or NAME:drop.

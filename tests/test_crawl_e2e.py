@@ -104,3 +104,15 @@ def test_scrapy_crawl_with_a_parquet_feed_works_for_scrapy_users(tmp_path):
     table = pq.read_table(feed)
     assert sorted(table["qa_id"].to_pylist()) == sorted(site.qa_ids())
     assert str(table.schema.field("asked_on").type) == "date32[day]"
+
+
+def test_parsing_in_a_process_pool_gives_the_same_dataset(crawled, tmp_path):
+    site, _, out, _, _ = crawled
+    with SiteServer(site) as server:
+        proc = crawl(server.url("/"), tmp_path / "pool", "-s", "QA_PARSE_PROCESSES=1")
+        base = server.base_url
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = qa_rows(tmp_path / "pool")
+    assert set(rows) == set(site.qa_ids())
+    assert mismatches(site, base, rows) == []
+    assert "Traceback" not in proc.stderr

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
+import multiprocessing
 import re
+from concurrent.futures import ProcessPoolExecutor
 from urllib.parse import urlsplit, urlunsplit
 
 import scrapy
+from scrapy import signals
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import HtmlResponse
 from scrapy.linkextractors import LinkExtractor
@@ -48,6 +52,7 @@ class QASpider(scrapy.Spider):
     def from_crawler(cls, crawler, *args, **kwargs):
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider._setup(crawler.settings)
+        crawler.signals.connect(spider._close_parse_pool, signal=signals.spider_closed)
         return spider
 
     def _setup(self, settings) -> None:
@@ -69,6 +74,13 @@ class QASpider(scrapy.Spider):
             allow_domains=[site], deny=deny, canonicalize=False, unique=True,
             tags=("a", "area", "link"), attrs=("href",),
         )
+        # QA_PARSE_PROCESSES > 0 parses pages in that many processes, so that the parser does
+        # not hold the reactor: worth it only when the site lets us fetch fast (a mirror).
+        processes = settings.getint("QA_PARSE_PROCESSES", 0)
+        self.parse_pool = None
+        if processes > 0:
+            self.parse_pool = ProcessPoolExecutor(
+                processes, mp_context=multiprocessing.get_context("spawn"))
         self.state = for_crawler(self.crawler)
         self.known: set[str] = set()
         self.recheck: set[str] = set()
@@ -159,13 +171,26 @@ class QASpider(scrapy.Spider):
                     yield req
 
     # -- callbacks ---------------------------------------------------------------------------
-    def parse(self, response):
+    async def parse(self, response):
         try:
-            yield from self._parse(response)
+            async for output in self._parse(response):
+                yield output
         finally:
             self.done(response.request)
 
-    def _parse(self, response):
+    async def _run_parser(self, response):
+        args = (response.body, response.url)
+        content_type = response.headers.get(b"Content-Type", b"").decode("latin-1")
+        if self.parse_pool is None:
+            return parse_page(*args, content_type=content_type)
+        return await asyncio.wrap_future(
+            self.parse_pool.submit(parse_page, *args, content_type=content_type))
+
+    def _close_parse_pool(self, spider):
+        if self.parse_pool is not None:
+            self.parse_pool.shutdown(wait=True, cancel_futures=True)
+
+    async def _parse(self, response):
         self.stats.inc_value("qa/pages")
         if response.status == 304:
             self.stats.inc_value("qa/recheck/not_modified")
@@ -182,10 +207,7 @@ class QASpider(scrapy.Spider):
             return
         article = response.meta.get("article") or self.is_article(response.url)
         try:
-            result = parse_page(
-                response.body, response.url,
-                content_type=response.headers.get(b"Content-Type", b"").decode("latin-1"),
-            )
+            result = await self._run_parser(response)
         except NotQAPage as exc:
             if article:
                 self.stats.inc_value("qa/failures/not_qa_page")
