@@ -41,6 +41,11 @@ def render_card(manifest: dict, failures: list[dict]) -> str:
         "explanation (`more_info`, not the doctor's words), and the similar Q&As and FAQ topics "
         "the page links to.",
         "",
+        "Charts of what it holds (questions per department and per year, reply delay, askers' "
+        "age bands and gender, field fill rates, text lengths, crawl history) are in "
+        "[report.html](report.html), one self-contained page that opens offline in any browser; "
+        "`qa-crawler report DIR` draws it again.",
+        "",
         "## Where and when",
         "",
         f"- Source: {manifest.get('start_url') or 'unknown'} (crawled by qa-crawler "

@@ -92,3 +92,17 @@ class StorePipeline:
             self.stats.set_value("qa/dataset_rows", manifest["rows"]["qa"])
             logger.info("Dataset written to %s (%d Q&A rows)", self.state.out_dir,
                         manifest["rows"]["qa"])
+            if self.crawler.settings.getbool("QA_REPORT", True):
+                self._write_report()
+
+    def _write_report(self) -> None:
+        """The charts are a convenience: a failure to draw them is logged, the dataset stands."""
+        from pipelines.report import write_report
+
+        try:
+            path = write_report(self.state.out_dir)
+        except Exception as exc:  # noqa: BLE001 - any drawing error must not fail the crawl
+            self.stats.set_value("qa/report_error", f"{type(exc).__name__}: {exc}")
+            logger.warning("Could not write the report of %s: %s", self.state.out_dir, exc)
+        else:
+            self.stats.set_value("qa/report", str(path))

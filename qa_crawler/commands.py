@@ -113,6 +113,11 @@ def register(sub) -> None:
     p.add_argument("--out", default="output/demo", metavar="DIR")
     p.set_defaults(func=cmd_demo)
 
+    p = sub.add_parser("report", help="write DIR/report.html: charts of what the dataset holds "
+                                      "(self-contained, opens offline) and print its path")
+    p.add_argument("dir", metavar="DIR", help="dataset folder (holds qa.parquet)")
+    p.set_defaults(func=cmd_report)
+
 
 def run_crawl(start_url: str | None, out_dir: str, *, overrides=(), recheck: str | None = None,
               verbose: bool = False, stream=None) -> int:
@@ -206,6 +211,10 @@ def print_summary(stats: dict, out_dir, elapsed: float, stream) -> None:
                      + "".join(f"\n    {name}: {msg}" for name, msg in sorted(failed.items())))
     if "qa/dataset_rows" in stats:
         lines.append(f"  dataset           {out_dir} ({stats['qa/dataset_rows']} rows in qa)")
+    if "qa/report" in stats:
+        lines.append(f"  report            {stats['qa/report']}")
+    elif "qa/report_error" in stats:
+        lines.append(f"  report            not written: {stats['qa/report_error']}")
     print("\n".join(lines), file=stream)
 
 
@@ -248,6 +257,9 @@ def cmd_rebuild(args) -> int:
           f"{info['records']} Q&A records from {info['pages_parsed']} stored pages "
           f"({info['not_qa_pages']} not Q&A pages) in {info['seconds']}s on {info['workers']} "
           "process(es); nothing was fetched")
+    report = _write_report(Path(args.dir), "rebuild")
+    if report is not None:
+        print(f"qa-crawler: report: {report}")
     return EXIT_OK
 
 
@@ -293,6 +305,9 @@ def cmd_export(args) -> int:
     print(f"qa-crawler: dataset written to {args.dir}: {rows['qa']} Q&A rows, "
           f"{rows['similar']} similar, {rows['related_topics']} related topics, "
           f"{rows['failures']} failures; workers: {', '.join(manifest['workers'])}")
+    report = _write_report(Path(args.dir), "export")
+    if report is not None:
+        print(f"qa-crawler: report: {report}")
     return EXIT_OK
 
 
@@ -317,4 +332,36 @@ def cmd_demo(args) -> int:
         print(f"\nOpen it: python -c \"import qa_crawler; "
               f"print(qa_crawler.load_dataset('{out}').head())\"")
         print(f"The dataset card: {out / 'README.md'}")
+    if (out / "qa.parquet").is_file():  # written also when a monitor failed (exit status 4)
+        # The crawl draws the report when it writes the dataset; draw it here if that failed.
+        report = (out / "report.html").resolve()
+        if not report.is_file():
+            report = _write_report(out, "demo")
+            if report is None:
+                return EXIT_CANNOT_RUN
+        print(f"The report (charts; open it in a browser): {report}")
     return code
+
+
+def _write_report(folder, command: str):
+    """Write ``report.html`` into ``folder``; its path, or None after saying why it failed."""
+    import pyarrow as pa
+
+    from pipelines.report import write_report
+
+    try:
+        return write_report(folder).resolve()
+    except FileNotFoundError as exc:
+        print(f"qa-crawler {command}: {exc}", file=sys.stderr)
+    except (OSError, pa.ArrowException) as exc:
+        print(f"qa-crawler {command}: cannot write the report of {folder}: {exc}",
+              file=sys.stderr)
+    return None
+
+
+def cmd_report(args) -> int:
+    path = _write_report(Path(args.dir), "report")
+    if path is None:
+        return EXIT_CANNOT_RUN
+    print(path)
+    return EXIT_OK

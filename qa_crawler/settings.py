@@ -87,6 +87,8 @@ QA_PARSE_PROCESSES = 0
 # folder was last exported with. QA_REDACT: column names, each NAME, NAME:hash or NAME:drop.
 QA_REDACT = None
 QA_SPLIT_RATIOS = ""
+# Draw report.html (charts, `qa-crawler report`) after the dataset is written at the end of a run.
+QA_REPORT = True
 
 LOG_LEVEL = "INFO"
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"

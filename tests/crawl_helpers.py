@@ -13,6 +13,8 @@ FAST = [
     "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0",
     "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=16", "-s", "QA_RETRY_BACKOFF_BASE=0.05",
     "-s", "QA_PROGRESS_INTERVAL=0", "-s", "DOWNLOAD_TIMEOUT=5",
+    # Charts take seconds to draw; tests/test_report.py and the e2e crawl check them.
+    "-s", "QA_REPORT=False",
 ]
 
 

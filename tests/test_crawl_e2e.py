@@ -23,7 +23,7 @@ def crawled(tmp_path_factory):
     site = SampleSite(n_pages=N_PAGES, seed=7)
     out = tmp_path_factory.mktemp("crawl")
     with SiteServer(site) as server:
-        proc = crawl(server.url("/"), out)
+        proc = crawl(server.url("/"), out, "-s", "QA_REPORT=True")
         yield site, server, out, proc, list(server.requests)
 
 
@@ -31,6 +31,7 @@ def test_crawl_exits_zero_and_prints_a_summary(crawled):
     proc = crawled[3]
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "pages fetched" in proc.stdout and f"Q&A records       {N_PAGES}" in proc.stdout
+    assert "report.html" in proc.stdout
 
 
 def test_every_page_is_found_once_with_every_field_right(crawled):
@@ -62,7 +63,7 @@ def test_dataset_folder_is_complete(crawled):
     out = crawled[2]
     for name in ["qa.parquet", "similar.parquet", "related_topics.parquet", "qa.csv",
                  "similar.csv", "related_topics.csv", "manifest.json", "README.md",
-                 "failures.csv"]:
+                 "failures.csv", "report.html"]:
         assert (out / name).is_file(), name
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["rows"]["qa"] == N_PAGES
