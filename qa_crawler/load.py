@@ -1,11 +1,15 @@
-"""Load a dataset folder in pandas with proper dtypes, reading only the columns and rows asked for."""
+"""Load a dataset folder in pandas with proper dtypes, reading only the columns and rows wanted."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 
@@ -16,22 +20,61 @@ def _types_mapper(t: pa.DataType):
         return pd.Int32Dtype()
     if pa.types.is_int64(t):
         return pd.Int64Dtype()
-    if pa.types.is_string(t):
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
         return pd.StringDtype()
     return None
 
 
-def load_dataset(path, columns=None, filters=None) -> pd.DataFrame:
+def _qa_file(path, filesystem) -> str:
+    """The path of ``qa.parquet`` for a dataset folder (or the file itself when given one)."""
+    if filesystem is None:
+        folder = Path(path)
+        file = folder / "qa.parquet" if folder.is_dir() else folder
+        if not file.is_file():
+            raise FileNotFoundError(
+                f"{folder}: no qa.parquet here; is it a qa-crawler dataset folder?")
+        return str(file)
+    path = str(path).rstrip("/")
+    if filesystem.get_file_info(path).type == pafs.FileType.Directory:
+        path = f"{path}/qa.parquet"
+    if filesystem.get_file_info(path).type != pafs.FileType.File:
+        raise FileNotFoundError(f"{path}: no qa.parquet here; is it a qa-crawler dataset folder?")
+    return path
+
+
+def _filter_expression(filters) -> pc.Expression | None:
+    if filters is None or isinstance(filters, pc.Expression):
+        return filters
+    if not filters:
+        return None
+    # pyarrow's DNF form: [(col, op, value), ...] (AND) or [[...], [...]] (OR of ANDs)
+    return pq.filters_to_expression(filters)
+
+
+def load_dataset(path: str | os.PathLike, columns=None, filters=None, *,
+                 filesystem: pafs.FileSystem | None = None) -> pd.DataFrame:
     """The ``qa`` table of a dataset folder as a DataFrame.
 
     Text columns are pandas strings, ages nullable Int16, dates ``datetime64`` and timestamps
-    UTC-aware; ``similar`` and ``related_topics`` hold lists of dicts. ``columns`` and
-    ``filters`` (pyarrow's, e.g. ``[("department", "=", "Neurology")]``) are passed down to the
-    Parquet reader, so only what is asked for is read.
+    UTC-aware; ``similar`` and ``related_topics`` hold lists of dicts.
+
+    ``columns`` (names) and ``filters`` are handed to pyarrow's Parquet scanner, so only what is
+    asked for is read: columns not named are never decoded, and row groups whose min/max
+    statistics cannot match the filter are skipped without being read (rows are written in
+    ``qa_id`` order, so ``qa_id`` ranges skip the most). ``filters`` takes pyarrow's DNF form,
+    ``[("department", "=", "Neurology"), ("asked_on", ">=", datetime.date(2020, 1, 1))]`` (AND)
+    or a list of such lists (OR), or a ``pyarrow.compute`` expression such as
+    ``pc.field("department").isin(["Neurology", "Urology"])``. A filter may use a column that
+    ``columns`` leaves out. ``filesystem`` (a ``pyarrow.fs`` filesystem, e.g. S3) reads a folder
+    that is not on the local disk.
     """
-    folder = Path(path)
-    file = folder / "qa.parquet" if folder.is_dir() else folder
-    if not file.exists():
-        raise FileNotFoundError(f"{folder}: no qa.parquet here; is it a qa-crawler dataset folder?")
-    table = pq.read_table(file, columns=columns, filters=filters)
+    file = _qa_file(path, filesystem)
+    dataset = ds.dataset(file, format="parquet", filesystem=filesystem)
+    if columns is not None:
+        columns = list(columns)
+        missing = [c for c in columns if c not in dataset.schema.names]
+        if missing:
+            raise ValueError(f"{file}: no column(s) {', '.join(map(repr, missing))}; "
+                             f"the columns are {', '.join(dataset.schema.names)}")
+    table = dataset.to_table(columns=columns, filter=_filter_expression(filters))
     return table.to_pandas(types_mapper=_types_mapper, date_as_object=False)
