@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Test processes: most end-to-end tests wait on loopback servers and subprocesses, so three
+# share two cores well; a file's tests stay in one process (module fixtures are built once).
+TEST_WORKERS ?= 3
 
 .PHONY: install demo test test-fast bench clean
 
@@ -18,10 +21,10 @@ demo: install
 	$(BIN)/qa-crawler demo
 
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 test-fast: install
-	$(BIN)/python -m pytest -m 'not slow'
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile -m 'not slow'
 
 bench: install
 	$(BIN)/python -m benchmarks
