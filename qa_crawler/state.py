@@ -80,6 +80,17 @@ class CrawlState:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.worker = worker
         self.path = self.dir / f"state-{worker}.sqlite"
+        if not self.path.exists():
+            # Other workers read every state file of the folder: a new one appears only once
+            # its tables exist (made under a temporary name, then renamed into place).
+            tmp = self.dir / f".new-state-{worker}.{os.getpid()}"
+            db = sqlite3.connect(tmp)
+            try:
+                db.executescript(_SCHEMA)
+                db.commit()
+            finally:
+                db.close()
+            os.replace(tmp, self.path)
         self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
