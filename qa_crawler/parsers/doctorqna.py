@@ -70,6 +70,16 @@ _SHARE = re.compile(
 _SHARE_LABEL = re.compile(r"^Share(?:\s+(?:to|on|this|via))?\s*[:：]", re.I)
 _AD = re.compile(r"^(?:advertisement|advertising|sponsored|ads?)$", re.I)
 _STOP = re.compile(r"(?:©|\bcopyright\b|all rights reserved|^disclaimer\b)", re.I)
+# Words a line must hold (lower-cased) before a pattern is tried on it: a substring test is
+# much cheaper than a case-insensitive regex scan of every long line of the page.
+_HINTS = {_ASK: "ask", _REPLY_DATE: "repl"}
+
+
+def _is_stop(text: str) -> bool:
+    """The page's footer starts here (copyright, disclaimer)."""
+    low = text.lower()
+    return ("©" in low or "copyright" in low or "all rights reserved" in low
+            or low.startswith("disclaimer")) and _STOP.search(text) is not None
 _TOPIC_PAIR = re.compile(r"\s*(?P<topic>[^()（）]{0,100}?)\s*[(（](?P<dept>[^()（）]{1,60})[)）]\s*")
 _ASKER_HINT = re.compile(
     r"(?:\byears?\s*old\b|\b(?:fe)?male\b|\b(?:under|over)\s+\d|\d+\s*~\s*\d+|"
@@ -196,6 +206,7 @@ class _Page:
     def __init__(self, lines: list[Line], head: dict):
         self.lines = lines
         self.head = head
+        self.lower = [line.text.lower() for line in lines]
 
     # -- helpers -----------------------------------------------------------------------------
     def _content(self, start: int, end: int) -> list[Line]:
@@ -206,7 +217,7 @@ class _Page:
                 continue
             if line.link_only and not _is_bare_url(line):
                 continue
-            if _STOP.search(line.text):
+            if _is_stop(line.text):
                 break
             out.append(line)
         return out
@@ -223,7 +234,10 @@ class _Page:
 
     def _find(self, pattern: re.Pattern, start: int, end: int | None = None) -> int | None:
         end = len(self.lines) if end is None else end
+        hint = _HINTS.get(pattern)
         for i in range(start, end):
+            if hint is not None and hint not in self.lower[i]:
+                continue
             if pattern.search(self.lines[i].text):
                 return i
         return None
@@ -419,7 +433,7 @@ class _Page:
             if line.chrome and not line.links:
                 continue
             text = line.text
-            if _STOP.search(text):
+            if _is_stop(text):
                 break
             pos, found = 0, False
             for m in _TOPIC_PAIR.finditer(text):

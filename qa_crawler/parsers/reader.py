@@ -10,6 +10,7 @@ own labels (a semantic page may well put ``Reply Date:`` in a ``<footer>``).
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
@@ -173,6 +174,17 @@ def _walk(b: _Builder, el, chrome: bool, in_link: int, heading: int) -> None:
 
 def safe_urljoin(base: str, href: str) -> str | None:
     """``urljoin``, or None for an href that is no URL (``http://[bad``)."""
+    if href.startswith(("http://", "https://")) or (href.startswith("/")
+                                                    and not href.startswith("//")):
+        # The result depends on the base's scheme and host alone, and pages of a site link to
+        # the same menus, listings and similar pages: cached by origin.
+        cut = base.find("/", base.find("//") + 2)
+        return _join(base if cut < 0 else base[:cut], href)
+    return _join(base, href)
+
+
+@lru_cache(maxsize=8192)
+def _join(base: str, href: str) -> str | None:
     try:
         return urljoin(base, href)
     except ValueError:
