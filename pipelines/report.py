@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -103,9 +104,14 @@ def _load_columns(folder: Path, present: set[str], wanted: dict[str, str]) -> pd
 
 
 def _text_lengths(folder: Path, column: str) -> np.ndarray:
-    """Character lengths of one text column's non-null cells (the column alone is read)."""
-    texts = load_dataset(folder, columns=[column])[column].dropna()
-    return texts.str.len().to_numpy(dtype=np.int64)
+    """Character lengths of one text column's non-null cells, counted by Arrow a row group at a
+    time: the texts themselves never sit in memory all at once, whatever the dataset's size."""
+    lengths = []
+    with pq.ParquetFile(_qa_file(folder)) as qa:
+        for batch in qa.iter_batches(columns=[column], batch_size=8192):
+            counted = pc.drop_null(pc.utf8_length(batch.column(0)))
+            lengths.append(counted.to_numpy(zero_copy_only=False).astype(np.int64))
+    return np.concatenate(lengths) if lengths else np.zeros(0, dtype=np.int64)
 
 
 def _fill_rates(folder: Path, manifest: dict, present: list[str]) -> tuple[dict, str]:

@@ -12,6 +12,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import uuid
 
@@ -63,9 +64,20 @@ def worker_cmd(start_url, out, prefix, worker, *extra, redis_url=REDIS_URL):
             "-s", "QA_REDIS_HEARTBEAT_TTL=3", *extra]
 
 
-def run_workers(cmds, timeout=240):
+def joined(prefix):
+    """Workers that have joined the prefix's current run."""
+    return sum(_client.scard(key) for key in _client.scan_iter(f"{prefix}:*:workers"))
+
+
+def run_workers(cmds, timeout=240, ready=None, then=None):
+    """Run the worker commands together; ``then()`` once ``ready()`` holds (60 s at most)."""
     procs = [subprocess.Popen(c, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for c in cmds]
+    if then is not None:
+        deadline = time.time() + 60
+        while not ready() and time.time() < deadline:
+            time.sleep(0.1)
+        then()
     results = []
     for p in procs:
         stdout, stderr = p.communicate(timeout=timeout)
@@ -103,13 +115,17 @@ def test_three_workers_split_the_crawl_and_export_matches_a_single_process_crawl
         single = crawl(server.url("/"), tmp_path / "single")
         assert single.returncode == 0, single.stderr[-2000:]
         server.clear_log()
-        # The home page answers slowly once, so every worker is up before the frontier fills
-        # (a worker that starts seconds late on a loaded machine would otherwise find it done).
-        server.faults["/"] = [{"delay": 5}]
+        # The home page answers once every worker has joined, so none of them finds the crawl
+        # done because it started seconds late on a loaded machine.
+        everyone_in = threading.Event()
+        server.faults["/"] = [{"until": everyone_in}]
+        # An idle worker asks Redis for work on Scrapy's engine heartbeat (every 5 s): slow
+        # pages keep the crawl going long enough for each worker to be handed some.
         for qa_id in site.qa_ids():
-            server.faults[site.article_path(qa_id)] = [{"delay": 0.05}]
+            server.faults[site.article_path(qa_id)] = [{"delay": 1.0}]
         out = tmp_path / "cluster"
-        results = run_workers([worker_cmd(server.url("/"), out, prefix, f"w{i}") for i in range(3)])
+        cmds = [worker_cmd(server.url("/"), out, prefix, f"w{i}") for i in range(3)]
+        results = run_workers(cmds, ready=lambda: joined(prefix) >= 3, then=everyone_in.set)
         for code, stdout, stderr in results:
             assert code == 0, stderr[-2000:]
         article_fetches = [p.split("?")[0] for p in server.requests if "/article/" in p]
@@ -119,7 +135,8 @@ def test_three_workers_split_the_crawl_and_export_matches_a_single_process_crawl
     done = export(out)
     assert done.returncode == 0, done.stderr
     assert "workers: w0, w1, w2" in done.stdout
-    assert all(stored_by(out, f"w{i}") > 0 for i in range(3))  # every worker crawled some
+    counts = [stored_by(out, f"w{i}") for i in range(3)]
+    assert all(c > 0 for c in counts), counts  # every worker crawled some
     assert mismatches(site, base, qa_rows(out)) == []
     assert content(pq.read_table(out / "qa.parquet")).equals(
         content(pq.read_table(tmp_path / "single" / "qa.parquet")))

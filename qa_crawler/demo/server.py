@@ -81,6 +81,8 @@ class _Handler(BaseHTTPRequestHandler):
             record.fault = dict(spec)
             if spec.get("delay"):
                 owner._stopping.wait(float(spec["delay"]))
+            if spec.get("until") is not None:  # a threading.Event the test sets (60 s at most)
+                spec["until"].wait(float(spec.get("timeout", 60)))
             if spec.get("reset"):
                 self._reset()
                 return
@@ -172,7 +174,8 @@ class SiteServer:
 
     ``faults[path]`` is a list of specs consumed one per request before the normal answer:
     ``{"status": 503}``, ``{"status": 429, "headers": {"Retry-After": "1"}}``,
-    ``{"truncate": 100}``, ``{"delay": 5}``, ``{"reset": True}``. ``always_fail[path] = 500``
+    ``{"truncate": 100}``, ``{"delay": 5}``, ``{"reset": True}``, ``{"until": event}`` (answer
+    once a ``threading.Event`` is set, 60 s at most). ``always_fail[path] = 500``
     makes a path fail on every request. A key matches the request path with its query, or
     without it.
     """

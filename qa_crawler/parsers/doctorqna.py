@@ -28,7 +28,14 @@ from lxml import etree
 from w3lib.encoding import html_to_unicode
 
 from qa_crawler.parsers import normalize as n
-from qa_crawler.parsers.reader import Line, head_info, parse_html, read_lines, safe_urljoin
+from qa_crawler.parsers.reader import (
+    Line,
+    document_links,
+    head_info,
+    parse_html,
+    read_lines,
+    safe_urljoin,
+)
 from qa_crawler.record import REQUIRED_PARTS, QARecord, RelatedTopic, SimilarQA
 
 PARSER_VERSION = "1.0.0"
@@ -102,15 +109,8 @@ def decode(body: bytes | str, content_type: str | None = None) -> str:
     return text
 
 
-def parse_page(
-    body: bytes | str,
-    url: str,
-    *,
-    content_type: str | None = None,
-    id_pattern: str = DEFAULT_ID_PATTERN,
-) -> ParseResult:
-    """Parse one page. Raises :class:`NotQAPage` with a one-line reason when it is not a Q&A page."""
-    raw = body.encode("utf-8") if isinstance(body, str) else body
+def _document(body: bytes | str, content_type: str | None):
+    """The parsed document of a body; NotQAPage when it is none."""
     text = decode(body, content_type)
     if not text.strip():
         raise NotQAPage("empty body")
@@ -122,7 +122,53 @@ def parse_page(
         raise NotQAPage(f"unreadable HTML: {exc}") from None
     if root is None:
         raise NotQAPage("unreadable HTML: no document element")
+    return root
+
+
+def parse_page(
+    body: bytes | str,
+    url: str,
+    *,
+    content_type: str | None = None,
+    id_pattern: str = DEFAULT_ID_PATTERN,
+) -> ParseResult:
+    """Parse one page. Raises :class:`NotQAPage` with a one-line reason when it is not a Q&A page."""
+    root = _document(body, content_type)
+    return _read_tree(root, head_info(root), body, url, id_pattern)
+
+
+@dataclass(slots=True)
+class PageReading:
+    """What a crawler needs of a fetched page, from one parse of it: the record (``result``) or
+    why there is none (``not_qa``), and the page's links (absolute http(s) URLs, in order)."""
+
+    result: ParseResult | None
+    not_qa: str | None
+    links: list[str]
+
+
+def read_page(
+    body: bytes | str,
+    url: str,
+    *,
+    content_type: str | None = None,
+    id_pattern: str = DEFAULT_ID_PATTERN,
+) -> PageReading:
+    """:func:`parse_page` and the page's links (``a``, ``area`` and ``link`` hrefs) together."""
+    try:
+        root = _document(body, content_type)
+    except NotQAPage as exc:
+        return PageReading(None, exc.reason, [])
     head = head_info(root)
+    links = document_links(root, head["base"] or url)
+    try:
+        return PageReading(_read_tree(root, head, body, url, id_pattern), None, links)
+    except NotQAPage as exc:
+        return PageReading(None, exc.reason, links)
+
+
+def _read_tree(root, head: dict, body: bytes | str, url: str, id_pattern: str) -> ParseResult:
+    raw = body.encode("utf-8") if isinstance(body, str) else body
     base = head["base"] or url
     try:
         lines = read_lines(root, base)

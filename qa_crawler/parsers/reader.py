@@ -231,6 +231,31 @@ def head_info(root) -> dict[str, str | None]:
     }
 
 
+# <link> relations that lead to other pages of the site (not style sheets, icons or feeds).
+_PAGE_RELS = frozenset({"canonical", "next", "prev", "previous", "alternate", "first", "last"})
+
+
+def document_links(root, base_url: str) -> list[str]:
+    """Absolute http(s) URLs of the document's ``a``, ``area`` and page ``link`` hrefs, each
+    once, in document order; hidden and chrome links included (menus are how a site is walked)."""
+    seen: set[str] = set()
+    out: list[str] = []
+    for el in root.iter("a", "area", "link"):
+        href = el.get("href")
+        if not href:
+            continue
+        if el.tag == "link" and not (_PAGE_RELS & set((el.get("rel") or "").lower().split())):
+            continue
+        href = href.strip()
+        if not href or href.startswith("#"):
+            continue
+        url = safe_urljoin(base_url, href)
+        if url and url.startswith(("http://", "https://")) and url not in seen:
+            seen.add(url)
+            out.append(url)
+    return out
+
+
 def parse_html(text: str):
     """Parse HTML text with lxml's forgiving HTML parser; returns the root element."""
     parser = etree.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True)

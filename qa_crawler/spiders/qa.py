@@ -14,15 +14,16 @@ import scrapy
 from scrapy import signals
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import HtmlResponse
-from scrapy.linkextractors import LinkExtractor
+from scrapy.linkextractors import IGNORED_EXTENSIONS
 from scrapy.spidermiddlewares.httperror import HttpError
 from w3lib.url import canonicalize_url
 
 from qa_crawler.durations import parse_duration
-from qa_crawler.parsers.doctorqna import NotQAPage, parse_page
+from qa_crawler.parsers.doctorqna import read_page
 from qa_crawler.state import for_crawler, known_urls
 
 logger = logging.getLogger(__name__)
+_IGNORED = frozenset(IGNORED_EXTENSIONS)
 
 # Language prefixes such as /zh/ or /zh-tw/: only the start URL's language (else QA_LANGUAGE) is
 # crawled. A closed list, so that a two-letter path such as /qa/ on another site is not taken
@@ -70,10 +71,8 @@ class QASpider(scrapy.Spider):
         site = site[4:] if site.startswith("www.") else site
         if not parts.port:
             self.allowed_domains = [site]
-        self.links = LinkExtractor(
-            allow_domains=[site], deny=deny, canonicalize=False, unique=True,
-            tags=("a", "area", "link"), attrs=("href",),
-        )
+        self.site = site
+        self.deny = [re.compile(d) for d in deny]
         # QA_PARSE_PROCESSES > 0 parses pages in that many processes, so that the parser does
         # not hold the reactor: worth it only when the site lets us fetch fast (a mirror).
         processes = settings.getint("QA_PARSE_PROCESSES", 0)
@@ -111,6 +110,18 @@ class QASpider(scrapy.Spider):
             p = urlsplit(url)
             return urlunsplit((p.scheme, p.netloc.lower(), p.path, "", ""))
         return canonicalize_url(url, keep_fragments=False)
+
+    def follows(self, url: str) -> bool:
+        """A link the crawl may follow: same site (host and port; subdomains too), not denied,
+        not a static file (Scrapy's list of ignored extensions)."""
+        parts = urlsplit(url)
+        netloc = parts.netloc.lower().rsplit("@", 1)[-1]
+        if netloc != self.site and not netloc.endswith("." + self.site):
+            return False
+        ext = parts.path.rsplit("/", 1)[-1].rpartition(".")[2].lower()
+        if ext in _IGNORED and "." in parts.path.rsplit("/", 1)[-1]:
+            return False
+        return not any(d.search(url) for d in self.deny)
 
     def wanted(self, url: str) -> bool:
         path = urlsplit(url).path
@@ -178,13 +189,14 @@ class QASpider(scrapy.Spider):
         finally:
             self.done(response.request)
 
-    async def _run_parser(self, response):
+    async def _read(self, response):
+        """The parser's reading of the page (record and links), in the pool when there is one."""
         args = (response.body, response.url)
         content_type = response.headers.get(b"Content-Type", b"").decode("latin-1")
         if self.parse_pool is None:
-            return parse_page(*args, content_type=content_type)
+            return read_page(*args, content_type=content_type)
         return await asyncio.wrap_future(
-            self.parse_pool.submit(parse_page, *args, content_type=content_type))
+            self.parse_pool.submit(read_page, *args, content_type=content_type))
 
     def _close_parse_pool(self, spider):
         if self.parse_pool is not None:
@@ -206,16 +218,14 @@ class QASpider(scrapy.Spider):
             self.stats.inc_value("qa/skipped_not_html")
             return
         article = response.meta.get("article") or self.is_article(response.url)
-        try:
-            result = await self._run_parser(response)
-        except NotQAPage as exc:
-            if article:
-                self.stats.inc_value("qa/failures/not_qa_page")
-                logger.warning("Not a Q&A page: %s: %s", response.url, exc.reason)
-                if self.state is not None:
-                    self.state.record_failure(self.canonical(response.request.url), "not_qa_page",
-                                              status=response.status, error=exc.reason)
-            result = None
+        reading = await self._read(response)
+        result = reading.result
+        if result is None and article:
+            self.stats.inc_value("qa/failures/not_qa_page")
+            logger.warning("Not a Q&A page: %s: %s", response.url, reading.not_qa)
+            if self.state is not None:
+                self.state.record_failure(self.canonical(response.request.url), "not_qa_page",
+                                          status=response.status, error=reading.not_qa)
         if result is not None:
             for part in result.missing:
                 self.stats.inc_value(f"qa/missing/{part}")
@@ -229,10 +239,11 @@ class QASpider(scrapy.Spider):
                 _header(response, b"ETag"), _header(response, b"Last-Modified"),
             )
             yield record
-        for link in self.links.extract_links(response):
-            req = self.request_for(link.url)
-            if req is not None:
-                yield req
+        for url in reading.links:
+            if self.follows(url):
+                req = self.request_for(url)
+                if req is not None:
+                    yield req
 
     def failed(self, failure):
         request = failure.request
