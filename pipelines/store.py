@@ -57,8 +57,9 @@ class StorePipeline:
             raise DropItem(f"duplicate qa_id {item.qa_id} ({item.url})")
         self.seen.add(item.qa_id)
         fetch = getattr(item, "fetch_info", None)
+        data = getattr(item, "validated_json", None) or to_json_dict(item)
         outcome = self.state.upsert(
-            to_json_dict(item), fetch.url if fetch else item.url,
+            data, fetch.url if fetch else item.url,
             etag=fetch.etag if fetch else None,
             last_modified=fetch.last_modified if fetch else None,
             seen_at=item.crawled_at,

@@ -39,8 +39,10 @@ class ValidationPipeline:
         # The crawl time is set here, not in the parser: the parser never reads the clock.
         if item.crawled_at is None:
             item.crawled_at = dt.datetime.now(dt.timezone.utc)
-        errors = sorted(self.validator.iter_errors(to_json_dict(item)), key=lambda e: list(e.path))
+        data = to_json_dict(item)
+        errors = sorted(self.validator.iter_errors(data), key=lambda e: list(e.path))
         if not errors:
+            item.validated_json = data  # the store writes this, not a second conversion
             self.stats.inc_value("qa/validation/passed")
             return item
         fields = sorted({str(e.path[0]) if e.path else "(record)" for e in errors})
