@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     base = args.base_url.rstrip("/")
     with open(args.paths_file) as fh:
         urls = [base + line.strip() for line in fh if line.strip()]
-    process = CrawlerProcess({"LOG_LEVEL": "WARNING"}, install_root_handler=True)
+    process = CrawlerProcess({"LOG_LEVEL": "WARNING"})
     crawler = process.create_crawler(BareSpider)
     began = time.perf_counter()
     process.crawl(crawler, urls=urls)

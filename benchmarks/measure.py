@@ -1,11 +1,20 @@
-"""Run a command as a child process and measure it: wall time, CPU time, peak RSS (wait4)."""
+"""Run commands as child processes and measure them: wall time, CPU time, peak RSS (wait4).
+
+Each child's figures come from ``wait4`` on its own pid, so the server process and other
+children do not count. :func:`run_many` starts several at once (the distributed figure) and
+reports the wall time until the last one exits.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
+import tempfile
 import time
+import urllib.request
 from dataclasses import dataclass
+from typing import Self
 
 
 @dataclass
@@ -19,46 +28,88 @@ class Run:
     stdout: str
     stderr: str
 
+    @property
+    def cpu(self) -> float:
+        return self.user + self.sys
+
+    def json_line(self) -> dict:
+        """The last line of stdout that is a JSON object (what our helper scripts print)."""
+        for line in reversed(self.stdout.splitlines()):
+            if line.startswith("{"):
+                return json.loads(line)
+        raise RuntimeError(f"{self.cmd[:4]} printed no JSON: {self.stderr[-1500:]}")
+
+    def check(self, ok=(0,)) -> Run:
+        if self.returncode not in ok:
+            raise RuntimeError(f"{' '.join(self.cmd)} exited {self.returncode}:\n"
+                               f"{self.stdout[-1500:]}\n{self.stderr[-3000:]}")
+        return self
+
+
+class _Child:
+    def __init__(self, cmd: list[str], env: dict | None, cwd: str | None):
+        self.cmd = cmd
+        # Closed in poll(), once the child has exited and its output is read.
+        self.out = tempfile.TemporaryFile("w+")  # noqa: SIM115
+        self.err = tempfile.TemporaryFile("w+")  # noqa: SIM115
+        self.began = time.perf_counter()
+        self.proc = subprocess.Popen(cmd, stdout=self.out, stderr=self.err, env=env, cwd=cwd)
+        self.run: Run | None = None
+
+    def poll(self) -> bool:
+        """Reap the child if it has exited; True once it has."""
+        if self.run is not None:
+            return True
+        pid, status, usage = os.wait4(self.proc.pid, os.WNOHANG)
+        if not pid:
+            return False
+        wall = time.perf_counter() - self.began
+        self.proc.returncode = os.waitstatus_to_exitcode(status)
+        self.out.seek(0)
+        self.err.seek(0)
+        self.run = Run(self.cmd, self.proc.returncode, wall, usage.ru_utime, usage.ru_stime,
+                       usage.ru_maxrss / 1024, self.out.read(), self.err.read())
+        self.out.close()
+        self.err.close()
+        return True
+
+
+def run_many(cmds: list[list[str]], *, env: dict | None = None, cwd: str | None = None,
+             timeout: float | None = None) -> tuple[list[Run], float]:
+    """Start every command at once; returns their runs and the wall time until the last exit."""
+    began = time.perf_counter()
+    children = [_Child(cmd, env, cwd) for cmd in cmds]
+    while not all(c.poll() for c in children):
+        if timeout is not None and time.perf_counter() - began > timeout:
+            for c in children:
+                if c.run is None:
+                    c.proc.kill()
+        time.sleep(0.02)
+    return [c.run for c in children], time.perf_counter() - began
+
 
 def run_measured(cmd: list[str], *, env: dict | None = None, cwd: str | None = None,
                  timeout: float | None = None) -> Run:
-    """Run ``cmd``; its peak RSS comes from wait4 on its pid, so other children do not count."""
-    out_path = f"/tmp/bench-{os.getpid()}-{time.monotonic_ns()}"
-    with open(out_path + ".out", "w+") as out, open(out_path + ".err", "w+") as err:
-        began = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, cwd=cwd)
-        deadline = None if timeout is None else began + timeout
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if deadline is not None and time.perf_counter() > deadline:
-                proc.kill()
-            time.sleep(0.01)
-        wall = time.perf_counter() - began
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        stdout, stderr = out.read(), err.read()
-    os.unlink(out_path + ".out")
-    os.unlink(out_path + ".err")
-    return Run(cmd, proc.returncode, wall, usage.ru_utime, usage.ru_stime,
-               usage.ru_maxrss / 1024, stdout, stderr)
+    """Run ``cmd`` to its end and measure it."""
+    runs, _ = run_many([cmd], env=env, cwd=cwd, timeout=timeout)
+    return runs[0]
 
 
 class Server:
     """A server process started with ``cmd`` that prints ``PORT <n>``; a context manager."""
 
-    def __init__(self, cmd: list[str], env: dict | None = None, ready_timeout: float = 120):
+    def __init__(self, cmd: list[str], env: dict | None = None, cwd: str | None = None,
+                 ready_timeout: float = 120):
         self.cmd = cmd
         self.env = env
+        self.cwd = cwd
         self.ready_timeout = ready_timeout
         self.proc: subprocess.Popen | None = None
         self.port: int | None = None
 
-    def __enter__(self) -> "Server":
+    def __enter__(self) -> Self:
         self.proc = subprocess.Popen(self.cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     env=self.env, text=True)
+                                     env=self.env, cwd=self.cwd, text=True)
         began = time.monotonic()
         while True:
             line = self.proc.stdout.readline()
@@ -68,15 +119,24 @@ class Server:
             if line.startswith("PORT "):
                 self.port = int(line.split()[1])
                 return self
-            if "Serving" in line and "http://" in line:  # qa_crawler.demo.server's banner
-                self.port = int(line.split("http://", 1)[1].split("/", 1)[0].rsplit(":", 1)[1])
-                return self
             if time.monotonic() - began > self.ready_timeout:
                 raise RuntimeError(f"server {self.cmd} not ready")
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def _get(self, path: str) -> dict:
+        with urllib.request.urlopen(self.base_url + path, timeout=30) as resp:
+            return json.loads(resp.read())
+
+    def reset(self) -> None:
+        """Zero the server's request counters (benchmarks.static_server)."""
+        self._get("/__bench__/reset")
+
+    def stats(self) -> dict:
+        """Requests answered since the last reset, by status."""
+        return self._get("/__bench__/stats")
 
     def __exit__(self, *exc) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -86,3 +146,6 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        if self.proc is not None:
+            self.proc.stdout.close()
+            self.proc.stderr.close()

@@ -1,0 +1,222 @@
+"""Figure 3, export: our dataset export against pyarrow's and the csv module's own writers.
+
+The input is a crawl state folder holding ``n`` records of about 7 KB, built once through the
+state API (:meth:`qa_crawler.state.CrawlState.upsert`, as a crawl stores them) and cached under
+``output/bench/``. Records are the demo generator's ground truth (``SampleSite.expected_record``)
+for 10,000 distinct pages of ``page_kb=10``, repeated under new ids up to ``n``.
+
+- Parquet: ``export_dataset`` writing the whole dataset folder (qa, similar, related_topics and
+  failures as Parquet and CSV, manifest, card), against ``pyarrow.parquet.write_table`` (zstd)
+  of the same qa table, prebuilt in memory.
+- CSV: the time our export spends writing its three CSV files (measured inside the export run
+  by wrapping its writers), against ``csv.DictWriter`` writing the same rows from dicts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import datetime as dt
+import json
+import shutil
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from benchmarks.report import Figure, Measure
+
+TARGET_PARQUET = 0.8
+TARGET_CSV = 3.0
+DISTINCT = 10_000
+PAGE_KB = 10
+FORMAT = 1
+CSV_TABLES = ("qa", "similar", "related_topics")
+
+
+# -- the input: a state folder of n records -------------------------------------------------------
+def _records(args: tuple[int, int]) -> list[dict]:
+    """Ground-truth records of pages [start, stop) of the export site (runs in a worker)."""
+    from qa_crawler.demo.site import SampleSite
+
+    start, stop = args
+    site = SampleSite(n_pages=DISTINCT, seed=7, page_kb=PAGE_KB)
+    ids = site.qa_ids()[start:stop]
+    return [site.expected_record(qa_id, "https://doctorqna.com") for qa_id in ids]
+
+
+def _distinct_records(workers: int) -> list[dict]:
+    chunk = DISTINCT // (workers * 4) + 1
+    tasks = [(i, min(i + chunk, DISTINCT)) for i in range(0, DISTINCT, chunk)]
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        return [r for part in pool.map(_records, tasks) for r in part]
+
+
+def build_state(root: Path, n: int, workers: int, log=print) -> Path:
+    """A dataset folder whose crawl state holds ``n`` records (cached: built once)."""
+    from qa_crawler.state import CrawlState
+
+    out = root / f"export-n{n}-kb{PAGE_KB}-f{FORMAT}"
+    ready = out / "bench-ready.json"
+    if ready.exists():
+        log(f"  state of {n:,} records: cached in {out}")
+        return out
+    shutil.rmtree(out, ignore_errors=True)
+    began = time.perf_counter()
+    base = _distinct_records(workers)
+    state = CrawlState(out)
+    state.start_run("https://doctorqna.com/en/")
+    crawled = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+    for k in range(n):
+        record = dict(base[k % len(base)])
+        if k >= len(base):  # a repeat: a new page id, otherwise the same content
+            record["qa_id"] = str(10_000_000 + k)
+            record["url"] = f"https://doctorqna.com/en/article/{record['qa_id']}"
+        record.update(crawled_at=crawled.isoformat(), http_status=200,
+                      content_sha256=f"{k:064x}", parser_version="1.0.0",
+                      warc_file=None, warc_offset=None)
+        state.upsert(record, record["url"], seen_at=crawled)
+    state.finish_run("finished", {"qa/pages": n})
+    state.close()
+    mean = sum(len(json.dumps(r, ensure_ascii=False)) for r in base[:1000]) / min(1000, len(base))
+    ready.write_text(json.dumps({"records": n, "mean_record_bytes": round(mean)}))
+    log(f"  state of {n:,} records: built in {time.perf_counter() - began:.0f}s ({out})")
+    return out
+
+
+# -- ours: export_dataset, with its Parquet and CSV writers timed --------------------------------
+class _Timed:
+    """A proxy of a writer whose ``write_table`` calls add their seconds to ``totals[kind]``."""
+
+    def __init__(self, inner, kind: str, totals: dict):
+        self._inner, self._kind, self._totals = inner, kind, totals
+
+    def write_table(self, *args, **kwargs):
+        began = time.perf_counter()
+        try:
+            return self._inner.write_table(*args, **kwargs)
+        finally:
+            self._totals[self._kind] += time.perf_counter() - began
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+
+@contextlib.contextmanager
+def _timed_writers(totals: dict):
+    """Wrap the export's per-table Parquet and CSV writers (and its CSV formula escaping)."""
+    from pipelines import dataset
+
+    sink = getattr(dataset, "_TableSink", None)
+    escape = getattr(dataset, "neutralise_formulas", None)
+    if sink is None or escape is None:  # the writer changed shape: report the total only
+        yield False
+        return
+    original_init = sink.__init__
+
+    def init(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        self.parquet = _Timed(self.parquet, "parquet", totals)
+        self.csv = _Timed(self.csv, "csv", totals)
+
+    def timed_escape(table):
+        began = time.perf_counter()
+        try:
+            return escape(table)
+        finally:
+            totals["csv"] += time.perf_counter() - began
+
+    sink.__init__, dataset.neutralise_formulas = init, timed_escape
+    try:
+        yield True
+    finally:
+        sink.__init__, dataset.neutralise_formulas = original_init, escape
+
+
+def _run_export(out: Path) -> dict:
+    from pipelines.dataset import export_dataset
+
+    totals = {"parquet": 0.0, "csv": 0.0}
+    with _timed_writers(totals) as timed:
+        began = time.perf_counter()
+        manifest = export_dataset(out)
+        seconds = time.perf_counter() - began
+    result = {"seconds": seconds, "rows": manifest["rows"]}
+    if timed:
+        result.update(parquet_seconds=totals["parquet"], csv_seconds=totals["csv"],
+                      other_seconds=seconds - totals["parquet"] - totals["csv"])
+    return result
+
+
+# -- baselines ------------------------------------------------------------------------------------
+def _write_table_seconds(table, path: Path) -> float:
+    began = time.perf_counter()
+    pq.write_table(table, path, compression="zstd")
+    return time.perf_counter() - began
+
+
+def _dictwriter_seconds(tables: dict[str, list[dict]], columns: dict[str, list[str]],
+                        tmp: Path) -> float:
+    began = time.perf_counter()
+    for name, rows in tables.items():
+        with open(tmp / f"{name}.csv", "w", newline="", encoding="utf-8") as fh:
+            writer = csv.DictWriter(fh, fieldnames=columns[name], extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(rows)
+    return time.perf_counter() - began
+
+
+def run(root: Path, n: int, workers: int, log=print) -> list[Figure]:
+    out = build_state(root, n, workers, log)
+    tmp = root / "export-baselines"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    import pandas  # noqa: F401  (pyarrow imports it on first use: not the export's cost)
+
+    ours = _run_export(out)
+    log(f"  export_dataset: {ours['seconds']:.1f}s for {ours['rows']['qa']:,} records")
+
+    table = pq.read_table(out / "qa.parquet")  # the same qa table, prebuilt
+    _write_table_seconds(table.slice(0, 2000), tmp / "warm.parquet")
+    base_pq = _write_table_seconds(table, tmp / "qa.parquet")
+    log(f"  pq.write_table: {base_pq:.1f}s")
+
+    csv_names = {name: pq.read_schema(out / f"{name}.parquet").names for name in CSV_TABLES}
+    csv_names["qa"] = [c for c in csv_names["qa"] if c not in ("similar", "related_topics")]
+    rows = {name: pq.read_table(out / f"{name}.parquet", columns=csv_names[name]).to_pylist()
+            for name in CSV_TABLES}
+    del table
+    base_csv = _dictwriter_seconds(rows, csv_names, tmp)
+    log(f"  csv.DictWriter: {base_csv:.1f}s")
+    shutil.rmtree(tmp, ignore_errors=True)
+
+    records = ours["rows"]["qa"]
+    flat_rows = {name: len(r) for name, r in rows.items()}
+    details = {"records": records, "rows": ours["rows"], "csv_rows": flat_rows,
+               "state": str(out), "export": {k: round(v, 3) if isinstance(v, float) else v
+                                             for k, v in ours.items()},
+               "pq_write_table_seconds": round(base_pq, 3),
+               "dictwriter_seconds": round(base_csv, 3),
+               "qa_parquet_bytes": (out / "qa.parquet").stat().st_size}
+    ours_rate = records / ours["seconds"]
+    base_rate = records / base_pq
+    parquet = Figure(
+        key="export_parquet", title=f"Export, dataset folder ({records:,} records)",
+        ours=Measure("export_dataset (whole folder)", ours_rate, "records/s"),
+        baseline=Measure("pq.write_table zstd (qa only)", base_rate, "records/s"),
+        ratio=ours_rate / base_rate, target=TARGET_PARQUET, details=details,
+    )
+    if "parquet_seconds" in ours:
+        parquet.extra["its Parquet writes alone vs pq.write_table"] = (
+            base_pq / ours["parquet_seconds"])
+    csv_seconds = ours.get("csv_seconds")
+    csv_fig = Figure(key="export_csv", title="Export, CSV (3 tables)", target=TARGET_CSV,
+                     details={"records": records, "csv_rows": flat_rows})
+    if csv_seconds:
+        csv_fig.ours = Measure("export's CSV writes", records / csv_seconds, "records/s")
+        csv_fig.baseline = Measure("csv.DictWriter", records / base_csv, "records/s")
+        csv_fig.ratio = base_csv / csv_seconds
+    else:
+        csv_fig.skipped = "the export's writers could not be timed (pipelines/dataset.py changed)"
+    return [parquet, csv_fig]
