@@ -108,7 +108,7 @@ def _text_lengths(folder: Path, column: str) -> np.ndarray:
     time: the texts themselves never sit in memory all at once, whatever the dataset's size."""
     lengths = []
     with pq.ParquetFile(_qa_file(folder)) as qa:
-        for batch in qa.iter_batches(columns=[column], batch_size=8192):
+        for batch in qa.iter_batches(columns=[column], batch_size=256):  # long texts: small batches
             counted = pc.drop_null(pc.utf8_length(batch.column(0)))
             lengths.append(counted.to_numpy(zero_copy_only=False).astype(np.int64))
     return np.concatenate(lengths) if lengths else np.zeros(0, dtype=np.int64)
