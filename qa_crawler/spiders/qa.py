@@ -8,6 +8,7 @@ import logging
 import multiprocessing
 import re
 from concurrent.futures import ProcessPoolExecutor
+from functools import lru_cache
 from urllib.parse import urlsplit, urlunsplit
 
 import scrapy
@@ -73,6 +74,11 @@ class QASpider(scrapy.Spider):
             self.allowed_domains = [site]
         self.site = site
         self.deny = [re.compile(d) for d in deny]
+        self.canonical = lru_cache(maxsize=16384)(self.canonical)
+        # Canonical URLs this spider has already asked for: a page's links mostly repeat what
+        # the crawl has seen, and a Request that the dupe filter would drop still costs its
+        # construction and a pass through every spider middleware.
+        self.requested: set[str] = set()
         # QA_PARSE_PROCESSES > 0 parses pages in that many processes, so that the parser does
         # not hold the reactor: worth it only when the site lets us fetch fast (a mirror).
         processes = settings.getint("QA_PARSE_PROCESSES", 0)
@@ -105,7 +111,8 @@ class QASpider(scrapy.Spider):
         return bool(self.article_re.search(urlsplit(url).path))
 
     def canonical(self, url: str) -> str:
-        """One URL per page: article URLs lose query and fragment; others lose the fragment."""
+        """One URL per page: article URLs lose query and fragment; others lose the fragment.
+        (Cached per spider in ``_setup``: pages repeat the same menu and listing links.)"""
         if self.is_article(url):
             p = urlsplit(url)
             return urlunsplit((p.scheme, p.netloc.lower(), p.path, "", ""))
@@ -142,6 +149,9 @@ class QASpider(scrapy.Spider):
                 self.skipped.add(url)
                 self.stats.set_value("qa/skipped_known", len(self.skipped))
             return None
+        if not start and url in self.requested:
+            return None
+        self.requested.add(url)
         headers = {}
         meta = {"article": article}
         if article and url in self.recheck and self.state is not None:
