@@ -35,6 +35,9 @@ from pipelines.privacy import export_options, hash_value, salt_for, split_of
 from qa_crawler.state import STATE_DIRNAME, iter_merged_records, merged_failures, merged_runs
 
 BATCH_ROWS = 2000
+# ... or fewer when the texts are long: a batch is copied several times on its way to Parquet
+# and CSV, so its text size, not its row count, sets the export's peak memory.
+BATCH_TEXT_BYTES = 8 << 20
 PARQUET_OPTIONS = {"compression": "zstd"}
 # Spreadsheets run a cell starting with one of these as a formula (CSV injection); a leading
 # apostrophe makes it text.
@@ -50,6 +53,8 @@ FAILURE_SCHEMA = pa.schema([
     pa.field("last_attempt", pa.timestamp("us", tz="UTC"),
              metadata={"doc": "When it was last tried (UTC)."}),
 ])
+
+LONG_TEXTS = ("question", "answer", "more_info")
 
 DATA_FILES = (
     "qa.parquet", "similar.parquet", "related_topics.parquet", "failures.parquet",
@@ -98,17 +103,19 @@ class _TableSink:
         self.csv = pacsv.CSVWriter(self.csv_path, csv_schema_)
         self.rows = 0
         self.buffer: list[dict] = []
+        self.text_bytes = 0
 
-    def add(self, row: dict) -> None:
+    def add(self, row: dict, text_bytes: int = 0) -> None:
         self.buffer.append(row)
-        if len(self.buffer) >= BATCH_ROWS:
+        self.text_bytes += text_bytes
+        if len(self.buffer) >= BATCH_ROWS or self.text_bytes >= BATCH_TEXT_BYTES:
             self.flush()
 
     def flush(self) -> None:
         if not self.buffer:
             return
         table = pa.Table.from_pylist(self.buffer, schema=self.schema)
-        self.buffer = []
+        self.buffer, self.text_bytes = [], 0
         self.write(table)
 
     def write(self, table: pa.Table) -> None:
@@ -197,7 +204,8 @@ def export_dataset(out_dir: str | os.PathLike, *, start_url: str | None = None,
             for column in dropped:
                 row.pop(column, None)
             stats.add(row)
-            qa.add(_to_arrow_values(row, dates, stamps))
+            qa.add(_to_arrow_values(row, dates, stamps),
+                   sum(len(row.get(c) or "") for c in LONG_TEXTS))
             for name in NESTED:
                 for rank, entry in enumerate(record.get(name) or [], start=1):
                     flat_row = {"qa_id": record["qa_id"], "rank": rank}
