@@ -30,4 +30,4 @@ bench: install
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) output/demo .pytest_cache
+	rm -rf $(VENV) output/demo output/bench output/test-artifacts .pytest_cache
