@@ -31,6 +31,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
+from pipelines.dataset import LONG_TEXTS
 from qa_crawler.load import load_dataset
 from qa_crawler.record import NESTED, REQUIRED_PARTS
 
@@ -46,7 +47,6 @@ DAY_BINS_UP_TO = 45  # reply delays up to this many days get one bar per day; lo
 DELAY_BUCKETS = [(0, 0, "same day"), (1, 1, "1"), (2, 3, "2–3"), (4, 7, "4–7"), (8, 14, "8–14"),
                  (15, 30, "15–30"), (31, 90, "31–90"), (91, 365, "91–365"),
                  (366, None, "over 365")]
-TEXT_COLUMNS = ("question", "answer", "more_info")
 CHART_COLUMNS = {  # what the charts read, and the dtype to give a column the file lacks
     "department": "string", "asked_on": "datetime64[ms]", "answered_on": "datetime64[ms]",
     "asker_age_min": "Int16", "asker_age_max": "Int16", "asker_gender": "string",
@@ -446,7 +446,7 @@ def _length_chart(folder: Path, present: set[str], redacted: dict) -> Chart:
                   "question). Each bar counts the rows whose text has about that length; the "
                   "orange line is the median. A few very long outliers, beyond the 99th "
                   "percentile, are left out and counted below.")
-    data = {c: _text_lengths(folder, c) for c in TEXT_COLUMNS
+    data = {c: _text_lengths(folder, c) for c in LONG_TEXTS
             if c in present and c not in redacted}
     data = {c: v for c, v in data.items() if len(v)}
     if not data:
@@ -761,6 +761,17 @@ def render_report(dataset_dir: str | os.PathLike) -> str:
         "</main></body></html>",
         "",
     ])
+
+
+def try_write_report(dataset_dir: str | os.PathLike) -> tuple[Path | None, str | None]:
+    """:func:`write_report` for the commands and the crawl, where the charts are a convenience:
+    (its absolute path, None), or (None, why it could not be written)."""
+    try:
+        return write_report(dataset_dir).resolve(), None
+    except FileNotFoundError as exc:
+        return None, str(exc)
+    except Exception as exc:  # noqa: BLE001 - a drawing error must not fail a crawl or an export
+        return None, f"cannot write the report of {dataset_dir}: {type(exc).__name__}: {exc}"
 
 
 def write_report(dataset_dir: str | os.PathLike) -> Path:

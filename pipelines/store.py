@@ -98,12 +98,11 @@ class StorePipeline:
 
     def _write_report(self) -> None:
         """The charts are a convenience: a failure to draw them is logged, the dataset stands."""
-        from pipelines.report import write_report
+        from pipelines.report import try_write_report
 
-        try:
-            path = write_report(self.state.out_dir)
-        except Exception as exc:  # noqa: BLE001 - any drawing error must not fail the crawl
-            self.stats.set_value("qa/report_error", f"{type(exc).__name__}: {exc}")
-            logger.warning("Could not write the report of %s: %s", self.state.out_dir, exc)
+        path, error = try_write_report(self.state.out_dir)
+        if path is None:
+            self.stats.set_value("qa/report_error", error)
+            logger.warning("Could not write the report: %s", error)
         else:
             self.stats.set_value("qa/report", str(path))

@@ -345,18 +345,12 @@ def cmd_demo(args) -> int:
 
 def _write_report(folder, command: str):
     """Write ``report.html`` into ``folder``; its path, or None after saying why it failed."""
-    import pyarrow as pa
+    from pipelines.report import try_write_report
 
-    from pipelines.report import write_report
-
-    try:
-        return write_report(folder).resolve()
-    except FileNotFoundError as exc:
-        print(f"qa-crawler {command}: {exc}", file=sys.stderr)
-    except (OSError, pa.ArrowException) as exc:
-        print(f"qa-crawler {command}: cannot write the report of {folder}: {exc}",
-              file=sys.stderr)
-    return None
+    path, error = try_write_report(folder)
+    if path is None:
+        print(f"qa-crawler {command}: {error}", file=sys.stderr)
+    return path
 
 
 def cmd_report(args) -> int:

@@ -118,22 +118,20 @@ class QASpider(scrapy.Spider):
             return urlunsplit((p.scheme, p.netloc.lower(), p.path, "", ""))
         return canonicalize_url(url, keep_fragments=False)
 
-    def follows(self, url: str) -> bool:
-        """A link the crawl may follow: same site (host and port; subdomains too), not denied,
-        not a static file (Scrapy's list of ignored extensions)."""
+    def wanted(self, url: str) -> bool:
+        """A URL the crawl may fetch: same site (host and port; subdomains too), not denied, not
+        a static file (Scrapy's list of ignored extensions), in the crawl's language."""
         parts = urlsplit(url)
         netloc = parts.netloc.lower().rsplit("@", 1)[-1]
         if netloc != self.site and not netloc.endswith("." + self.site):
             return False
-        ext = parts.path.rsplit("/", 1)[-1].rpartition(".")[2].lower()
-        if ext in _IGNORED and "." in parts.path.rsplit("/", 1)[-1]:
+        _, dot, ext = parts.path.rsplit("/", 1)[-1].rpartition(".")
+        if dot and ext.lower() in _IGNORED:
             return False
-        return not any(d.search(url) for d in self.deny)
-
-    def wanted(self, url: str) -> bool:
-        path = urlsplit(url).path
+        if any(d.search(url) for d in self.deny):
+            return False
         if self.lang:
-            m = _LANG_PREFIX.match(path)
+            m = _LANG_PREFIX.match(parts.path)
             if m and m.group(1).lower() != self.lang:
                 return False
         return True
@@ -250,10 +248,9 @@ class QASpider(scrapy.Spider):
             )
             yield record
         for url in reading.links:
-            if self.follows(url):
-                req = self.request_for(url)
-                if req is not None:
-                    yield req
+            req = self.request_for(url)
+            if req is not None:
+                yield req
 
     def failed(self, failure):
         request = failure.request
