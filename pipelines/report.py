@@ -5,9 +5,9 @@ and embedded as ``data:`` URIs, the style is inline, and there is no script. A C
 Policy forbids the browser to load anything else, so the report opens offline, tells no third
 party who reads it, and a stray external reference would fail visibly.
 
-The data is read with the project's own loader, :func:`qa_crawler.load.load_dataset`, one small
-set of columns at a time (the long texts one column at a time), so a large dataset is never
-loaded whole.
+The chart columns are read with the project's own loader, :func:`qa_crawler.load.load_dataset`;
+the long texts are only measured, by pyarrow, one column and 256 rows at a time; so a large
+dataset is never loaded whole.
 """
 
 from __future__ import annotations
@@ -343,15 +343,14 @@ def _asker_chart(df: pd.DataFrame, redacted: dict) -> Chart:
                   "asker_age_max, as in '20~29', 'under 10', 'over 60'), one bar per gender "
                   "within each band. 'not given': the page shows no gender; 'no age': the page "
                   "shows no age band.")
+    # Redacted columns come empty from the loader (render_report asks for none of them), so
+    # they are drawn as 'not given'.
     hidden = [c for c in ("asker_age_min", "asker_age_max", "asker_gender") if c in redacted]
-    usable = df.drop(columns=hidden)
-    if all(usable[c].isna().all() for c in usable.columns if c.startswith("asker_")):
+    if all(df[c].isna().all() for c in df.columns if c.startswith("asker_")):
         chart.nodata = ("No row has an age band or a gender"
                         + (f" ({', '.join(hidden)} redacted in this dataset)." if hidden else "."))
         return chart
-    for c in hidden:  # a redacted column tells nothing; drawn as 'not given'
-        usable[c] = pd.Series(pd.NA, index=usable.index, dtype=CHART_COLUMNS[c])
-    groups = usable.groupby(["asker_age_min", "asker_age_max", "asker_gender"],
+    groups = df.groupby(["asker_age_min", "asker_age_max", "asker_gender"],
                             dropna=False).size()
     counts: dict[tuple[str, str], int] = {}
     order: dict[str, tuple] = {}
@@ -645,7 +644,7 @@ duckdb.sql("SELECT department, count(*) AS n FROM 'qa.parquet' GROUP BY 1 ORDER 
 """
 
 
-def _header(folder: Path, manifest: dict, df: pd.DataFrame) -> str:
+def _header(manifest: dict, df: pd.DataFrame) -> str:
     rows = manifest.get("rows") or {}
     crawl = manifest.get("crawl") or {}
     runs = manifest.get("runs") or []
@@ -751,7 +750,7 @@ def render_report(dataset_dir: str | os.PathLike) -> str:
         f"replies, one row per Q&amp;A page. Report written {made} UTC by qa-crawler from the "
         "files in this folder; the dataset card (README.md) documents every column.</p>",
         '<section id="summary"><h2>What the dataset holds</h2>',
-        _header(folder, manifest, df),
+        _header(manifest, df),
         '<h2 style="margin-top:14px">Load it</h2>',
         f"<pre><code>{_e(HOW_TO_LOAD)}</code></pre>",
         f"<nav>{nav}</nav></section>",

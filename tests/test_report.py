@@ -10,6 +10,7 @@ import base64
 import contextlib
 import datetime as dt
 import fcntl
+import html
 import io
 import json
 import os
@@ -192,6 +193,14 @@ def test_report_is_self_contained_every_image_a_data_uri_and_no_external_referen
     # The hostile department name is shown as text, never as markup.
     assert "evil.example" not in "".join(v for _, _, v in page.refs)
     assert "<img src=\"https://evil" not in made["html"]
+
+
+def test_a_hostile_department_name_is_shown_escaped():
+    # The largest department is named in the chart's text, so its name reaches the HTML.
+    df = pd.DataFrame({"department": [HOSTILE_DEPARTMENT] * 3 + ["Cardiology"]})
+    section = report_module._chart_html(report_module._department_chart(df))
+    assert html.escape(HOSTILE_DEPARTMENT) in section
+    assert HOSTILE_DEPARTMENT not in section
 
 
 def test_report_contains_each_chart_with_a_heading_an_image_and_a_how_to_read_caption(made):
