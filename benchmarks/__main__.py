@@ -99,8 +99,10 @@ def run_figures(config: Config, only: set[str], work: Path) -> list[Figure]:
 
     workers = os.cpu_count() or 1
     figures: list[Figure] = []
-    log("mirrors")
-    mirror, _ = build_mirror(work, config.pages, config.page_kb, log=log)
+    mirror = None
+    if {"parse", "crawl", "memory", "rebuild"} & only:  # the figures that read the big mirror
+        log("mirrors")
+        mirror, _ = build_mirror(work, config.pages, config.page_kb, log=log)
 
     if "parse" in only:
         log("parse")

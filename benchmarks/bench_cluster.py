@@ -32,22 +32,20 @@ def redis_url(db: int) -> str:
 
 def redis_down(db: int) -> str | None:
     """Why Redis cannot be used (None when it answers PING)."""
-    try:
-        import redis
+    from qa_crawler.cluster import connect
 
-        client = redis.Redis.from_url(redis_url(db), socket_connect_timeout=2)
-        client.ping()
-        client.close()
-        return None
-    except Exception as exc:  # noqa: BLE001 - any failure means: skip the figure
-        return f"no Redis at {redis_url(db)} ({type(exc).__name__}: {exc})"
+    try:
+        connect(redis_url(db)).close()
+    except (ConnectionError, ValueError) as exc:
+        return str(exc)
+    return None
 
 
 def _leftover_keys(db: int, prefix: str) -> int:
     """Delete what a run left under its prefix (nothing, when the last worker cleaned up)."""
-    import redis
+    from qa_crawler.cluster import connect
 
-    client = redis.Redis.from_url(redis_url(db))
+    client = connect(redis_url(db))
     keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
     if keys:
         client.delete(*keys)

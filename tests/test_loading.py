@@ -220,7 +220,8 @@ def test_load_dataset_filters_rows_even_on_columns_it_does_not_return(folder, ex
     # OR of ANDs, dates, and pyarrow expressions
     either = qa_crawler.load_dataset(folder, columns=["department"], filters=[
         [("department", "=", "Neurology")], [("department", "=", "Urology")]])
-    assert len(either) == counts["Neurology"] + counts.get("Urology", 0)
+    assert counts["Urology"] > 0  # both sides of the OR hold rows
+    assert len(either) == counts["Neurology"] + counts["Urology"]
     since = dt.date(2020, 1, 1)
     recent = qa_crawler.load_dataset(folder, columns=["asked_on"],
                                      filters=[("asked_on", ">=", since)])
