@@ -12,6 +12,55 @@ BASE_URL = "https://doctorqna.com"
 CRAWLED_AT = dt.datetime(2026, 11, 24, 12, 0, tzinfo=dt.UTC)
 
 
+def fixture_pages(cases):
+    """(body, url, content type) of saved fixture pages, by case name."""
+    from tests.conftest import PAGES
+
+    for case in cases:
+        folder = PAGES / case
+        yield (folder / "page.html").read_bytes(), (folder / "url.txt").read_text().strip(), None
+
+
+def sample_site_pages(site, ids, base: str = BASE_URL):
+    """(body, url, content type) of the sample site's Q&A pages, rendered in process."""
+    for qa_id in ids:
+        path = site.article_path(qa_id)
+        status, headers, body = site.render(path)
+        assert status == 200, path
+        yield body, base + path, headers["Content-Type"]
+
+
+def store_pages(state, pages, crawled: dt.datetime = CRAWLED_AT, edit=None) -> list[str]:
+    """Parse and store pages as the crawl does (crawled at ``crawled``, HTTP 200);
+    ``edit(k, record)`` may change the k-th record first. Returns the store's outcomes."""
+    from qa_crawler.parsers.doctorqna import parse_page
+    from qa_crawler.record import to_json_dict
+
+    outcomes = []
+    for k, (body, url, content_type) in enumerate(pages):
+        rec = parse_page(body, url, content_type=content_type).record
+        rec.crawled_at = crawled
+        rec.http_status = 200
+        if edit:
+            edit(k, rec)
+        outcomes.append(state.upsert(to_json_dict(rec), url, seen_at=crawled))
+    return outcomes
+
+
+def state_from_pages(out: Path, cases, edit=None) -> Path:
+    """A crawl state in ``out`` holding the fixture pages ``cases`` as one finished run;
+    ``edit(case, record)`` may change a record before it is stored."""
+    from qa_crawler.state import CrawlState
+
+    state = CrawlState(out)
+    state.start_run(f"{BASE_URL}/en/")
+    store_pages(state, fixture_pages(cases),
+                edit=(lambda k, rec: edit(cases[k], rec)) if edit else None)
+    state.finish_run("finished", {})
+    state.close()
+    return out
+
+
 def build_sample_dataset(out: Path, n_pages: int = 120, *, seed: int = 0,
                          batch_rows: int | None = None) -> dict:
     """Write a dataset folder of the sample site's ``n_pages`` Q&A pages into ``out``; returns the
@@ -19,21 +68,12 @@ def build_sample_dataset(out: Path, n_pages: int = 120, *, seed: int = 0,
     shape a large crawl has (it writes one every ``pipelines.dataset.BATCH_ROWS`` rows)."""
     import pipelines.dataset
     from qa_crawler.demo.site import SampleSite
-    from qa_crawler.parsers.doctorqna import parse_page
-    from qa_crawler.record import to_json_dict
     from qa_crawler.state import CrawlState
 
     site = SampleSite(n_pages=n_pages, seed=seed)
     state = CrawlState(out)
     state.start_run(f"{BASE_URL}/en/")
-    for qa_id in site.qa_ids():
-        path = site.article_path(qa_id)
-        status, headers, body = site.render(path)
-        assert status == 200, path
-        rec = parse_page(body, BASE_URL + path, content_type=headers["Content-Type"]).record
-        rec.crawled_at = CRAWLED_AT
-        rec.http_status = status
-        state.upsert(to_json_dict(rec), BASE_URL + path, seen_at=CRAWLED_AT)
+    store_pages(state, sample_site_pages(site, site.qa_ids()))
     state.finish_run("finished", {})
     state.close()
     with pytest.MonkeyPatch.context() as mp:

@@ -15,7 +15,7 @@ import qa_crawler
 from pipelines.dataset import export_dataset
 from qa_crawler.record import dataset_schema
 from qa_crawler.state import CrawlState
-from tests.conftest import state_from_pages
+from tests.sample_dataset import state_from_pages
 
 SPEC_FILES = ["qa.parquet", "similar.parquet", "related_topics.parquet", "qa.csv", "similar.csv",
               "related_topics.csv", "manifest.json", "README.md"]

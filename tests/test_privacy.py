@@ -10,7 +10,7 @@ import pytest
 
 from pipelines.dataset import export_dataset
 from pipelines.privacy import parse_ratios, parse_redactions, split_of
-from tests.conftest import state_from_pages
+from tests.sample_dataset import state_from_pages
 
 CASES = ["seed_semantic", "no_similar", "age_under_10", "entities_nbsp", "unicode_names"]
 

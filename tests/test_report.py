@@ -32,9 +32,8 @@ from pipelines.dataset import export_dataset
 from pipelines.report import age_band
 from qa_crawler.cli import main as cli_main
 from qa_crawler.demo.site import SampleSite
-from qa_crawler.parsers.doctorqna import parse_page
-from qa_crawler.record import to_json_dict
 from qa_crawler.state import CrawlState
+from tests.sample_dataset import sample_site_pages, store_pages
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "output" / "test-artifacts"
@@ -54,16 +53,6 @@ HOSTILE_DEPARTMENT = '<img src="https://evil.example/x.png">Oncology'
 # -- datasets ------------------------------------------------------------------------------
 
 
-def _records(site: SampleSite, ids: list[str], crawled: dt.datetime):
-    for qa_id in ids:
-        url = f"{BASE}/en/article/{qa_id}"
-        _, _, body = site.render(site.article_path(qa_id))
-        rec = parse_page(body, url).record
-        rec.crawled_at = crawled
-        rec.http_status = 200
-        yield rec, url
-
-
 def make_dataset(out: Path, n_pages: int = 60, *, redact: list[str] | None = None) -> Path:
     """Two runs over sample-site pages (the second adds pages and sees one change), one failure,
     one row with a reply dated before its question, one without dates, one hostile department."""
@@ -72,24 +61,25 @@ def make_dataset(out: Path, n_pages: int = 60, *, redact: list[str] | None = Non
     first, second = ids[: n_pages - 10], ids[n_pages - 10:]
     state = CrawlState(out)
     crawled = dt.datetime(2026, 11, 20, 2, 30, tzinfo=dt.timezone.utc)
-    state.start_run(f"{BASE}/en/")
-    for k, (rec, url) in enumerate(_records(site, first, crawled)):
+
+    def odd_rows(k, rec):
         if k == 0:
             rec.answered_on = rec.asked_on - dt.timedelta(days=3)
         if k == 1:
             rec.asked_on = rec.answered_on = None
         if k == 2:
             rec.department = HOSTILE_DEPARTMENT
-        state.upsert(to_json_dict(rec), url, seen_at=crawled)
+
+    state.start_run(f"{BASE}/en/")
+    store_pages(state, sample_site_pages(site, first, BASE), crawled, edit=odd_rows)
     state.record_failure(f"{BASE}/en/article/999", "http_error", status=503, error="HTTP 503",
                          attempts=5)
     state.finish_run("finished", {"qa/pages": 140, "qa/records/new": len(first),
                                   "qa/failures/http_error": 1})
     state.start_run(f"{BASE}/en/")
     site.change_page(first[5])
-    crawled = crawled + dt.timedelta(days=1)
-    outcomes = [state.upsert(to_json_dict(rec), url, seen_at=crawled)
-                for rec, url in _records(site, [first[5], *second], crawled)]
+    outcomes = store_pages(state, sample_site_pages(site, [first[5], *second], BASE),
+                           crawled + dt.timedelta(days=1))
     state.finish_run("finished", {"qa/pages": 35, "qa/records/new": outcomes.count("new"),
                                   "qa/records/changed": outcomes.count("changed")})
     state.close()
