@@ -32,7 +32,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
 from pipelines.dataset import LONG_TEXTS
-from qa_crawler.load import load_dataset
+from qa_crawler.load import load_dataset, qa_file
 from qa_crawler.record import NESTED, REQUIRED_PARTS
 
 REPORT_NAME = "report.html"
@@ -75,17 +75,6 @@ class Chart:
 # -- reading -------------------------------------------------------------------------------
 
 
-def _qa_file(folder: Path) -> Path:
-    if not folder.is_dir():
-        raise FileNotFoundError(f"{folder}: no such dataset folder")
-    qa = folder / "qa.parquet"
-    if not qa.is_file():
-        raise FileNotFoundError(
-            f"{qa}: not found; is {folder} a qa-crawler dataset folder? (qa-crawler export "
-            "writes it)")
-    return qa
-
-
 def _read_manifest(folder: Path) -> dict:
     try:
         return json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
@@ -107,7 +96,7 @@ def _text_lengths(folder: Path, column: str) -> np.ndarray:
     """Character lengths of one text column's non-null cells, counted by Arrow a row group at a
     time: the texts themselves never sit in memory all at once, whatever the dataset's size."""
     lengths = []
-    with pq.ParquetFile(_qa_file(folder)) as qa:
+    with pq.ParquetFile(qa_file(folder)) as qa:
         for batch in qa.iter_batches(columns=[column], batch_size=256):  # long texts: small batches
             counted = pc.drop_null(pc.utf8_length(batch.column(0)))
             lengths.append(counted.to_numpy(zero_copy_only=False).astype(np.int64))
@@ -709,7 +698,7 @@ def _chart_html(chart: Chart, extra: str = "") -> str:
 def render_report(dataset_dir: str | os.PathLike) -> str:
     """The report of a dataset folder, as one self-contained HTML page."""
     folder = Path(dataset_dir)
-    qa = _qa_file(folder)
+    qa = qa_file(folder)
     manifest = _read_manifest(folder)
     redacted = manifest.get("redacted") or {}
     columns = pq.read_schema(qa).names

@@ -7,8 +7,6 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
@@ -25,14 +23,18 @@ def _types_mapper(t: pa.DataType):
     return None
 
 
-def _qa_file(path, filesystem) -> str:
-    """The path of ``qa.parquet`` for a dataset folder (or the file itself when given one)."""
+def qa_file(path, filesystem: pafs.FileSystem | None = None) -> str:
+    """The path of ``qa.parquet`` for a dataset folder (or the file itself when given one);
+    FileNotFoundError naming the folder or the file when there is none."""
     if filesystem is None:
         folder = Path(path)
+        if not folder.exists():
+            raise FileNotFoundError(f"{folder}: no such dataset folder")
         file = folder / "qa.parquet" if folder.is_dir() else folder
         if not file.is_file():
             raise FileNotFoundError(
-                f"{folder}: no qa.parquet here; is it a qa-crawler dataset folder?")
+                f"{file}: not found; is {folder} a qa-crawler dataset folder? (qa-crawler "
+                "export writes it)")
         return str(file)
     path = str(path).rstrip("/")
     if filesystem.get_file_info(path).type == pafs.FileType.Directory:
@@ -40,15 +42,6 @@ def _qa_file(path, filesystem) -> str:
     if filesystem.get_file_info(path).type != pafs.FileType.File:
         raise FileNotFoundError(f"{path}: no qa.parquet here; is it a qa-crawler dataset folder?")
     return path
-
-
-def _filter_expression(filters) -> pc.Expression | None:
-    if filters is None or isinstance(filters, pc.Expression):
-        return filters
-    if not filters:
-        return None
-    # pyarrow's DNF form: [(col, op, value), ...] (AND) or [[...], [...]] (OR of ANDs)
-    return pq.filters_to_expression(filters)
 
 
 def load_dataset(path: str | os.PathLike, columns=None, filters=None, *,
@@ -68,13 +61,17 @@ def load_dataset(path: str | os.PathLike, columns=None, filters=None, *,
     ``columns`` leaves out. ``filesystem`` (a ``pyarrow.fs`` filesystem, e.g. S3) reads a folder
     that is not on the local disk.
     """
-    file = _qa_file(path, filesystem)
-    dataset = ds.dataset(file, format="parquet", filesystem=filesystem)
-    if columns is not None:
-        columns = list(columns)
-        missing = [c for c in columns if c not in dataset.schema.names]
-        if missing:
-            raise ValueError(f"{file}: no column(s) {', '.join(map(repr, missing))}; "
-                             f"the columns are {', '.join(dataset.schema.names)}")
-    table = dataset.to_table(columns=columns, filter=_filter_expression(filters))
+    file = qa_file(path, filesystem)
+    columns = None if columns is None else list(columns)
+    if isinstance(filters, list) and not filters:
+        filters = None
+    try:
+        table = pq.read_table(file, columns=columns, filters=filters, filesystem=filesystem)
+    except pa.ArrowInvalid:
+        names = pq.read_schema(file, filesystem=filesystem).names
+        missing = [c for c in columns or () if c not in names]
+        if not missing:
+            raise
+        raise ValueError(f"{file}: no column(s) {', '.join(map(repr, missing))}; "
+                         f"the columns are {', '.join(names)}") from None
     return table.to_pandas(types_mapper=_types_mapper, date_as_object=False)
