@@ -69,15 +69,20 @@ def joined(prefix):
     return sum(_client.scard(key) for key in _client.scan_iter(f"{prefix}:*:workers"))
 
 
-def run_workers(cmds, timeout=240, ready=None, then=None):
-    """Run the worker commands together; ``then()`` once ``ready()`` holds (60 s at most)."""
+def release_when_joined(prefix, n, gate, timeout=60):
+    """Set ``gate`` once ``n`` workers have joined the run (``timeout`` seconds at most)."""
+    deadline = time.time() + timeout
+    while joined(prefix) < n and time.time() < deadline:
+        time.sleep(0.1)
+    gate.set()
+
+
+def run_workers(cmds, timeout=240, after_start=None):
+    """Run the worker commands together (``after_start()`` once they are started)."""
     procs = [subprocess.Popen(c, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for c in cmds]
-    if then is not None:
-        deadline = time.time() + 60
-        while not ready() and time.time() < deadline:
-            time.sleep(0.1)
-        then()
+    if after_start is not None:
+        after_start()
     results = []
     for p in procs:
         stdout, stderr = p.communicate(timeout=timeout)
@@ -125,7 +130,7 @@ def test_three_workers_split_the_crawl_and_export_matches_a_single_process_crawl
             server.faults[site.article_path(qa_id)] = [{"delay": 1.0}]
         out = tmp_path / "cluster"
         cmds = [worker_cmd(server.url("/"), out, prefix, f"w{i}") for i in range(3)]
-        results = run_workers(cmds, ready=lambda: joined(prefix) >= 3, then=everyone_in.set)
+        results = run_workers(cmds, after_start=lambda: release_when_joined(prefix, 3, everyone_in))
         for code, stdout, stderr in results:
             assert code == 0, stderr[-2000:]
         article_fetches = [p.split("?")[0] for p in server.requests if "/article/" in p]
@@ -146,13 +151,18 @@ def test_three_workers_split_the_crawl_and_export_matches_a_single_process_crawl
 def test_a_worker_killed_with_9_loses_nothing(tmp_path, prefix):
     site = SampleSite(n_pages=120, seed=47)
     with SiteServer(site) as server:
+        # Both workers join before the home page answers, and slow pages keep the crawl going
+        # past an idle worker's 5 s poll, so the victim surely holds requests when killed.
+        everyone_in = threading.Event()
+        server.faults["/"] = [{"until": everyone_in}]
         for qa_id in site.qa_ids():
-            server.faults[site.article_path(qa_id)] = [{"delay": 0.1}]
+            server.faults[site.article_path(qa_id)] = [{"delay": 1.0}]
         out = tmp_path / "cluster"
         victim = subprocess.Popen(worker_cmd(server.url("/"), out, prefix, "victim"),
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         survivor = subprocess.Popen(worker_cmd(server.url("/"), out, prefix, "survivor"),
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        release_when_joined(prefix, 2, everyone_in)
         deadline = time.time() + 60
         while time.time() < deadline:
             inflight = _client.keys(f"{prefix}:*:inflight:victim")
