@@ -105,7 +105,7 @@ _POST_META = re.compile(
     r"|by\s+\S.{0,60}?\s[»|]\s.{0,60}"
     r"|(?:views?|hits|reads?|viewed|read)\s*[:：]?\s*[\d,.]+k?(?:\s+times)?"
     r"|was\s+this\s+(?:answer\s+|reply\s+|page\s+)?(?:helpful|useful)\b.{0,40}"
-    r"|(?:helpful|useful)\s*[:：]?\s*(?:yes|no|\d).{0,30}"
+    r"|(?:helpful|useful)\s*[?:：]?\s*(?:yes|no|\d).{0,30}"
     r"|(?:posted|published|updated|last\s+updated)\s*(?:on|at|:)\s*.{0,40}"
     r")$",
     re.I,
@@ -125,6 +125,11 @@ _AGE_PART = re.compile(
     r"\s*(?:years?\s*old|y/?o)?",
     re.I,
 )
+# Where the age band or the gender word of an asker line starts.
+_ASKER_PARTS = re.compile(
+    r"(?:\b(?:under|below|over|above)\s+\d{1,3}|(?<![\w.])\d{1,3}(?:\s*[~\-–]\s*\d{1,3})?\b|"
+    r"\b(?:fe)?male\b)", re.I)
+_TRAILING_READ_MORE = re.compile(r"\s*\[\s*Read\s+More\s*\]\s*[»>›]?\s*$", re.I)
 _SITE_NAME = re.compile(r"doctor\s*q\s*n?\s*&?\s*a|doctorqna", re.I)
 
 
@@ -605,8 +610,18 @@ class _Page:
         for ln in self.lines[start:end]:
             if _is_stop(ln.text):
                 break
-            if not ln.chrome and not _AD.match(ln.text):
-                lines.append(ln)
+            if ln.chrome or _AD.match(ln.text):
+                continue
+            m = None if _READ_MORE.match(ln.text) else _TRAILING_READ_MORE.search(ln.text)
+            if m and ln.links:
+                # "<excerpt> [Read More]" in one paragraph: the excerpt, then its link.
+                text_line = Line(ln.text[: m.start()], ln.links[:-1], heading=ln.heading)
+                link_line = Line("[Read More]", ln.links[-1:], len("[ReadMore]"))
+                for part in (text_line, link_line):
+                    self.index[id(part)] = self.index[id(ln)]
+                lines += [text_line, link_line]
+                continue
+            lines.append(ln)
         total = len(lines)
         headers = []
         i = 0
@@ -871,11 +886,10 @@ def _fill_asker(rec: QARecord, text: str, issues: list[str]) -> None:
     rec.asker_gender = n.parse_gender(text)
     name, rest = (text.split(",", 1) + [""])[:2] if "," in text else ("", text)
     if not name:
-        # No comma: either only the age/gender part ("30~39 year old male.") or only a name.
-        if _AGE_PART.match(text) or re.match(r"^(?:fe)?male\b", text, re.I):
-            rest = text
-        else:
-            name, rest = text, ""
+        # No comma: a name, then the age band or the gender word ("Ms. Lin 30~39 year old
+        # male"), or only one of them.
+        m = _ASKER_PARTS.search(text)
+        name, rest = (text[: m.start()], text[m.start():]) if m else (text, "")
     age_match = _AGE_PART.search(rest)
     if age_match:
         rec.asker_age_min, rec.asker_age_max = n.parse_age_band(age_match.group(0))
