@@ -71,6 +71,7 @@ _REPLY_HEADER = re.compile(
     r"\s*[:：]?\s*(?P<dept>[^?!;]{0,80}?)\s*$",
     re.I,
 )
+_HEADER_HINT = re.compile(r"repl|answer", re.I)
 _MORE_INFO = re.compile(r"^More\s+Info(?:rmation)?\s*[:：]?$", re.I)
 _SIMILAR = re.compile(r"^Similar\s+Q\s*(?:&|and)\s*A(?:s|'s)?\b.{0,20}$", re.I)
 _RELATED = re.compile(r"^Related\s+FAQs?\b.{0,20}$", re.I)
@@ -159,6 +160,9 @@ _SIGNATURES = (
 )
 
 
+_CONTROL_BYTES = bytes(b for b in range(32) if b < 9 or b > 13)
+
+
 def _binary_kind(body: bytes | str) -> str | None:
     """What a body that is not text is (``gzip-compressed data``), else None."""
     if isinstance(body, str):
@@ -169,7 +173,7 @@ def _binary_kind(body: bytes | str) -> str | None:
     head = body[:4096]
     if read_bom(head)[0] or not head:
         return None
-    controls = sum(1 for b in head if b < 9 or 13 < b < 32)
+    controls = len(head) - len(head.translate(None, _CONTROL_BYTES))
     return "binary data" if controls > len(head) // 20 else None
 
 
@@ -442,8 +446,9 @@ class _Page:
                 groups += 1
                 i += found[0]
                 continue
-            if any(_id_from_url(href, self.id_pattern) for _, href in self.lines[i].links) and (
-                    _READ_MORE.match(self.lines[i].text) or self.lines[i].link_only):
+            line = self.lines[i]
+            if line.links and (line.link_only or _READ_MORE.match(line.text)) and any(
+                    _id_from_url(href, self.id_pattern) for _, href in line.links):
                 linked += 1
             i += 1
         if asks >= 2:
@@ -500,7 +505,7 @@ class _Page:
         else:
             answer_lines = self._content(body_start, main_end, meta=True)
         self._mark(answer_lines, "answer")
-        rec.answer = n.join_paragraphs(line.text for line in answer_lines)
+        rec.answer = _join(answer_lines)
 
         # Title, subject and question.
         title_idx, title_text = self._title_line(asker_start, rec.department)
@@ -525,7 +530,7 @@ class _Page:
             self._mark(body[:1], "subject")
             body = body[1:]
         self._mark(body, "question")
-        rec.question = n.join_paragraphs(line.text for line in body)
+        rec.question = _join(body)
 
         # Sections after the reply.
         bounds = sorted(sections.items(), key=lambda kv: kv[1])
@@ -536,7 +541,7 @@ class _Page:
             if name == "more_info":
                 info = self._content(s + 1, e)
                 self._mark(info, "more info")
-                rec.more_info = n.join_paragraphs(line.text for line in info)
+                rec.more_info = _join(info)
             elif name == "similar":
                 rec.similar = self._similar(s + 1, e)
             elif name == "related":
@@ -667,10 +672,10 @@ class _Page:
             entries.append(SimilarQA(
                 url=url,
                 title=n.clean_text(_READ_MORE.sub("", title_line.text)) or title_line.text,
-                question_excerpt=n.join_paragraphs(ln.text for ln in question),
+                question_excerpt=_join(question),
                 doctor_name=n.doctor_name(doctor),
                 department=n.department(dept),
-                answer_excerpt=n.join_paragraphs(ln.text for ln in answer),
+                answer_excerpt=_join(answer),
             ))
         return entries
 
@@ -801,6 +806,11 @@ def _topic(topic: str, dept: str | None, links: list[tuple[str, str]]) -> Relate
     return RelatedTopic(topic=topic, department=n.department(dept), url=url)
 
 
+def _join(lines: list[Line]) -> str | None:
+    """Lines' texts joined with ``\n`` (paragraphs); they are clean already (the reader's)."""
+    return "\n".join(line.text for line in lines if line.text) or None
+
+
 def _first_href(line: Line | None) -> str | None:
     if line is None:
         return None
@@ -840,7 +850,10 @@ def _before(text: str, pattern: re.Pattern) -> str:
 def _match_header(lines: list[Line], i: int, end: int):
     """``Dr. X reply Dept`` starting at line i, on one line or split over up to three cells."""
     first = lines[i].text
-    if len(first) > 120 or "reply" not in first.lower() and i + 1 >= end:
+    if len(first) > 120:
+        return None
+    # The header's verb is on one of its (up to three) lines: cheaper to test than the pattern.
+    if not any(_HEADER_HINT.search(lines[k].text) for k in range(i, min(i + 3, end))):
         return None
     tries = []
     joined = first
@@ -972,10 +985,10 @@ def _topic_and_department(line: Line) -> tuple[str, str] | None:
     """A related topic whose department sits in an element of its own, without brackets:
     ``<li><a>Muscle Twitching</a> <small>Neurology</small></li>``."""
     el = line.block
-    if el is None:
+    if el is None or len(line.text) > 100 or not len(el):
         return None
     while True:
-        kids = [c for c in el if isinstance(c.tag, str) and n.clean_text("".join(c.itertext()))]
+        kids = [c for c in el if isinstance(c.tag, str) and (len(c) or (c.text or "").strip())]
         if len(kids) == 1 and not (el.text or "").strip() and not (kids[0].tail or "").strip():
             el = kids[0]
             continue
@@ -1001,26 +1014,48 @@ _NAME_FIELDS = ("asker_name", "doctor_name", "department")
 _TEXT_FIELDS = ("title", "subject", "question", "answer", "more_info")
 
 
+# Words one of the labels holds (lower-cased): a text without any is searched no further.
+_LEAK_HINTS = ("ask date", "askdate", "asked date", "reply date", "replydate", "replied date",
+               "read more", "similar q", "related faq", "more info")
+
+
+def _leak(value: str | None, pattern: re.Pattern) -> str | None:
+    if not value:
+        return None
+    if pattern is not _LEAK_ANY:
+        m = pattern.search(value)
+        return m.group(0) if m else None
+    # Long texts: the pattern is tried only around each place a label's words stand
+    # ("for more information" holds "more info" and is no label: the pattern decides).
+    low = value.lower()
+    if "date" not in low and "more" not in low and "similar" not in low and "related" not in low:
+        return None
+    for hint in _LEAK_HINTS:
+        pos = low.find(hint)
+        while pos >= 0:
+            m = pattern.search(value, max(pos - 3, 0), pos + len(hint) + 4)
+            if m:
+                return m.group(0)
+            pos = low.find(hint, pos + 1)
+    return None
+
+
 def _leaks(rec: QARecord) -> list[str]:
     """``label_leak`` issues: page labels inside a name or a text of the record."""
     out = []
-    for name in _NAME_FIELDS:
-        value = getattr(rec, name)
-        m = value and (_LEAK_NAME.search(value) or _LEAK_ANY.search(value))
-        if m:
-            out.append(f"label_leak: {name} {m.group(0)!r}")
-    for name in _TEXT_FIELDS:
-        value = getattr(rec, name)
-        m = value and _LEAK_ANY.search(value)
-        if m:
-            out.append(f"label_leak: {name} {m.group(0)!r}")
+    fields = [(name, getattr(rec, name), (_LEAK_NAME, _LEAK_ANY)) for name in _NAME_FIELDS]
+    fields += [(name, getattr(rec, name), (_LEAK_ANY,)) for name in _TEXT_FIELDS]
     for k, item in enumerate(rec.similar, start=1):
-        for name in ("title", "question_excerpt", "answer_excerpt", "doctor_name", "department"):
-            value = getattr(item, name)
-            pattern = _LEAK_NAME if name in ("doctor_name", "department") else _LEAK_ANY
-            m = value and pattern.search(value)
-            if m:
-                out.append(f"label_leak: similar[{k}].{name} {m.group(0)!r}")
+        for name in ("doctor_name", "department"):
+            fields.append((f"similar[{k}].{name}", getattr(item, name), (_LEAK_NAME,)))
+        for name in ("title", "question_excerpt", "answer_excerpt"):
+            fields.append((f"similar[{k}].{name}", getattr(item, name), (_LEAK_ANY,)))
+    for name, value, patterns in fields:
+        for pattern in patterns:
+            found = _leak(value, pattern)
+            if found:
+                out.append(f"label_leak: {name} {found!r}")
+                break
     return out
 
 

@@ -36,10 +36,8 @@ CHROME_TOKENS = frozenset(
 )
 HIDDEN_TOKENS = frozenset("hidden d-none sr-only visually-hidden screen-reader-text".split())
 # Text labels of the page itself; an element holding one is content, whatever it is called.
-LABELS_XPATH = (
-    "//text()[contains(., 'Ask Date') or contains(., 'Reply Date') or contains(., 'Similar Q')"
-    " or contains(., 'Related FAQ') or contains(., 'More Info')]"
-)
+LABELS = ("Ask Date", "Reply Date", "Similar Q", "Related FAQ", "More Info")
+_STRING = etree.XPath("string()")
 _TOKEN_SPLIT = re.compile(r"[\s_\-]+")
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 
@@ -70,9 +68,8 @@ class Line:
 
 
 class _Builder:
-    def __init__(self, base_url: str, protected: set):
+    def __init__(self, base_url: str):
         self.base_url = base_url
-        self.protected = protected
         self.lines: list[Line] = []
         self.parts: list[str] = []
         self.part_chrome: list[bool] = []
@@ -105,6 +102,8 @@ class _Builder:
             self.heading = heading if not self.heading else min(self.heading, heading)
 
     def flush(self) -> None:
+        if not self.parts and not self.links and not self.heading and not self.times:
+            return  # nothing read since the last line (most block boundaries)
         if self.parts:
             text = clean_text("".join(self.parts))
             if text:
@@ -136,19 +135,20 @@ def _hidden(el) -> bool:
     return bool(cls) and any(t in HIDDEN_TOKENS for t in cls.lower().split())
 
 
-_CLOSE = object()  # marks the stack entry that closes an element
-
-
 def _walk(b: _Builder, root) -> None:
-    """Read the tree in document order with an explicit stack: no depth limit (old editors nest
-    hundreds of inline elements; a recursive walk would stop at Python's recursion limit)."""
-    stack: list[tuple] = [(root, False, 0, 0)]
+    """Read the tree in document order with lxml's own walker (C speed, and no depth limit: old
+    editors nest hundreds of inline elements, past Python's recursion limit)."""
+    walker = etree.iterwalk(root, events=("start", "end"))
     add_text = b.add_text
-    while stack:
-        entry = stack.pop()
-        el = entry[0]
-        if el is _CLOSE:
-            _, el, tag, block, is_link, chrome, in_link, heading = entry
+    # Per open element: what its "end" must do and the context to restore for its tail.
+    opened: list[tuple] = []
+    chrome, in_link, heading = False, 0, 0
+    for event, el in walker:
+        if event == "end":
+            tag, block, is_link, chrome, in_link, heading = opened.pop()
+            if tag is None:  # dropped, hidden or a line break: only its tail is read
+                add_text(el.tail, chrome, in_link, heading)
+                continue
             if tag == "pre":
                 b.pre -= 1
             elif tag == "time":
@@ -160,28 +160,26 @@ def _walk(b: _Builder, root) -> None:
                 if absolute and not href.lower().startswith(("javascript:", "#")):
                     b.links.append((link_text or "", absolute))
             if block:
-                b.flush()
+                if b.parts or b.links or b.times:
+                    b.flush()
                 b.blocks.pop()
             add_text(el.tail, chrome, in_link, heading)
             continue
-        _, chrome, in_link, heading = entry
         tag = el.tag
-        if not isinstance(tag, str):  # comments, processing instructions
-            add_text(el.tail, chrome, in_link, heading)
-            continue
-        tag = tag.lower()
-        if tag in DROP_TAGS or _hidden(el):
-            add_text(el.tail, chrome, in_link, heading)
-            continue
         outer = (chrome, in_link, heading)
-        if el not in b.protected:
-            if tag in CHROME_TAGS or tag in FOOTER_TAGS or (_classes(el) & CHROME_TOKENS):
-                chrome = True
+        attrib = el.attrib
+        if tag in DROP_TAGS or (attrib and _hidden(el)) or not isinstance(tag, str):
+            walker.skip_subtree()
+            opened.append((None, False, False, *outer))
+            continue
+        if not chrome and (tag in CHROME_TAGS or tag in FOOTER_TAGS
+                           or (attrib and _classes(el) & CHROME_TOKENS)) and not _holds_label(el):
+            chrome = True
         block = tag in BLOCK_TAGS
-        if block:
+        if block and (b.parts or b.links or b.times):
             b.flush()
         if tag == "br" or tag == "hr":
-            add_text(el.tail, *outer)
+            opened.append((None, False, False, *outer))
             continue
         if len(tag) == 2 and tag[0] == "h" and tag[1] in "123456":
             heading = int(tag[1])
@@ -193,9 +191,8 @@ def _walk(b: _Builder, root) -> None:
             b.pre += 1
         if block:
             b.blocks.append(el)
-        stack.append((_CLOSE, el, tag, block, is_link, *outer))
+        opened.append((tag, block, is_link, *outer))
         add_text(el.text, chrome, in_link, heading)
-        stack.extend((child, chrome, in_link, heading) for child in reversed(el))
 
 
 def safe_urljoin(base: str, href: str) -> str | None:
@@ -217,21 +214,19 @@ def _join(base: str, href: str) -> str | None:
         return None
 
 
+def _holds_label(el) -> bool:
+    """The element's text holds one of the page's labels (so it is content, not chrome)."""
+    text = _STRING(el)
+    return any(label in text for label in LABELS) or (
+        "\xa0" in text and any(label in text.replace("\xa0", " ") for label in LABELS))
+
+
 def read_lines(root, base_url: str) -> list[Line]:
     """The visual lines of the ``<body>`` of a parsed lxml HTML document, in reading order."""
-    protected: set = set()
-    for text in root.xpath(LABELS_XPATH):
-        parent = text.getparent()
-        if parent is None:
-            continue
-        node = parent.getparent() if text.is_tail else parent
-        while node is not None and node not in protected:
-            protected.add(node)
-            node = node.getparent()
     body = root.find("body")
     if body is None:
         body = root
-    b = _Builder(base_url, protected)
+    b = _Builder(base_url)
     _walk(b, body)
     b.flush()
     return b.lines
