@@ -25,10 +25,12 @@ import pyarrow.parquet as pq
 from qa_crawler import __version__
 from qa_crawler.parsers.doctorqna import PARSER_VERSION
 from qa_crawler.record import (
+    LONG_TEXTS,
     NESTED,
     SCHEMA_VERSION,
     csv_schema,
     dataset_schema,
+    flat_rows,
     flat_schema,
 )
 from pipelines.privacy import export_options, hash_value, salt_for, split_of
@@ -53,8 +55,6 @@ FAILURE_SCHEMA = pa.schema([
     pa.field("last_attempt", pa.timestamp("us", tz="UTC"),
              metadata={"doc": "When it was last tried (UTC)."}),
 ])
-
-LONG_TEXTS = ("question", "answer", "more_info")
 
 DATA_FILES = (
     "qa.parquet", "similar.parquet", "related_topics.parquet", "failures.parquet",
@@ -207,12 +207,7 @@ def export_dataset(out_dir: str | os.PathLike, *, start_url: str | None = None,
             qa.add(_to_arrow_values(row, dates, stamps),
                    sum(len(row.get(c) or "") for c in LONG_TEXTS))
             for name in NESTED:
-                for rank, entry in enumerate(record.get(name) or [], start=1):
-                    flat_row = {"qa_id": record["qa_id"], "rank": rank}
-                    for key, value in entry.items():
-                        key = f"similar_{key}" if name == "similar" and key in ("qa_id", "url") \
-                            else key
-                        flat_row[key] = value
+                for flat_row in flat_rows(name, record):
                     flat[name].add(flat_row)
     finally:
         qa.close()

@@ -8,11 +8,9 @@ import os
 import secrets
 from pathlib import Path
 
-from qa_crawler.record import dataset_schema
+from qa_crawler.record import NOT_REDACTABLE, dataset_schema
 
 DEFAULT_SPLITS = (("train", 0.8), ("validation", 0.1), ("test", 0.1))
-# Columns a dataset cannot do without: they identify the row.
-NOT_REDACTABLE = {"qa_id", "url"}
 
 
 def parse_ratios(text: str) -> tuple[tuple[str, float], ...]:

@@ -31,9 +31,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
-from pipelines.dataset import LONG_TEXTS
 from qa_crawler.load import load_dataset, qa_file
-from qa_crawler.record import NESTED, REQUIRED_PARTS
+from qa_crawler.record import LONG_TEXTS, NESTED, NOT_NULL, REQUIRED_PARTS
 
 REPORT_NAME = "report.html"
 WIDTH_IN, HEIGHT_IN = 8.0, 3.8
@@ -395,7 +394,7 @@ def _fill_chart(rates: dict, source: str, redacted: dict) -> Chart:
         return chart
     names = list(rates)
     values = [100 * rates[n] for n in names]
-    required = set(REQUIRED_PARTS) | {"qa_id", "url"}
+    required = {*REQUIRED_PARTS, *NOT_NULL}
     fig = _figure(max(HEIGHT_IN, 0.24 * len(names) + 1.5))
     ax = fig.add_subplot()
     bars = ax.barh(range(len(names)), values,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import hashlib
 import heapq
 import itertools
 import json
@@ -18,7 +19,11 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
+from qa_crawler.record import content_of
+
 STATE_DIRNAME = ".qa-crawler"
+# Version of the change key stored in pages.content_sha256 (the database's user_version).
+KEY_VERSION = 1
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS pages (
@@ -95,8 +100,22 @@ class CrawlState:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(_SCHEMA)
+        self._migrate()
         self._lock_file = None
         self.run_id: int | None = None
+
+    def _migrate(self) -> None:
+        """Bring an older database's change keys up to date (once; ``user_version`` says)."""
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version >= KEY_VERSION:
+            return
+        # Before version 1 the key hashed the WARC location too, so every re-check of an
+        # unchanged page looked like a change: the keys are recomputed from the stored records.
+        with self.db:
+            rows = self.db.execute("SELECT qa_id, record FROM pages").fetchall()
+            self.db.executemany("UPDATE pages SET content_sha256 = ? WHERE qa_id = ?",
+                                [(content_key(json.loads(body)), qa_id) for qa_id, body in rows])
+            self.db.execute(f"PRAGMA user_version = {KEY_VERSION}")
 
     # -- locking -----------------------------------------------------------------------------
     def lock(self) -> None:
@@ -176,7 +195,7 @@ class CrawlState:
         seen = iso(seen_at or utcnow())
         qa_id = record_json["qa_id"]
         body = json.dumps(record_json, ensure_ascii=False, sort_keys=True)
-        digest = _content_key(record_json)
+        digest = content_key(record_json)
         row = self.db.execute(
             "SELECT content_sha256, first_seen FROM pages WHERE qa_id = ?", (qa_id,)
         ).fetchone()
@@ -220,7 +239,7 @@ class CrawlState:
         with self.db:
             cur = self.db.execute(
                 "UPDATE pages SET record = ?, content_sha256 = ? WHERE qa_id = ?",
-                (body, _content_key(record_json), record_json["qa_id"]),
+                (body, content_key(record_json), record_json["qa_id"]),
             )
             if cur.rowcount or not insert:
                 return bool(cur.rowcount)
@@ -229,7 +248,7 @@ class CrawlState:
                 "INSERT INTO pages (qa_id, url, fetched_url, record, content_sha256, first_seen,"
                 " last_seen) VALUES (?,?,?,?,?,?,?)",
                 (record_json["qa_id"], record_json["url"], record_json["url"], body,
-                 _content_key(record_json), seen, seen),
+                 content_key(record_json), seen, seen),
             )
         return True
 
@@ -268,13 +287,10 @@ class CrawlState:
         return [u for (u,) in self.db.execute("SELECT url FROM failures ORDER BY url")]
 
 
-def _content_key(record_json: dict) -> str:
-    """Hash of what the page says (provenance and fetch time excluded), to detect changes."""
-    import hashlib
-
-    skip = {"crawled_at", "http_status", "content_sha256", "parser_version"}
-    payload = json.dumps({k: v for k, v in record_json.items() if k not in skip},
-                         ensure_ascii=False, sort_keys=True)
+def content_key(record_json: dict) -> str:
+    """Hash of what the page says (its content columns, :data:`qa_crawler.record.CONTENT`), to
+    detect changes; how and when it was fetched (the provenance columns) does not count."""
+    payload = json.dumps(content_of(record_json), ensure_ascii=False, sort_keys=True)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
