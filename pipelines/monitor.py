@@ -8,13 +8,16 @@ four checks are small pure functions over those numbers.
 
 from __future__ import annotations
 
+from qa_crawler import settings as project_settings
 from qa_crawler.record import REQUIRED_PARTS
 
-DEFAULTS = {
-    "QA_MONITOR_MIN_FOUND_RATIO": 0.8,   # Q&A pages found vs the previous run
-    "QA_MONITOR_MAX_FILL_DROP": 0.2,     # fall in a required column's fill rate (absolute)
-    "QA_MONITOR_MAX_FAILED_SHARE": 0.1,  # failed requests / pages fetched
-}
+# The thresholds, set like any Scrapy setting; their defaults are in qa_crawler/settings.py.
+LIMITS = ("QA_MONITOR_MIN_FOUND_RATIO", "QA_MONITOR_MAX_FILL_DROP", "QA_MONITOR_MAX_FAILED_SHARE")
+
+
+def limits_of(settings) -> dict[str, float]:
+    """The thresholds of a crawl's settings."""
+    return {name: settings.getfloat(name) for name in LIMITS}
 
 
 def pages_found(stats: dict) -> int:
@@ -32,7 +35,7 @@ def evaluate(stats: dict, reason: str, previous: dict | None, previous_fill: dic
     """Run the checks; ``previous`` is the last finished run's stats, ``previous_fill`` the fill
     rates of the dataset before this run. Returns ``{"verdict": "pass"|"fail", "checks": [...]}``.
     """
-    limits = {**DEFAULTS, **(limits or {})}
+    limits = limits or {name: getattr(project_settings, name) for name in LIMITS}
     checks = []
 
     def check(name, ok, value, threshold, message):

@@ -26,7 +26,7 @@ class StorePipeline:
         self.stats = crawler.stats
         self.state = state
         self.seen: set[str] = set()
-        self.export_on_close = crawler.settings.getbool("QA_EXPORT_ON_CLOSE", True)
+        self.export_on_close = crawler.settings.getbool("QA_EXPORT_ON_CLOSE")
         settings = crawler.settings
         # Kept in the folder now, so a killed crawl's next run and `export` apply them too.
         export_options(
@@ -76,8 +76,8 @@ class StorePipeline:
         previous_fill = None
         if manifest_path.exists():
             previous_fill = json.loads(manifest_path.read_text(encoding="utf-8")).get("fill_rates")
-        limits = {k: self.crawler.settings.getfloat(k, v) for k, v in monitor.DEFAULTS.items()}
-        verdict = monitor.evaluate(stats, reason, previous, previous_fill, limits)
+        verdict = monitor.evaluate(stats, reason, previous, previous_fill,
+                                   monitor.limits_of(self.crawler.settings))
         self.stats.set_value("qa/monitors/verdict", verdict["verdict"])
         for c in verdict["checks"]:
             if not c["ok"]:
@@ -93,7 +93,7 @@ class StorePipeline:
             self.stats.set_value("qa/dataset_rows", manifest["rows"]["qa"])
             logger.info("Dataset written to %s (%d Q&A rows)", self.state.out_dir,
                         manifest["rows"]["qa"])
-            if self.crawler.settings.getbool("QA_REPORT", True):
+            if self.crawler.settings.getbool("QA_REPORT"):
                 self._write_report()
 
     def _write_report(self) -> None:

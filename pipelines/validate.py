@@ -23,7 +23,7 @@ class ValidationPipeline:
     def __init__(self, crawler):
         self.crawler = crawler
         self.stats = crawler.stats
-        self.drop = crawler.settings.getbool("QA_DROP_INVALID", True)
+        self.drop = crawler.settings.getbool("QA_DROP_INVALID")
         self.validator = jsonschema.Draft202012Validator(
             json_schema(), format_checker=jsonschema.FormatChecker()
         )

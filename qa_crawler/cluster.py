@@ -148,8 +148,8 @@ class ClusterScheduler(Scheduler):
         instance.crawler = crawler
         instance.url = url
         instance.prefix, instance.run, instance.keys, instance.worker = prefix, run, keys, worker
-        instance.idle_seconds = settings.getfloat("QA_REDIS_IDLE_SECONDS", 10.0)
-        instance.ttl = settings.getint("QA_REDIS_HEARTBEAT_TTL", 15)
+        instance.idle_seconds = settings.getfloat("QA_REDIS_IDLE_SECONDS")
+        instance.ttl = settings.getint("QA_REDIS_HEARTBEAT_TTL")
         instance.idle_since = None
         instance.lost = False
         crawler._qa_cluster = instance

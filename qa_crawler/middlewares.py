@@ -35,8 +35,8 @@ class BackoffRetryMiddleware(RetryMiddleware):
 
     def __init__(self, settings):
         super().__init__(settings)
-        self.base = settings.getfloat("QA_RETRY_BACKOFF_BASE", 1.0)
-        self.cap = settings.getfloat("QA_RETRY_BACKOFF_MAX", 60.0)
+        self.base = settings.getfloat("QA_RETRY_BACKOFF_BASE")
+        self.cap = settings.getfloat("QA_RETRY_BACKOFF_MAX")
 
     def _delay(self, request, response=None) -> float:
         if response is not None:
@@ -84,13 +84,13 @@ class WarcMiddleware:
         from qa_crawler.warc import WarcArchive
 
         state = for_crawler(crawler)
-        if state is None or not crawler.settings.getbool("QA_WARC_ENABLED", True):
+        if state is None or not crawler.settings.getbool("QA_WARC_ENABLED"):
             from scrapy.exceptions import NotConfigured
 
             raise NotConfigured
         self.archive = WarcArchive(
-            state.out_dir, worker=crawler.settings.get("QA_WORKER") or "main",
-            max_bytes=crawler.settings.getint("QA_WARC_MAX_BYTES", 1 << 30),
+            state.out_dir, worker=crawler.settings.get("QA_WORKER"),
+            max_bytes=crawler.settings.getint("QA_WARC_MAX_BYTES"),
         )
         self.stats = crawler.stats
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)

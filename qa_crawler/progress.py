@@ -35,7 +35,7 @@ class Progress:
 
     @classmethod
     def from_crawler(cls, crawler):
-        interval = crawler.settings.getfloat("QA_PROGRESS_INTERVAL", 5.0)
+        interval = crawler.settings.getfloat("QA_PROGRESS_INTERVAL")
         if interval <= 0:
             raise NotConfigured
         ext = cls(crawler, interval)

@@ -301,7 +301,7 @@ def for_crawler(crawler) -> CrawlState | None:
         out_dir = crawler.settings.get("QA_OUT_DIR")
         if not out_dir:
             return None
-        state = CrawlState(out_dir, worker=crawler.settings.get("QA_WORKER") or "main")
+        state = CrawlState(out_dir, worker=crawler.settings.get("QA_WORKER"))
         crawler._qa_state = state
     return state
 

@@ -8,7 +8,6 @@ import asyncio
 import pytest
 from scrapy import Request
 from scrapy.http import HtmlResponse
-from scrapy.settings import Settings
 from scrapy.utils.test import get_crawler
 
 from pipelines.store import StorePipeline
@@ -24,9 +23,9 @@ BASE = "http://127.0.0.1:8123"
 
 def make_crawler(out_dir=None, **overrides):
     """A crawler of the ``qa`` spider with the project's settings, ``overrides`` on top."""
-    project = Settings()
-    project.setmodule("qa_crawler.settings")
-    settings = {k: v for k, v in project.copy_to_dict().items() if k.startswith("QA_")}
+    from qa_crawler import settings as project
+
+    settings = {k: getattr(project, k) for k in dir(project) if k.isupper()}
     settings.update(QA_START_URL=f"{BASE}/", QA_OUT_DIR=str(out_dir or ""), **overrides)
     crawler = get_crawler(QASpider, settings)
     crawler.spider = crawler._create_spider()
@@ -42,10 +41,7 @@ def response(site, path, *, warc_offset=0, meta=None):
 
 def run(crawler, resp) -> list:
     """The spider's outputs for one response, the records passed through both pipelines."""
-    async def collect():
-        return [out async for out in crawler.spider.parse(resp)]
-
-    outputs = asyncio.run(collect())
+    outputs = asyncio.run(_outputs(crawler, resp))
     validate, store = crawler.qa_pipelines
     return [store.process_item(validate.process_item(o)) if isinstance(o, QARecord) else o
             for o in outputs]
@@ -89,3 +85,25 @@ def test_recheck_answered_200_with_the_same_page_counts_it_unchanged(crawl_of, t
     history = {rec["qa_id"]: meta for rec, meta in iter_merged_records(tmp_path)}
     assert history[same]["changed_at"] is None
     assert history[edited]["changed_at"] is not None
+
+
+def test_the_user_agent_is_built_from_the_contact_of_this_run():
+    crawler = make_crawler(QA_CONTACT="mailto:crawl-desk@example.org")
+    agent = crawler.settings["USER_AGENT"]
+    assert agent.startswith("qa-crawler/") and "(+mailto:crawl-desk@example.org;" in agent
+    assert make_crawler(USER_AGENT="our-own/1.0").settings["USER_AGENT"] == "our-own/1.0"
+
+
+def test_a_custom_article_pattern_gives_the_ids_of_the_page_and_of_its_similar_entries():
+    site = SampleSite(n_pages=6, seed=4)
+    qa_id = next(q for q in site.qa_ids() if site.expected_record(q, BASE)["similar"])
+    crawler = make_crawler(QA_ARTICLE_URL_PATTERN=r"/(?P<id>article/[0-9]+)$")
+    [rec] = [o for o in asyncio.run(_outputs(crawler, response(site, site.article_path(qa_id))))
+             if isinstance(o, QARecord)]
+    assert rec.qa_id == f"article/{qa_id}"
+    expected = site.expected_record(qa_id, BASE)["similar"]
+    assert [s.qa_id for s in rec.similar] == [f"article/{s['qa_id']}" for s in expected]
+
+
+async def _outputs(crawler, resp):
+    return [out async for out in crawler.spider.parse(resp)]

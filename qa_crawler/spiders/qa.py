@@ -55,6 +55,7 @@ class QASpider(scrapy.Spider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider._setup(crawler.settings)
         crawler.signals.connect(spider._close_parse_pool, signal=signals.spider_closed)
+        crawler.signals.connect(spider._opened, signal=signals.spider_opened)
         return spider
 
     def _setup(self, settings) -> None:
@@ -63,9 +64,11 @@ class QASpider(scrapy.Spider):
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise NotConfigured(f"start URL {self.start_url!r} is not an http(s) URL")
         self.host = parts.hostname
-        self.article_re = re.compile(settings.get("QA_ARTICLE_URL_PATTERN"))
+        # One pattern routes the crawl and gives the parser the ids of the page and its links.
+        self.id_pattern = settings.get("QA_ARTICLE_URL_PATTERN")
+        self.article_re = re.compile(self.id_pattern)
         lang = _LANG_PREFIX.match(parts.path)
-        self.lang = (lang.group(1) if lang else settings.get("QA_LANGUAGE", "en") or "").lower()
+        self.lang = (lang.group(1) if lang else settings.get("QA_LANGUAGE") or "").lower()
         deny = list(settings.getlist("QA_DENY_PATTERNS"))
         # Same site: the start URL's host and port; "www." and the bare domain count as one.
         site = parts.netloc.lower().rsplit("@", 1)[-1]
@@ -81,7 +84,7 @@ class QASpider(scrapy.Spider):
         self.requested: set[str] = set()
         # QA_PARSE_PROCESSES > 0 parses pages in that many processes, so that the parser does
         # not hold the reactor: worth it only when the site lets us fetch fast (a mirror).
-        processes = settings.getint("QA_PARSE_PROCESSES", 0)
+        processes = settings.getint("QA_PARSE_PROCESSES")
         self.parse_pool = None
         if processes > 0:
             self.parse_pool = ProcessPoolExecutor(
@@ -200,11 +203,15 @@ class QASpider(scrapy.Spider):
     async def _read(self, response):
         """The parser's reading of the page (record and links), in the pool when there is one."""
         args = (response.body, response.url)
-        content_type = response.headers.get(b"Content-Type", b"").decode("latin-1")
+        kwargs = {"content_type": response.headers.get(b"Content-Type", b"").decode("latin-1"),
+                  "id_pattern": self.id_pattern}
         if self.parse_pool is None:
-            return read_page(*args, content_type=content_type)
-        return await asyncio.wrap_future(
-            self.parse_pool.submit(read_page, *args, content_type=content_type))
+            return read_page(*args, **kwargs)
+        return await asyncio.wrap_future(self.parse_pool.submit(read_page, *args, **kwargs))
+
+    def _opened(self, spider):
+        # Kept with the run, so that `rebuild` reads the stored pages with the same pattern.
+        self.stats.set_value("qa/article_url_pattern", self.id_pattern)
 
     def _close_parse_pool(self, spider):
         if self.parse_pool is not None:
