@@ -28,6 +28,7 @@ from qa_crawler.record import (
     LONG_TEXTS,
     NESTED,
     SCHEMA_VERSION,
+    JsonDecoder,
     csv_schema,
     dataset_schema,
     flat_rows,
@@ -60,24 +61,6 @@ DATA_FILES = (
     "qa.parquet", "similar.parquet", "related_topics.parquet", "failures.parquet",
     "qa.csv", "similar.csv", "related_topics.csv", "failures.csv",
 )
-
-
-def _converters(schema: pa.Schema):
-    dates = [f.name for f in schema if pa.types.is_date32(f.type)]
-    stamps = [f.name for f in schema if pa.types.is_timestamp(f.type)]
-    return dates, stamps
-
-
-def _to_arrow_values(row: dict, dates, stamps) -> dict:
-    for name in dates:
-        v = row.get(name)
-        if isinstance(v, str):
-            row[name] = dt.date.fromisoformat(v)
-    for name in stamps:
-        v = row.get(name)
-        if isinstance(v, str):
-            row[name] = dt.datetime.fromisoformat(v.replace("Z", "+00:00"))
-    return row
 
 
 def neutralise_formulas(table: pa.Table) -> pa.Table:
@@ -190,7 +173,7 @@ def export_dataset(out_dir: str | os.PathLike, *, start_url: str | None = None,
     hashed = [c for c, how in redact.items() if how == "hash"]
     salt = salt_for(out / STATE_DIRNAME) if hashed else b""
     schema = dataset_schema(dropped)
-    dates, stamps = _converters(schema)
+    decode = JsonDecoder(schema)
     qa = _TableSink(tmp, "qa", schema, csv_schema(dropped))
     flat = {name: _TableSink(tmp, name, flat_schema(name), flat_schema(name)) for name in NESTED}
     stats = DatasetStats(schema.names)
@@ -204,7 +187,7 @@ def export_dataset(out_dir: str | os.PathLike, *, start_url: str | None = None,
             for column in dropped:
                 row.pop(column, None)
             stats.add(row)
-            qa.add(_to_arrow_values(row, dates, stamps),
+            qa.add(decode(row),
                    sum(len(row.get(c) or "") for c in LONG_TEXTS))
             for name in NESTED:
                 for flat_row in flat_rows(name, record):
@@ -216,8 +199,9 @@ def export_dataset(out_dir: str | os.PathLike, *, start_url: str | None = None,
 
     failures = merged_failures(out)
     fail_sink = _TableSink(tmp, "failures", FAILURE_SCHEMA, FAILURE_SCHEMA)
+    decode_failure = JsonDecoder(FAILURE_SCHEMA)
     for f in failures:
-        fail_sink.add(_to_arrow_values(dict(f), [], ["last_attempt"]))
+        fail_sink.add(decode_failure(dict(f)))
     fail_sink.close()
 
     runs = merged_runs(out)

@@ -13,7 +13,8 @@ import logging
 from scrapy import signals
 from scrapy.exceptions import DropItem, NotConfigured
 
-from qa_crawler.record import QARecord, to_json_dict
+from qa_crawler.fetched import FetchedPage
+from qa_crawler.record import to_json_dict
 from pipelines.privacy import export_options
 from qa_crawler.state import STATE_DIRNAME, for_crawler
 
@@ -50,22 +51,19 @@ class StorePipeline:
         self.state.start_run(getattr(spider, "start_url", None))
 
     def process_item(self, item):
-        if not isinstance(item, QARecord):
+        if not isinstance(item, FetchedPage):
             return item
-        if item.qa_id in self.seen:
+        record, fetch = item.record, item.fetch
+        if record.qa_id in self.seen:
             self.stats.inc_value("qa/duplicates")
-            raise DropItem(f"duplicate qa_id {item.qa_id} ({item.url})")
-        self.seen.add(item.qa_id)
-        fetch = getattr(item, "fetch_info", None)
-        data = getattr(item, "validated_json", None) or to_json_dict(item)
+            raise DropItem(f"duplicate qa_id {record.qa_id} ({record.url})")
+        self.seen.add(record.qa_id)
         outcome = self.state.upsert(
-            data, fetch.url if fetch else item.url,
-            etag=fetch.etag if fetch else None,
-            last_modified=fetch.last_modified if fetch else None,
-            seen_at=item.crawled_at,
+            item.stored or to_json_dict(record), fetch.key_url, etag=fetch.etag,
+            last_modified=fetch.last_modified, seen_at=fetch.fetched_at,
         )
         self.stats.inc_value(f"qa/records/{outcome}")
-        return item
+        return record  # feed exports, if any, get the record
 
     def spider_closed(self, spider, reason):
         from pipelines import monitor

@@ -347,6 +347,12 @@ def json_schema() -> dict:
     }
 
 
+# -- the codec: record <-> stored JSON <-> Arrow ---------------------------------------------------
+# A record is stored (crawl state) and printed (``parse``) as JSON: ISO dates and timestamps,
+# nested lists as lists of dicts. The same decoder turns those values back into a record and
+# into the rows the dataset writer hands to Arrow.
+
+
 def to_json_dict(record: QARecord) -> dict:
     """The record as plain JSON values: ISO dates and timestamps, nested lists as lists of dicts."""
     out = dataclasses.asdict(record)
@@ -358,18 +364,33 @@ def to_json_dict(record: QARecord) -> dict:
     return out
 
 
+class JsonDecoder:
+    """Stored JSON values to the Python values of ``schema``'s columns, in place: ISO texts to
+    dates and timestamps (what :func:`to_json_dict` and the crawl state write)."""
+
+    def __init__(self, schema: pa.Schema):
+        self.dates = [f.name for f in schema if pa.types.is_date32(f.type)]
+        self.stamps = [f.name for f in schema if pa.types.is_timestamp(f.type)]
+
+    def __call__(self, row: dict) -> dict:
+        for name in self.dates:
+            v = row.get(name)
+            if isinstance(v, str):
+                row[name] = dt.date.fromisoformat(v)
+        for name in self.stamps:
+            v = row.get(name)
+            if isinstance(v, str):
+                row[name] = dt.datetime.fromisoformat(v.replace("Z", "+00:00"))
+        return row
+
+
+_RECORD_DECODER = JsonDecoder(arrow_schema())
+
+
 def from_json_dict(data: dict) -> QARecord:
-    """Inverse of :func:`to_json_dict` (used by the crawl state store)."""
-    values = dict(data)
-    for f in record_fields():
-        t = f.metadata["arrow_type"]
-        v = values.get(f.name)
-        if v is None:
-            continue
-        if pa.types.is_date32(t):
-            values[f.name] = dt.date.fromisoformat(v)
-        elif pa.types.is_timestamp(t):
-            values[f.name] = dt.datetime.fromisoformat(v.replace("Z", "+00:00"))
+    """Inverse of :func:`to_json_dict`: the record of its JSON form (columns it lacks stay at
+    their defaults, keys that are no column are left out)."""
+    values = _RECORD_DECODER(dict(data))
     values["similar"] = [SimilarQA(**s) for s in values.get("similar") or []]
     values["related_topics"] = [RelatedTopic(**r) for r in values.get("related_topics") or []]
     known = {f.name for f in record_fields()}

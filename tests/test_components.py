@@ -13,7 +13,8 @@ from scrapy.utils.test import get_crawler
 from pipelines.store import StorePipeline
 from pipelines.validate import ValidationPipeline
 from qa_crawler.demo.site import SampleSite
-from qa_crawler.record import QARecord
+from qa_crawler.fetched import FetchedPage
+from qa_crawler.record import record_fields
 from qa_crawler.spiders.qa import QASpider
 from qa_crawler.state import iter_merged_records
 from qa_crawler.warc import Location
@@ -43,7 +44,7 @@ def run(crawler, resp) -> list:
     """The spider's outputs for one response, the records passed through both pipelines."""
     outputs = asyncio.run(_outputs(crawler, resp))
     validate, store = crawler.qa_pipelines
-    return [store.process_item(validate.process_item(o)) if isinstance(o, QARecord) else o
+    return [store.process_item(validate.process_item(o)) if isinstance(o, FetchedPage) else o
             for o in outputs]
 
 
@@ -98,8 +99,9 @@ def test_a_custom_article_pattern_gives_the_ids_of_the_page_and_of_its_similar_e
     site = SampleSite(n_pages=6, seed=4)
     qa_id = next(q for q in site.qa_ids() if site.expected_record(q, BASE)["similar"])
     crawler = make_crawler(QA_ARTICLE_URL_PATTERN=r"/(?P<id>article/[0-9]+)$")
-    [rec] = [o for o in asyncio.run(_outputs(crawler, response(site, site.article_path(qa_id))))
-             if isinstance(o, QARecord)]
+    [page] = [o for o in asyncio.run(_outputs(crawler, response(site, site.article_path(qa_id))))
+              if isinstance(o, FetchedPage)]
+    rec = page.record
     assert rec.qa_id == f"article/{qa_id}"
     expected = site.expected_record(qa_id, BASE)["similar"]
     assert [s.qa_id for s in rec.similar] == [f"article/{s['qa_id']}" for s in expected]
@@ -107,3 +109,23 @@ def test_a_custom_article_pattern_gives_the_ids_of_the_page_and_of_its_similar_e
 
 async def _outputs(crawler, resp):
     return [out async for out in crawler.spider.parse(resp)]
+
+
+def test_the_spider_yields_the_page_with_its_fetch_and_provenance_declared():
+    site = SampleSite(n_pages=3, seed=5)
+    qa_id = site.qa_ids()[0]
+    path = site.article_path(qa_id)
+    status, headers, body = site.render(path)
+    request = Request(f"{BASE}{path}?utm_source=x",
+                      meta={"qa_warc": Location("main-2.warc.gz", 4096)})
+    resp = HtmlResponse(request.url, status=status, headers=headers, body=body, request=request)
+    crawler = make_crawler()
+    [page] = [o for o in asyncio.run(_outputs(crawler, resp)) if isinstance(o, FetchedPage)]
+    assert page.fetch.key_url == f"{BASE}{path}"  # the state's key: the canonical URL
+    assert (page.fetch.etag, page.fetch.last_modified) == (headers["ETag"],
+                                                           headers["Last-Modified"])
+    rec = page.record
+    assert (rec.http_status, rec.warc_file, rec.warc_offset) == (200, "main-2.warc.gz", 4096)
+    assert rec.crawled_at == page.fetch.fetched_at and rec.crawled_at.tzinfo is not None
+    # Nothing rides on the record outside its columns.
+    assert set(vars(rec)) == {f.name for f in record_fields()}

@@ -8,8 +8,9 @@ import pytest
 
 from qa_crawler import record
 from qa_crawler.demo.site import SampleSite
-from qa_crawler.parsers.doctorqna import parse_page
+from qa_crawler.fetched import Fetch, parse_fetched
 from qa_crawler.state import CrawlState, content_key, iter_merged_records
+from qa_crawler.warc import Location
 from tests.sample_dataset import BASE_URL, CRAWLED_AT, sample_site_pages
 
 LATER = CRAWLED_AT.replace(day=CRAWLED_AT.day + 1)
@@ -17,10 +18,9 @@ LATER = CRAWLED_AT.replace(day=CRAWLED_AT.day + 1)
 
 def stored_json(body, url, content_type, *, crawled, warc_offset):
     """A page's record as the crawl stores it, with its provenance set."""
-    rec = parse_page(body, url, content_type=content_type).record
-    rec.crawled_at, rec.http_status = crawled, 200
-    rec.warc_file, rec.warc_offset = "main-1-00001.warc.gz", warc_offset
-    return record.to_json_dict(rec)
+    fetch = Fetch(url=url, status=200, fetched_at=crawled, content_type=content_type,
+                  warc=Location("main-1-00001.warc.gz", warc_offset))
+    return record.to_json_dict(parse_fetched(body, fetch).record)
 
 
 @pytest.fixture

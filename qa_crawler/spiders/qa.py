@@ -20,7 +20,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from w3lib.url import canonicalize_url
 
 from qa_crawler.durations import parse_duration
-from qa_crawler.parsers.doctorqna import read_page
+from qa_crawler.fetched import Fetch, read_fetched
 from qa_crawler.state import for_crawler, known_urls
 
 logger = logging.getLogger(__name__)
@@ -32,15 +32,6 @@ _IGNORED = frozenset(IGNORED_EXTENSIONS)
 _LANG_PREFIX = re.compile(
     r"^/((?:zh|en|ja|jp|ko|kr|fr|de|es|pt|ru|vi|th|ms|ar|hi|tr|pl|nl|sv|tw|cn)"
     r"(?:[-_][a-z]{2,4})?)(?:/|$)", re.I)
-
-
-class FetchInfo:
-    """What the store needs to know of a fetch, attached to a record outside its columns."""
-
-    __slots__ = ("url", "etag", "last_modified")
-
-    def __init__(self, url: str, etag: str | None, last_modified: str | None):
-        self.url, self.etag, self.last_modified = url, etag, last_modified
 
 
 class QASpider(scrapy.Spider):
@@ -200,14 +191,24 @@ class QASpider(scrapy.Spider):
         finally:
             self.done(response.request)
 
+    def fetch_of(self, response) -> Fetch:
+        """How ``response`` was fetched, in the terms the record and the store use."""
+        return Fetch(
+            url=response.url, status=response.status,
+            # The fetch time is read here, not in the parser: the parser never reads the clock.
+            fetched_at=dt.datetime.now(dt.timezone.utc),
+            content_type=_header(response, b"Content-Type"),
+            etag=_header(response, b"ETag"), last_modified=_header(response, b"Last-Modified"),
+            warc=response.meta.get("qa_warc"), key=self.canonical(response.request.url),
+        )
+
     async def _read(self, response):
-        """The parser's reading of the page (record and links), in the pool when there is one."""
-        args = (response.body, response.url)
-        kwargs = {"content_type": response.headers.get(b"Content-Type", b"").decode("latin-1"),
-                  "id_pattern": self.id_pattern}
+        """The page's reading (its record and links), in the pool when there is one."""
+        args = (response.body, self.fetch_of(response))
         if self.parse_pool is None:
-            return read_page(*args, **kwargs)
-        return await asyncio.wrap_future(self.parse_pool.submit(read_page, *args, **kwargs))
+            return read_fetched(*args, id_pattern=self.id_pattern)
+        return await asyncio.wrap_future(
+            self.parse_pool.submit(read_fetched, *args, id_pattern=self.id_pattern))
 
     def _opened(self, spider):
         # Kept with the run, so that `rebuild` reads the stored pages with the same pattern.
@@ -234,26 +235,17 @@ class QASpider(scrapy.Spider):
             return
         article = response.meta.get("article") or self.is_article(response.url)
         reading = await self._read(response)
-        result = reading.result
-        if result is None and article:
+        page = reading.page
+        if page is None and article:
             self.stats.inc_value("qa/failures/not_qa_page")
             logger.warning("Not a Q&A page: %s: %s", response.url, reading.not_qa)
             if self.state is not None:
                 self.state.record_failure(self.canonical(response.request.url), "not_qa_page",
                                           status=response.status, error=reading.not_qa)
-        if result is not None:
-            for part in result.missing:
+        if page is not None:
+            for part in page.missing:
                 self.stats.inc_value(f"qa/missing/{part}")
-            record = result.record
-            record.http_status = response.status
-            warc = response.meta.get("qa_warc")
-            if warc is not None:
-                record.warc_file, record.warc_offset = warc.file, warc.offset
-            record.fetch_info = FetchInfo(
-                self.canonical(response.request.url),
-                _header(response, b"ETag"), _header(response, b"Last-Modified"),
-            )
-            yield record
+            yield page
         for url in reading.links:
             req = self.request_for(url)
             if req is not None:
