@@ -9,6 +9,7 @@ four checks are small pure functions over those numbers.
 from __future__ import annotations
 
 from qa_crawler import settings as project_settings
+from qa_crawler import stats as keys
 from qa_crawler.record import REQUIRED_PARTS
 
 # The thresholds, set like any Scrapy setting; their defaults are in qa_crawler/settings.py.
@@ -22,12 +23,8 @@ def limits_of(settings) -> dict[str, float]:
 
 def pages_found(stats: dict) -> int:
     """Q&A pages this run saw on the site: parsed, skipped as stored, or re-checked unchanged."""
-    return (stats.get("item_scraped_count", 0) + stats.get("qa/skipped_known", 0)
-            + stats.get("qa/recheck/not_modified", 0) + stats.get("qa/duplicates", 0))
-
-
-def failures(stats: dict) -> int:
-    return sum(v for k, v in stats.items() if k.startswith("qa/failures/"))
+    return (stats.get(keys.ITEMS, 0) + stats.get(keys.SKIPPED_KNOWN, 0)
+            + stats.get(keys.NOT_MODIFIED, 0) + stats.get(keys.DUPLICATES, 0))
 
 
 def evaluate(stats: dict, reason: str, previous: dict | None, previous_fill: dict | None,
@@ -45,8 +42,8 @@ def evaluate(stats: dict, reason: str, previous: dict | None, previous_fill: dic
     check("finish_reason", reason == "finished", reason, "finished",
           f"the crawl ended with '{reason}'")
 
-    fetched = stats.get("qa/pages", 0)
-    failed = failures(stats)
+    fetched = stats.get(keys.PAGES, 0)
+    failed = keys.failures(stats)
     share = failed / max(fetched + failed, 1)
     check("failed_share", share <= limits["QA_MONITOR_MAX_FAILED_SHARE"], round(share, 4),
           limits["QA_MONITOR_MAX_FAILED_SHARE"], f"{failed} failed of {fetched + failed} requests")
@@ -59,11 +56,11 @@ def evaluate(stats: dict, reason: str, previous: dict | None, previous_fill: dic
               limits["QA_MONITOR_MIN_FOUND_RATIO"],
               f"{found} Q&A pages found, {before} in the previous run")
 
-    parsed = stats.get("item_scraped_count", 0)
+    parsed = stats.get(keys.ITEMS, 0)
     if parsed and previous_fill:
         worst = None
         for part in REQUIRED_PARTS:
-            now = 1 - stats.get(f"qa/missing/{part}", 0) / parsed
+            now = 1 - stats.get(keys.MISSING + part, 0) / parsed
             drop = previous_fill.get(part, now) - now
             if worst is None or drop > worst[1]:
                 worst = (part, drop, now)

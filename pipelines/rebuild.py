@@ -16,6 +16,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from qa_crawler import settings as project_settings
+from qa_crawler import stats as keys
 from qa_crawler.fetched import Fetch, parse_fetched
 from qa_crawler.parsers.doctorqna import PARSER_VERSION, NotQAPage
 from qa_crawler.record import to_json_dict
@@ -40,7 +41,7 @@ def _latest_pages(out_dir: Path) -> dict[str, Location]:
 def article_url_pattern(out_dir: Path) -> str:
     """The ``QA_ARTICLE_URL_PATTERN`` the folder was last crawled with (else the default)."""
     for run in reversed(merged_runs(out_dir)):
-        pattern = (run["stats"] or {}).get("qa/article_url_pattern")
+        pattern = (run["stats"] or {}).get(keys.ARTICLE_URL_PATTERN)
         if pattern:
             return pattern
     return project_settings.QA_ARTICLE_URL_PATTERN

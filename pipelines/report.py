@@ -32,6 +32,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
 from qa_crawler.load import load_dataset, qa_file
+from qa_crawler import stats as keys
 from qa_crawler.record import LONG_TEXTS, NESTED, NOT_NULL, REQUIRED_PARTS
 
 REPORT_NAME = "report.html"
@@ -473,11 +474,10 @@ def _length_chart(folder: Path, present: set[str], redacted: dict) -> Chart:
 def _run_numbers(run: dict) -> dict[str, int]:
     stats = run.get("stats") or {}
     return {
-        "pages fetched": int(stats.get("qa/pages", 0)),
-        "new records": int(stats.get("qa/records/new", 0)),
-        "changed records": int(stats.get("qa/records/changed", 0)),
-        "failed pages": int(sum(v for k, v in stats.items()
-                                if k.startswith("qa/failures/") and isinstance(v, (int, float)))),
+        "pages fetched": int(stats.get(keys.PAGES, 0)),
+        "new records": int(stats.get(keys.RECORDS + "new", 0)),
+        "changed records": int(stats.get(keys.RECORDS + "changed", 0)),
+        "failed pages": int(keys.failures(stats)),
     }
 
 

@@ -13,6 +13,7 @@ import logging
 import jsonschema
 from scrapy.exceptions import DropItem
 
+from qa_crawler import stats as keys
 from qa_crawler.fetched import FetchedPage
 from qa_crawler.record import json_schema, to_json_dict
 from qa_crawler.state import for_crawler
@@ -42,18 +43,18 @@ class ValidationPipeline:
         errors = sorted(self.validator.iter_errors(data), key=lambda e: list(e.path))
         if not errors:
             item.stored = data
-            self.stats.inc_value("qa/validation/passed")
+            self.stats.inc_value(keys.VALIDATION_PASSED)
             return self._onward(item)
         fields = sorted({str(e.path[0]) if e.path else "(record)" for e in errors})
         for name in fields:
-            self.stats.inc_value(f"qa/validation/{name}")
+            self.stats.inc_value(keys.VALIDATION + name)
         reason = "; ".join(
             f"{'.'.join(map(str, e.path)) or 'record'}: {e.message}" for e in errors
         )[:500]
         if not self.drop:
             logger.warning("Invalid record kept (QA_DROP_INVALID off) %s: %s", record.url, reason)
             return self._onward(item)
-        self.stats.inc_value("qa/validation/dropped")
+        self.stats.inc_value(keys.VALIDATION_DROPPED)
         if self.state is not None:
             self.state.record_failure(item.fetch.key_url, "invalid_record",
                                       status=item.fetch.status, error=reason)

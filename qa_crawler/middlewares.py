@@ -11,6 +11,7 @@ import time
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.utils.response import response_status_message
 
+from qa_crawler import stats as keys
 logger = logging.getLogger(__name__)
 
 
@@ -117,7 +118,7 @@ class WarcMiddleware:
             response_headers=self._headers(response.headers), body=response.body,
         )
         request.meta["qa_warc"] = location
-        self.stats.inc_value("qa/warc/records")
+        self.stats.inc_value(keys.WARC_RECORDS)
         return response
 
     def spider_closed(self, spider):

@@ -52,6 +52,7 @@ ITEM_PIPELINES = {
 }
 EXTENSIONS = {
     "qa_crawler.progress.Progress": 500,
+    "qa_crawler.extensions.RunLifecycle": 600,
 }
 FEED_EXPORTERS = {
     "parquet": "pipelines.feed.ParquetItemExporter",

@@ -8,15 +8,18 @@ import asyncio
 import pytest
 from scrapy import Request
 from scrapy.http import HtmlResponse
+from scrapy.exceptions import NotConfigured
 from scrapy.utils.test import get_crawler
 
 from pipelines.store import StorePipeline
 from pipelines.validate import ValidationPipeline
+from qa_crawler import stats as keys
 from qa_crawler.demo.site import SampleSite
+from qa_crawler.extensions import RunLifecycle
 from qa_crawler.fetched import FetchedPage
 from qa_crawler.record import record_fields
 from qa_crawler.spiders.qa import QASpider
-from qa_crawler.state import iter_merged_records
+from qa_crawler.state import iter_merged_records, merged_runs
 from qa_crawler.warc import Location
 
 BASE = "http://127.0.0.1:8123"
@@ -56,7 +59,6 @@ def crawl_of(tmp_path):
         crawler = make_crawler(tmp_path, **overrides)
         crawler.qa_pipelines = (ValidationPipeline.from_crawler(crawler),
                                 StorePipeline.from_crawler(crawler))
-        crawler.qa_pipelines[1].open_spider(crawler.spider)
         crawlers.append(crawler)
         return crawler
 
@@ -129,3 +131,27 @@ def test_the_spider_yields_the_page_with_its_fetch_and_provenance_declared():
     assert rec.crawled_at == page.fetch.fetched_at and rec.crawled_at.tzinfo is not None
     # Nothing rides on the record outside its columns.
     assert set(vars(rec)) == {f.name for f in record_fields()}
+
+
+def test_end_of_run_steps_each_run_and_a_failed_export_is_named_not_hidden(crawl_of, tmp_path):
+    site = SampleSite(n_pages=3, seed=6)
+    crawler = crawl_of(QA_REPORT=True)
+    ext = crawler.get_extension(RunLifecycle)  # built with the crawler, as in a crawl
+    ext.spider_opened(crawler.spider)
+    run(crawler, response(site, site.article_path(site.qa_ids()[0])))
+    # A folder where the export must put its qa table: the rename into place fails.
+    (tmp_path / "qa.parquet").mkdir()
+    (tmp_path / "qa.parquet" / "keep").write_text("x")
+    ext.spider_closed(crawler.spider, "finished")
+    stats = crawler.stats.get_stats()
+    assert stats[keys.MONITORS_VERDICT] == "pass"  # the monitors ran before
+    assert "qa.parquet" in stats[keys.END_ERROR + "export"]
+    assert stats[keys.REPORT_ERROR] == "the dataset was not written"
+    assert keys.DATASET_ROWS not in stats
+    [run_row] = merged_runs(tmp_path)  # and the run was recorded as finished
+    assert run_row["finish_reason"] == "finished" and run_row["monitors"]["verdict"] == "pass"
+
+
+def test_end_of_run_is_off_without_a_crawl_state():
+    with pytest.raises(NotConfigured):
+        RunLifecycle.from_crawler(make_crawler())

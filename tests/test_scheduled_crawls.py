@@ -168,3 +168,14 @@ def test_unreachable_start_url_exits_non_zero_naming_it(tmp_path):
     proc = crawl(url, tmp_path, "-s", "RETRY_TIMES=0")
     assert proc.returncode == 3
     assert url in proc.stderr
+
+
+def test_a_dataset_that_cannot_be_written_exits_3_naming_the_folder(tmp_path):
+    (tmp_path / "qa.parquet").mkdir(parents=True)  # in the way of the finished file
+    (tmp_path / "qa.parquet" / "keep").write_text("x")
+    with SiteServer(SampleSite(n_pages=5, seed=23)) as server:
+        proc = crawl(server.url("/"), tmp_path)
+    assert proc.returncode == 3
+    assert f"the dataset could not be written to {tmp_path}" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "export failed" in proc.stdout  # the summary names the step

@@ -20,6 +20,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from w3lib.url import canonicalize_url
 
 from qa_crawler.durations import parse_duration
+from qa_crawler import stats as keys
 from qa_crawler.fetched import Fetch, read_fetched
 from qa_crawler.state import for_crawler, known_urls
 
@@ -139,7 +140,7 @@ class QASpider(scrapy.Spider):
             # Counted once per page, however many links point at it (the monitors compare it).
             if url not in self.skipped:
                 self.skipped.add(url)
-                self.stats.set_value("qa/skipped_known", len(self.skipped))
+                self.stats.set_value(keys.SKIPPED_KNOWN, len(self.skipped))
             return None
         if not start and url in self.requested:
             return None
@@ -212,16 +213,16 @@ class QASpider(scrapy.Spider):
 
     def _opened(self, spider):
         # Kept with the run, so that `rebuild` reads the stored pages with the same pattern.
-        self.stats.set_value("qa/article_url_pattern", self.id_pattern)
+        self.stats.set_value(keys.ARTICLE_URL_PATTERN, self.id_pattern)
 
     def _close_parse_pool(self, spider):
         if self.parse_pool is not None:
             self.parse_pool.shutdown(wait=True, cancel_futures=True)
 
     async def _parse(self, response):
-        self.stats.inc_value("qa/pages")
+        self.stats.inc_value(keys.PAGES)
         if response.status == 304:
-            self.stats.inc_value("qa/recheck/not_modified")
+            self.stats.inc_value(keys.NOT_MODIFIED)
             if self.state is not None:
                 self.state.touch(self.canonical(response.request.url))
             return
@@ -231,20 +232,20 @@ class QASpider(scrapy.Spider):
                 self.failed_before.discard(url)
                 self.state.clear_failure(url)
         if not isinstance(response, HtmlResponse):
-            self.stats.inc_value("qa/skipped_not_html")
+            self.stats.inc_value(keys.SKIPPED_NOT_HTML)
             return
         article = response.meta.get("article") or self.is_article(response.url)
         reading = await self._read(response)
         page = reading.page
         if page is None and article:
-            self.stats.inc_value("qa/failures/not_qa_page")
+            self.stats.inc_value(keys.FAILURES + "not_qa_page")
             logger.warning("Not a Q&A page: %s: %s", response.url, reading.not_qa)
             if self.state is not None:
                 self.state.record_failure(self.canonical(response.request.url), "not_qa_page",
                                           status=response.status, error=reading.not_qa)
         if page is not None:
             for part in page.missing:
-                self.stats.inc_value(f"qa/missing/{part}")
+                self.stats.inc_value(keys.MISSING + part)
             yield page
         for url in reading.links:
             req = self.request_for(url)
@@ -256,7 +257,7 @@ class QASpider(scrapy.Spider):
         self.done(request)
         if failure.check(IgnoreRequest) and not failure.check(HttpError):
             # robots.txt and offsite filters: a choice, not a failure.
-            self.stats.inc_value("qa/skipped_ignored")
+            self.stats.inc_value(keys.SKIPPED_IGNORED)
             return
         attempts = request.meta.get("retry_times", 0) + 1
         if failure.check(HttpError):
@@ -266,9 +267,9 @@ class QASpider(scrapy.Spider):
             status = None
             kind = "network_error"
             error = f"{failure.type.__name__}: {failure.getErrorMessage()}"[:500]
-        self.stats.inc_value(f"qa/failures/{kind}")
+        self.stats.inc_value(keys.FAILURES + kind)
         if request.meta.get("start"):
-            self.stats.set_value("qa/start_failed", error)
+            self.stats.set_value(keys.START_FAILED, error)
         logger.warning("Failed %s after %d attempt(s): %s", request.url, attempts, error)
         if self.state is not None:
             self.state.record_failure(self.canonical(request.url), kind, status=status,
