@@ -77,10 +77,6 @@ def hash_value(value: str | None, salt: bytes) -> str | None:
 OPTIONS_FILE = "export-options.json"
 
 
-def describe_ratios(ratios) -> str:
-    return ",".join(f"{share:g}" for _, share in ratios)
-
-
 def export_options(state_dir: Path, redact=None, split_ratios=None):
     """The folder's redaction and split options: those given now replace the kept ones and are
     kept for the next export (a nightly crawl or a rebuild must not undo a redaction); those

@@ -173,14 +173,6 @@ class CrawlState:
         return json.loads(row[0]) if row and row[0] else None
 
     # -- pages -------------------------------------------------------------------------------
-    def known_urls(self, fresher_than: dt.datetime | None = None) -> set[str]:
-        """Fetched URLs of stored pages (only those fetched after ``fresher_than`` if given)."""
-        if fresher_than is None:
-            rows = self.db.execute("SELECT url FROM urls")
-        else:
-            rows = self.db.execute("SELECT url FROM urls WHERE fetched_at > ?", (iso(fresher_than),))
-        return {url for (url,) in rows}
-
     def validators(self, url: str) -> tuple[str | None, str | None]:
         """(ETag, Last-Modified) stored for the page fetched from ``url``."""
         row = self.db.execute(
@@ -262,9 +254,6 @@ class CrawlState:
             )
             self.db.execute("UPDATE urls SET fetched_at = ? WHERE url = ?", (seen, fetched_url))
             self.db.execute("DELETE FROM failures WHERE url = ?", (fetched_url,))
-
-    def has_qa_id(self, qa_id: str) -> bool:
-        return self.db.execute("SELECT 1 FROM pages WHERE qa_id = ?", (qa_id,)).fetchone() is not None
 
     # -- failures ----------------------------------------------------------------------------
     def record_failure(self, url: str, kind: str, *, status: int | None = None,
