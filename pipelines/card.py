@@ -2,18 +2,7 @@
 
 from __future__ import annotations
 
-from qa_crawler.record import NESTED, dataset_schema, flat_schema
-
-PERSONAL_DATA = {
-    "asker_name": "the pseudonym the asker chose (often an honorific and a family name)",
-    "asker_gender": "the gender the asker gave",
-    "asker_age_min": "the lower bound of the asker's age band",
-    "asker_age_max": "the upper bound of the asker's age band",
-    "question": "free text in which askers describe their own health, sometimes with details "
-    "that identify them",
-    "subject": "the asker's own subject line",
-    "doctor_name": "the name of the replying doctor (a professional acting in public)",
-}
+from qa_crawler.record import NESTED, PERSONAL_DATA, dataset_schema, flat_schema
 
 
 def _type_name(t) -> str:

@@ -26,12 +26,15 @@ from qa_crawler import __version__
 from qa_crawler.parsers.doctorqna import PARSER_VERSION
 from qa_crawler.record import (
     CSV_LIST_SEPARATOR,
+    LONG_TEXTS,
     NESTED,
     SCHEMA_HISTORY,
     SCHEMA_VERSION,
+    JsonDecoder,
     issue_kind,
     csv_schema,
     dataset_schema,
+    flat_rows,
     flat_schema,
 )
 from pipelines.privacy import export_options, hash_value, salt_for, split_of
@@ -57,30 +60,10 @@ FAILURE_SCHEMA = pa.schema([
              metadata={"doc": "When it was last tried (UTC)."}),
 ])
 
-LONG_TEXTS = ("question", "answer", "more_info")
-
 DATA_FILES = (
     "qa.parquet", "similar.parquet", "related_topics.parquet", "failures.parquet",
     "qa.csv", "similar.csv", "related_topics.csv", "failures.csv",
 )
-
-
-def _converters(schema: pa.Schema):
-    dates = [f.name for f in schema if pa.types.is_date32(f.type)]
-    stamps = [f.name for f in schema if pa.types.is_timestamp(f.type)]
-    return dates, stamps
-
-
-def _to_arrow_values(row: dict, dates, stamps) -> dict:
-    for name in dates:
-        v = row.get(name)
-        if isinstance(v, str):
-            row[name] = dt.date.fromisoformat(v)
-    for name in stamps:
-        v = row.get(name)
-        if isinstance(v, str):
-            row[name] = dt.datetime.fromisoformat(v.replace("Z", "+00:00"))
-    return row
 
 
 def neutralise_formulas(table: pa.Table) -> pa.Table:
@@ -210,7 +193,7 @@ def export_dataset(out_dir: str | os.PathLike, *, start_url: str | None = None,
     hashed = [c for c, how in redact.items() if how == "hash"]
     salt = salt_for(out / STATE_DIRNAME) if hashed else b""
     schema = dataset_schema(dropped)
-    dates, stamps = _converters(schema)
+    decode = JsonDecoder(schema)
     qa = _TableSink(tmp, "qa", schema, csv_schema(dropped))
     flat = {name: _TableSink(tmp, name, flat_schema(name), flat_schema(name)) for name in NESTED}
     stats = DatasetStats(schema.names)
@@ -224,15 +207,10 @@ def export_dataset(out_dir: str | os.PathLike, *, start_url: str | None = None,
             for column in dropped:
                 row.pop(column, None)
             stats.add(row)
-            qa.add(_to_arrow_values(row, dates, stamps),
+            qa.add(decode(row),
                    sum(len(row.get(c) or "") for c in LONG_TEXTS))
             for name in NESTED:
-                for rank, entry in enumerate(record.get(name) or [], start=1):
-                    flat_row = {"qa_id": record["qa_id"], "rank": rank}
-                    for key, value in entry.items():
-                        key = f"similar_{key}" if name == "similar" and key in ("qa_id", "url") \
-                            else key
-                        flat_row[key] = value
+                for flat_row in flat_rows(name, record):
                     flat[name].add(flat_row)
     finally:
         qa.close()
@@ -241,8 +219,9 @@ def export_dataset(out_dir: str | os.PathLike, *, start_url: str | None = None,
 
     failures = merged_failures(out)
     fail_sink = _TableSink(tmp, "failures", FAILURE_SCHEMA, FAILURE_SCHEMA)
+    decode_failure = JsonDecoder(FAILURE_SCHEMA)
     for f in failures:
-        fail_sink.add(_to_arrow_values(dict(f), [], ["last_attempt"]))
+        fail_sink.add(decode_failure(dict(f)))
     fail_sink.close()
 
     runs = merged_runs(out)

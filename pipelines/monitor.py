@@ -8,24 +8,24 @@ checks are small pure functions over those numbers.
 
 from __future__ import annotations
 
+from qa_crawler import settings as project_settings
+from qa_crawler import stats as keys
 from qa_crawler.record import REQUIRED_PARTS
 
-DEFAULTS = {
-    "QA_MONITOR_MIN_FOUND_RATIO": 0.8,   # Q&A pages found vs the previous run
-    "QA_MONITOR_MAX_FILL_DROP": 0.2,     # fall in a required column's fill rate (absolute)
-    "QA_MONITOR_MAX_FAILED_SHARE": 0.1,  # failed requests / pages fetched
-    "QA_MONITOR_MAX_ISSUE_SHARE": 0.25,  # records with parse issues / records parsed
-}
+# The thresholds, set like any Scrapy setting; their defaults are in qa_crawler/settings.py.
+LIMITS = ("QA_MONITOR_MIN_FOUND_RATIO", "QA_MONITOR_MAX_FILL_DROP", "QA_MONITOR_MAX_FAILED_SHARE",
+          "QA_MONITOR_MAX_ISSUE_SHARE")
+
+
+def limits_of(settings) -> dict[str, float]:
+    """The thresholds of a crawl's settings."""
+    return {name: settings.getfloat(name) for name in LIMITS}
 
 
 def pages_found(stats: dict) -> int:
     """Q&A pages this run saw on the site: parsed, skipped as stored, or re-checked unchanged."""
-    return (stats.get("item_scraped_count", 0) + stats.get("qa/skipped_known", 0)
-            + stats.get("qa/recheck/not_modified", 0) + stats.get("qa/duplicates", 0))
-
-
-def failures(stats: dict) -> int:
-    return sum(v for k, v in stats.items() if k.startswith("qa/failures/"))
+    return (stats.get(keys.ITEMS, 0) + stats.get(keys.SKIPPED_KNOWN, 0)
+            + stats.get(keys.NOT_MODIFIED, 0) + stats.get(keys.DUPLICATES, 0))
 
 
 def evaluate(stats: dict, reason: str, previous: dict | None, previous_fill: dict | None,
@@ -33,7 +33,7 @@ def evaluate(stats: dict, reason: str, previous: dict | None, previous_fill: dic
     """Run the checks; ``previous`` is the last finished run's stats, ``previous_fill`` the fill
     rates of the dataset before this run. Returns ``{"verdict": "pass"|"fail", "checks": [...]}``.
     """
-    limits = {**DEFAULTS, **(limits or {})}
+    limits = limits or {name: getattr(project_settings, name) for name in LIMITS}
     checks = []
 
     def check(name, ok, value, threshold, message):
@@ -43,8 +43,8 @@ def evaluate(stats: dict, reason: str, previous: dict | None, previous_fill: dic
     check("finish_reason", reason == "finished", reason, "finished",
           f"the crawl ended with '{reason}'")
 
-    fetched = stats.get("qa/pages", 0)
-    failed = failures(stats)
+    fetched = stats.get(keys.PAGES, 0)
+    failed = keys.failures(stats)
     share = failed / max(fetched + failed, 1)
     check("failed_share", share <= limits["QA_MONITOR_MAX_FAILED_SHARE"], round(share, 4),
           limits["QA_MONITOR_MAX_FAILED_SHARE"], f"{failed} failed of {fetched + failed} requests")
@@ -57,11 +57,10 @@ def evaluate(stats: dict, reason: str, previous: dict | None, previous_fill: dic
               limits["QA_MONITOR_MIN_FOUND_RATIO"],
               f"{found} Q&A pages found, {before} in the previous run")
 
-    parsed = stats.get("item_scraped_count", 0)
+    parsed = stats.get(keys.ITEMS, 0)
     if parsed:
-        doubtful = stats.get("qa/parse_issues/rows", 0)
-        kinds = {k.rsplit("/", 1)[1]: v for k, v in stats.items()
-                 if k.startswith("qa/parse_issues/") and not k.endswith("/rows")}
+        doubtful = stats.get(keys.PARSE_ISSUE_ROWS, 0)
+        kinds = keys.family(stats, keys.PARSE_ISSUES)
         worst = ", ".join(f"{k} {v}" for k, v in sorted(kinds.items(), key=lambda kv: -kv[1])[:3])
         check("parse_issue_share", doubtful / parsed <= limits["QA_MONITOR_MAX_ISSUE_SHARE"],
               round(doubtful / parsed, 4), limits["QA_MONITOR_MAX_ISSUE_SHARE"],
@@ -72,7 +71,7 @@ def evaluate(stats: dict, reason: str, previous: dict | None, previous_fill: dic
     if parsed and previous_fill:
         worst = None
         for part in REQUIRED_PARTS:
-            now = 1 - stats.get(f"qa/missing/{part}", 0) / parsed
+            now = 1 - stats.get(keys.MISSING + part, 0) / parsed
             drop = previous_fill.get(part, now) - now
             if worst is None or drop > worst[1]:
                 worst = (part, drop, now)

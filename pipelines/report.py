@@ -32,9 +32,9 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
 from pipelines.audit import render_audit
-from pipelines.dataset import LONG_TEXTS
 from qa_crawler.load import load_dataset, qa_file
-from qa_crawler.record import NESTED, REQUIRED_PARTS
+from qa_crawler import stats as keys
+from qa_crawler.record import LONG_TEXTS, NESTED, NOT_NULL, REQUIRED_PARTS
 
 REPORT_NAME = "report.html"
 WIDTH_IN, HEIGHT_IN = 8.0, 3.8
@@ -396,7 +396,7 @@ def _fill_chart(rates: dict, source: str, redacted: dict) -> Chart:
         return chart
     names = list(rates)
     values = [100 * rates[n] for n in names]
-    required = set(REQUIRED_PARTS) | {"qa_id", "url"}
+    required = {*REQUIRED_PARTS, *NOT_NULL}
     fig = _figure(max(HEIGHT_IN, 0.24 * len(names) + 1.5))
     ax = fig.add_subplot()
     bars = ax.barh(range(len(names)), values,
@@ -475,11 +475,10 @@ def _length_chart(folder: Path, present: set[str], redacted: dict) -> Chart:
 def _run_numbers(run: dict) -> dict[str, int]:
     stats = run.get("stats") or {}
     return {
-        "pages fetched": int(stats.get("qa/pages", 0)),
-        "new records": int(stats.get("qa/records/new", 0)),
-        "changed records": int(stats.get("qa/records/changed", 0)),
-        "failed pages": int(sum(v for k, v in stats.items()
-                                if k.startswith("qa/failures/") and isinstance(v, (int, float)))),
+        "pages fetched": int(stats.get(keys.PAGES, 0)),
+        "new records": int(stats.get(keys.RECORDS + "new", 0)),
+        "changed records": int(stats.get(keys.RECORDS + "changed", 0)),
+        "failed pages": int(keys.failures(stats)),
     }
 
 

@@ -11,6 +11,7 @@ import time
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.utils.response import response_status_message
 
+from qa_crawler import stats as keys
 logger = logging.getLogger(__name__)
 
 
@@ -35,8 +36,8 @@ class BackoffRetryMiddleware(RetryMiddleware):
 
     def __init__(self, settings):
         super().__init__(settings)
-        self.base = settings.getfloat("QA_RETRY_BACKOFF_BASE", 1.0)
-        self.cap = settings.getfloat("QA_RETRY_BACKOFF_MAX", 60.0)
+        self.base = settings.getfloat("QA_RETRY_BACKOFF_BASE")
+        self.cap = settings.getfloat("QA_RETRY_BACKOFF_MAX")
 
     def _delay(self, request, response=None) -> float:
         if response is not None:
@@ -84,13 +85,13 @@ class WarcMiddleware:
         from qa_crawler.warc import WarcArchive
 
         state = for_crawler(crawler)
-        if state is None or not crawler.settings.getbool("QA_WARC_ENABLED", True):
+        if state is None or not crawler.settings.getbool("QA_WARC_ENABLED"):
             from scrapy.exceptions import NotConfigured
 
             raise NotConfigured
         self.archive = WarcArchive(
-            state.out_dir, worker=crawler.settings.get("QA_WORKER") or "main",
-            max_bytes=crawler.settings.getint("QA_WARC_MAX_BYTES", 1 << 30),
+            state.out_dir, worker=crawler.settings.get("QA_WORKER"),
+            max_bytes=crawler.settings.getint("QA_WARC_MAX_BYTES"),
         )
         self.stats = crawler.stats
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
@@ -117,7 +118,7 @@ class WarcMiddleware:
             response_headers=self._headers(response.headers), body=response.body,
         )
         request.meta["qa_warc"] = location
-        self.stats.inc_value("qa/warc/records")
+        self.stats.inc_value(keys.WARC_RECORDS)
         return response
 
     def spider_closed(self, spider):

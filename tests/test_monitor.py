@@ -25,9 +25,9 @@ def failed(verdict):
         ({**GOOD, "qa/failures/http_error": 20}, "finished", None, None, {"failed_share"}),
         ({**GOOD, "item_scraped_count": 40}, "finished", GOOD, None, {"pages_found"}),
         ({**GOOD, "qa/missing/answered_on": 60}, "finished", None, FILL, {"fill_rate"}),
-        ({**GOOD, "qa/parse_issues/rows": 30, "qa/parse_issues/missing": 30}, "finished", None,
+        ({**GOOD, "qa/parse_issue_rows": 30, "qa/parse_issues/missing": 30}, "finished", None,
          None, {"parse_issue_share"}),
-        ({**GOOD, "qa/parse_issues/rows": 20, "qa/parse_issues/label_leak": 20}, "finished",
+        ({**GOOD, "qa/parse_issue_rows": 20, "qa/parse_issues/label_leak": 20}, "finished",
          None, None, set()),
         # An incremental run parses few pages but skips the stored ones: nothing was lost.
         ({**GOOD, "item_scraped_count": 2, "qa/skipped_known": 88}, "finished", GOOD, FILL, set()),
