@@ -427,17 +427,35 @@ class _Page:
             self.unreadable.add(column)
         return raw, day
 
-    def _listing_check(self, end: int) -> None:
-        """A Q&A page has one asker line and one reply in its main part; repeated item groups
-        (each an asker line with its date, or a reply header with a link to another Q&A page)
-        make a listing, however Q&A-like each item looks."""
-        asks = 0
+    def _main_ask(self, end: int) -> int | None:
+        """The page's own asker line, and NotQAPage for a listing.
+
+        A Q&A page has one asker line with its reply header and its reply date in its main
+        part; other Q&A-like items on it (a sidebar of recent questions) are not whole groups.
+        Two whole groups, or repeated asker lines none of which is whole, or repeated reply
+        headers each with a link to another Q&A page, make a listing, however Q&A-like each
+        item looks."""
+        asks = []
         for i in range(end):
             if "ask" in self.lower[i] and not self.lines[i].chrome and _ASK.search(self.lines[i].text):
                 after = _after(self.lines[i].text, _ASK)
                 if n.find_date(after) or self.lines[i].times or (
                         not after.strip() and i + 1 < end and n.find_date(self.lines[i + 1].text)):
-                    asks += 1
+                    asks.append(i)
+        whole = []
+        for k, a in enumerate(asks):
+            stop = asks[k + 1] if k + 1 < len(asks) else end
+            header = self._reply_header(a + 1, stop)
+            reply = self._find(_REPLY_DATE, header[0] + header[1], stop) if header else None
+            if reply is not None:
+                whole.append((a, reply))
+        if len(whole) >= 2:
+            raise NotQAPage(f"a listing ({len(whole)} asker lines, each with a reply and a "
+                            "reply date)")
+        if len(asks) >= 2 and not whole:
+            raise NotQAPage(f"a listing ({len(asks)} asker lines with ask dates, one per item)")
+        if whole:
+            return whole[0][0]
         groups, linked = 0, 0
         i = 0
         while i < end:
@@ -451,10 +469,9 @@ class _Page:
                     _id_from_url(href, self.id_pattern) for _, href in line.links):
                 linked += 1
             i += 1
-        if asks >= 2:
-            raise NotQAPage(f"a listing ({asks} asker lines with ask dates, one per item)")
         if groups >= 2 and linked >= groups:
             raise NotQAPage(f"a listing ({groups} reply headers, each with a link to a Q&A page)")
+        return asks[0] if asks else None
 
     # -- the record --------------------------------------------------------------------------
     def record(self) -> QARecord:
@@ -462,9 +479,9 @@ class _Page:
         total = len(lines)
         sections = self._section_starts()
         main_end = min(sections.values(), default=total)
-        self._listing_check(main_end)
-
-        ask = self._find(_ASK, 0, main_end)
+        ask = self._main_ask(main_end)
+        if ask is None:  # an asker line whose date is unreadable or on no line of its own
+            ask = self._find(_ASK, 0, main_end)
         header = self._reply_header(ask + 1 if ask is not None else 0, main_end)
         if ask is None:
             reply_date = self._find(_REPLY_DATE, header[0] + 1, main_end) if header else None
