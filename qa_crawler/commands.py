@@ -199,6 +199,12 @@ def print_summary(stats: dict, out_dir, elapsed: float, stream) -> None:
         "  failures          " + (", ".join(f"{k} {v}" for k, v in sorted(failures.items()))
                                   or "none"),
     ]
+    if stats.get("qa/frontier/resumed"):
+        lines.append(f"  resumed           {stats['qa/frontier/resumed']} URLs an earlier run "
+                     "left pending")
+    if stats.get("qa/frontier/pending"):
+        lines.append(f"  still pending     {stats['qa/frontier/pending']} URLs in the frontier "
+                     "(the next run with this folder fetches them)")
     if missing:
         lines.append("  parts missing     " + ", ".join(f"{k} {v}" for k, v in sorted(missing.items())))
     if stats.get("qa/validation/dropped"):

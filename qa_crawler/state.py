@@ -1,13 +1,17 @@
-"""The crawl's durable state inside the dataset folder: records, fetched URLs, failures, runs.
+"""The crawl's durable state inside the dataset folder: records, fetched URLs, frontier, failures, runs.
 
-Everything a crawl collects is committed to an SQLite database (WAL mode) as it arrives, so a
-crawl killed with -9 loses at most the pages in flight, and the next run with the same folder
-rebuilds its frontier from here: it skips what is stored and fetches the rest. One database per
-process (``worker`` names it); ``qa-crawler export`` merges them.
+Everything a crawl collects is committed to an SQLite database (WAL mode) as it arrives: each
+record, and the frontier (every URL the crawl has scheduled, pending until it is finished). A
+page's links are committed before the page itself counts as finished, so a crawl killed at any
+moment loses only the work in flight, and the next run with the same folder starts from the
+pending frontier: it skips what is stored and fetches the rest. One database per process
+(``worker`` names it); the folder-wide readers (``known_urls``, ``pending_urls``, ``export``)
+merge them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import fcntl
 import heapq
@@ -56,6 +60,12 @@ CREATE TABLE IF NOT EXISTS runs (
     stats TEXT,
     monitors TEXT
 );
+-- The frontier: URLs this worker scheduled (done = 0) and URLs it finished (done = 1). A URL is
+-- pending while some worker has it scheduled and no worker has finished or stored it.
+CREATE TABLE IF NOT EXISTS frontier (
+    url TEXT PRIMARY KEY,
+    done INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
 """
 
 
@@ -126,6 +136,19 @@ class CrawlState:
             self._lock_file.close()
             self._lock_file = None
 
+    @contextlib.contextmanager
+    def transaction(self):
+        """One SQLite transaction: everything in the block is committed together, or nothing.
+        (The connection is in autocommit mode, where ``with self.db`` would not open one.)"""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+            self.db.execute("COMMIT")
+        except BaseException:
+            if self.db.in_transaction:  # a failed COMMIT (a full disk) may have rolled back
+                self.db.execute("ROLLBACK")
+            raise
+
     # -- runs --------------------------------------------------------------------------------
     def start_run(self, start_url: str | None) -> int:
         cur = self.db.execute(
@@ -180,7 +203,7 @@ class CrawlState:
         row = self.db.execute(
             "SELECT content_sha256, first_seen FROM pages WHERE qa_id = ?", (qa_id,)
         ).fetchone()
-        with self.db:
+        with self.transaction():
             if row is None:
                 outcome = "new"
                 self.db.execute(
@@ -217,7 +240,7 @@ class CrawlState:
         history; with ``insert`` a page not stored yet is added. Returns whether a row was written.
         """
         body = json.dumps(record_json, ensure_ascii=False, sort_keys=True)
-        with self.db:
+        with self.transaction():
             cur = self.db.execute(
                 "UPDATE pages SET record = ?, content_sha256 = ? WHERE qa_id = ?",
                 (body, _content_key(record_json), record_json["qa_id"]),
@@ -236,7 +259,7 @@ class CrawlState:
     def touch(self, fetched_url: str) -> None:
         """A conditional re-check answered 304: the page is unchanged and was seen now."""
         seen = iso(utcnow())
-        with self.db:
+        with self.transaction():
             self.db.execute(
                 "UPDATE pages SET last_seen = ? WHERE qa_id = (SELECT qa_id FROM urls WHERE url = ?)",
                 (seen, fetched_url),
@@ -247,10 +270,38 @@ class CrawlState:
     def has_qa_id(self, qa_id: str) -> bool:
         return self.db.execute("SELECT 1 FROM pages WHERE qa_id = ?", (qa_id,)).fetchone() is not None
 
+    def record_links(self, fetched_url: str) -> list[str]:
+        """The Similar Q&A and Related FAQ URLs of the stored page fetched from ``fetched_url``
+        (what a 304 re-check still has to follow)."""
+        row = self.db.execute(
+            "SELECT p.record FROM urls u JOIN pages p USING (qa_id) WHERE u.url = ?",
+            (fetched_url,),
+        ).fetchone()
+        if row is None:
+            return []
+        record = json.loads(row[0])
+        return [entry["url"] for key in ("similar", "related_topics")
+                for entry in record.get(key) or () if entry.get("url")]
+
+    # -- frontier ----------------------------------------------------------------------------
+    def add_pending(self, urls) -> None:
+        """Scheduled URLs, in one transaction; a URL already finished stays finished (its links
+        are in the frontier already)."""
+        with self.transaction():
+            self.db.executemany("INSERT OR IGNORE INTO frontier (url) VALUES (?)",
+                                ((u,) for u in urls))
+
+    def mark_done(self, urls) -> None:
+        """URLs finished: stored, finally failed, ignored, or read with their links pending."""
+        with self.transaction():
+            self.db.executemany(
+                "INSERT INTO frontier (url, done) VALUES (?, 1)"
+                " ON CONFLICT(url) DO UPDATE SET done = 1", ((u,) for u in urls))
+
     # -- failures ----------------------------------------------------------------------------
     def record_failure(self, url: str, kind: str, *, status: int | None = None,
                        error: str | None = None, attempts: int = 1) -> None:
-        with self.db:
+        with self.transaction():
             self.db.execute(
                 "INSERT INTO failures (url, kind, status, error, attempts, last_attempt)"
                 " VALUES (?,?,?,?,?,?) ON CONFLICT(url) DO UPDATE SET kind = excluded.kind,"
@@ -261,7 +312,7 @@ class CrawlState:
             )
 
     def clear_failure(self, url: str) -> None:
-        with self.db:
+        with self.transaction():
             self.db.execute("DELETE FROM failures WHERE url = ?", (url,))
 
     def failed_urls(self) -> list[str]:
@@ -338,6 +389,36 @@ def known_urls(out_dir: str | os.PathLike, fresher_than: dt.datetime | None = No
         finally:
             db.close()
     return urls
+
+
+def pending_urls(out_dir: str | os.PathLike) -> set[str]:
+    """The folder's frontier: URLs some worker scheduled that no worker has finished or stored.
+
+    In a distributed crawl one worker schedules a link and another fetches it, so each state
+    file's pending URLs are checked against every other file's finished and stored ones.
+    """
+    conns = [sqlite3.connect(f"file:{p}?mode=ro", uri=True) for p in state_files(out_dir)]
+    try:
+        # A state file from before the frontier existed has no table: nothing pending there,
+        # but the pages it stored count.
+        has_frontier = [bool(db.execute(
+            "SELECT 1 FROM sqlite_master WHERE name = 'frontier'").fetchone()) for db in conns]
+        pending: set[str] = set()
+        for db, frontier in zip(conns, has_frontier):
+            if frontier:
+                pending.update(u for (u,) in db.execute(
+                    "SELECT url FROM frontier f WHERE done = 0"
+                    " AND NOT EXISTS (SELECT 1 FROM urls WHERE url = f.url)"))
+        if len(conns) > 1:
+            for db, frontier in zip(conns, has_frontier):
+                finished = ("SELECT 1 FROM frontier WHERE url = ?1 AND done = 1 UNION ALL "
+                            if frontier else "") + "SELECT 1 FROM urls WHERE url = ?1"
+                pending.difference_update(
+                    [u for u in pending if db.execute(finished, (u,)).fetchone()])
+        return pending
+    finally:
+        for db in conns:
+            db.close()
 
 
 def merged_failures(out_dir: str | os.PathLike) -> list[dict]:
