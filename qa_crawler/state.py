@@ -104,9 +104,22 @@ class CrawlState:
         self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
+        before_frontier = not self.db.execute(
+            "SELECT 1 FROM sqlite_master WHERE name = 'frontier'").fetchone()
         self.db.executescript(_SCHEMA)
+        if before_frontier:
+            self._seed_frontier()
         self._lock_file = None
         self.run_id: int | None = None
+
+    def _seed_frontier(self) -> None:
+        """A state from before the frontier: the links of its stored records become pending, so
+        that pages only they lead to, lost by an earlier stop, are fetched by the next run."""
+        links: set[str] = set()
+        for (body,) in self.db.execute("SELECT record FROM pages"):
+            links.update(_record_links(json.loads(body)))
+        if links:
+            self.add_pending(sorted(links))
 
     # -- locking -----------------------------------------------------------------------------
     def lock(self) -> None:
@@ -277,11 +290,7 @@ class CrawlState:
             "SELECT p.record FROM urls u JOIN pages p USING (qa_id) WHERE u.url = ?",
             (fetched_url,),
         ).fetchone()
-        if row is None:
-            return []
-        record = json.loads(row[0])
-        return [entry["url"] for key in ("similar", "related_topics")
-                for entry in record.get(key) or () if entry.get("url")]
+        return _record_links(json.loads(row[0])) if row else []
 
     # -- frontier ----------------------------------------------------------------------------
     def add_pending(self, urls) -> None:
@@ -317,6 +326,11 @@ class CrawlState:
 
     def failed_urls(self) -> list[str]:
         return [u for (u,) in self.db.execute("SELECT url FROM failures ORDER BY url")]
+
+
+def _record_links(record_json: dict) -> list[str]:
+    return [entry["url"] for key in ("similar", "related_topics")
+            for entry in record_json.get(key) or () if entry.get("url")]
 
 
 def _content_key(record_json: dict) -> str:

@@ -95,6 +95,19 @@ def test_the_folder_frontier_merges_workers_and_skips_state_files_without_one(tm
     assert pending_urls(tmp_path) == {f"{BASE}/y"}
 
 
+def test_a_state_from_before_the_frontier_gets_the_links_of_its_stored_records(tmp_path):
+    site = SampleSite(n_pages=40, seed=3, similar_only_per_mille=MOSTLY_SIMILAR_ONLY)
+    qa_id = next(q for q in site.listed_ids() if _similar_links(site, q))
+    state = CrawlState(tmp_path)
+    store_pages(state, sample_site_pages(site, [qa_id], base=BASE))
+    state.db.execute("DROP TABLE frontier")  # as the crawls of earlier versions left it
+    state.close()
+    assert pending_urls(tmp_path) == set()
+    CrawlState(tmp_path).close()
+    assert _similar_links(site, qa_id) <= pending_urls(tmp_path)
+    assert BASE + site.article_path(qa_id) not in pending_urls(tmp_path)
+
+
 # -- the spider's ordering, with real Scrapy requests and responses -----------------------------
 
 def _spider(out: Path, **extra) -> QASpider:
