@@ -25,8 +25,11 @@ import pyarrow.parquet as pq
 from qa_crawler import __version__
 from qa_crawler.parsers.doctorqna import PARSER_VERSION
 from qa_crawler.record import (
+    CSV_LIST_SEPARATOR,
     NESTED,
+    SCHEMA_HISTORY,
     SCHEMA_VERSION,
+    issue_kind,
     csv_schema,
     dataset_schema,
     flat_schema,
@@ -121,7 +124,12 @@ class _TableSink:
     def write(self, table: pa.Table) -> None:
         table = table.cast(self.schema)
         self.parquet.write_table(table)
-        self.csv.write_table(neutralise_formulas(table.select(self.csv_schema.names)))
+        csv_table = table.select(self.csv_schema.names)
+        for i, f in enumerate(csv_table.schema):
+            if pa.types.is_list(f.type):
+                csv_table = csv_table.set_column(
+                    i, f.name, pc.binary_join(csv_table.column(i), CSV_LIST_SEPARATOR))
+        self.csv.write_table(neutralise_formulas(csv_table.cast(self.csv_schema)))
         self.rows += table.num_rows
 
     def close(self) -> None:
@@ -142,9 +150,15 @@ class DatasetStats:
         self.columns = list(columns)
         self.first_asked: str | None = None
         self.last_asked: str | None = None
+        self.issue_rows = 0
+        self.issue_kinds: Counter = Counter()
 
     def add(self, row: dict) -> None:
         self.rows += 1
+        issues = row.get("parse_issues")
+        if issues:
+            self.issue_rows += 1
+            self.issue_kinds.update({issue_kind(i) for i in issues})
         self.by_department[row.get("department") or "(none)"] += 1
         self.by_split[row.get("split")] += 1
         asked = row.get("asked_on")
@@ -157,6 +171,12 @@ class DatasetStats:
             value = row.get(name)
             if value not in (None, "", []):
                 self.filled[name] += 1
+
+    def parse_issues(self) -> dict:
+        """Rows with parse issues, and rows per kind of issue (a row counts once per kind)."""
+        return {"rows": self.issue_rows,
+                "share": round(self.issue_rows / self.rows, 4) if self.rows else 0.0,
+                "by_kind": dict(sorted(self.issue_kinds.items()))}
 
     def fill_rates(self) -> dict[str, float]:
         return {c: round(self.filled[c] / self.rows, 4) if self.rows else 0.0 for c in self.columns}
@@ -242,6 +262,7 @@ def export_dataset(out_dir: str | os.PathLike, *, start_url: str | None = None,
     manifest = {
         "name": "qa-crawler dataset",
         "schema_version": SCHEMA_VERSION,
+        "schema_history": {str(k): v for k, v in SCHEMA_HISTORY.items()},
         "tool": "qa-crawler",
         "tool_version": __version__,
         "parser_version": PARSER_VERSION,
@@ -255,6 +276,7 @@ def export_dataset(out_dir: str | os.PathLike, *, start_url: str | None = None,
         "by_year": dict(sorted(stats.by_year.items())),
         "asked_on_range": [stats.first_asked, stats.last_asked],
         "fill_rates": stats.fill_rates(),
+        "parse_issues": stats.parse_issues(),
         "monitors": next((r["monitors"] for r in reversed(runs) if r.get("monitors")), None),
         "split": {"column": "split", "method": "sha256(qa_id), first 8 bytes / 2**64",
                   "ratios": dict(split_ratios), "rows": dict(sorted(stats.by_split.items()))},

@@ -3,7 +3,7 @@
 Why not spidermon: its monitors run on the crawl stats inside ``spider_closed``; ours need the
 previous run's counts and the previous dataset's fill rates, which live in the crawl state and
 the manifest, and their verdict must be written into the manifest and the exit status. These
-four checks are small pure functions over those numbers.
+checks are small pure functions over those numbers.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ DEFAULTS = {
     "QA_MONITOR_MIN_FOUND_RATIO": 0.8,   # Q&A pages found vs the previous run
     "QA_MONITOR_MAX_FILL_DROP": 0.2,     # fall in a required column's fill rate (absolute)
     "QA_MONITOR_MAX_FAILED_SHARE": 0.1,  # failed requests / pages fetched
+    "QA_MONITOR_MAX_ISSUE_SHARE": 0.25,  # records with parse issues / records parsed
 }
 
 
@@ -57,6 +58,17 @@ def evaluate(stats: dict, reason: str, previous: dict | None, previous_fill: dic
               f"{found} Q&A pages found, {before} in the previous run")
 
     parsed = stats.get("item_scraped_count", 0)
+    if parsed:
+        doubtful = stats.get("qa/parse_issues/rows", 0)
+        kinds = {k.rsplit("/", 1)[1]: v for k, v in stats.items()
+                 if k.startswith("qa/parse_issues/") and not k.endswith("/rows")}
+        worst = ", ".join(f"{k} {v}" for k, v in sorted(kinds.items(), key=lambda kv: -kv[1])[:3])
+        check("parse_issue_share", doubtful / parsed <= limits["QA_MONITOR_MAX_ISSUE_SHARE"],
+              round(doubtful / parsed, 4), limits["QA_MONITOR_MAX_ISSUE_SHARE"],
+              f"{doubtful} of {parsed} records have parse issues ({worst or 'none'}); a share "
+              f"this high means the site's markup changed or a template is unknown: "
+              f"see `qa-crawler parse FILE --explain`")
+
     if parsed and previous_fill:
         worst = None
         for part in REQUIRED_PARTS:

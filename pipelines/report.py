@@ -31,6 +31,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
+from pipelines.audit import render_audit
 from pipelines.dataset import LONG_TEXTS
 from qa_crawler.load import load_dataset, qa_file
 from qa_crawler.record import NESTED, REQUIRED_PARTS
@@ -593,6 +594,9 @@ def _runs_table(manifest: dict) -> str:
 
 
 CSS = """
+.audit{display:grid;grid-template-columns:1fr 1fr;gap:12px;font-size:13px}
+.audit ol.lines{padding-left:2.4em;margin:0}.audit th{text-align:left;vertical-align:top}
+details{margin:8px 0}summary{cursor:pointer}
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;margin:0;
  color:#1d1d1f;background:#f6f7f9;line-height:1.45}
 main{max-width:860px;margin:0 auto;padding:24px 20px 48px}
@@ -722,8 +726,12 @@ def render_report(dataset_dir: str | os.PathLike) -> str:
                   "history below says what the crawl did; <code>failures.csv</code> lists the "
                   "pages that failed.</p></section>")
     charts.append(_history_chart(manifest))
+    audit_heading, audit_body = render_audit(folder, qa)
     name = folder.resolve().name
-    nav = "".join(f'<a href="#{c.key}">{_e(c.heading)}</a>' for c in charts)
+    nav = "".join(f'<a href="#{c.key}">{_e(c.heading)}</a>' for c in charts[:-1])
+    nav += f'<a href="#audit">{_e(audit_heading)}</a><a href="#{charts[-1].key}">' \
+           f'{_e(charts[-1].heading)}</a>'
+
     made = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M")
     history = charts.pop()
     return "\n".join([
@@ -745,6 +753,7 @@ def render_report(dataset_dir: str | os.PathLike) -> str:
         f"<nav>{nav}</nav></section>",
         notice,
         *[_chart_html(c) for c in charts],
+        f'<section class="chart" id="audit"><h2>{_e(audit_heading)}</h2>{audit_body}</section>',
         _chart_html(history, _runs_table(manifest)),
         "</main></body></html>",
         "",

@@ -207,6 +207,11 @@ def print_summary(stats: dict, out_dir, elapsed: float, stream) -> None:
                      "(the next run with this folder fetches them)")
     if missing:
         lines.append("  parts missing     " + ", ".join(f"{k} {v}" for k, v in sorted(missing.items())))
+    issues = {k.split("/", 2)[2]: v for k, v in stats.items()
+              if k.startswith("qa/parse_issues/") and not k.endswith("/rows")}
+    if issues:
+        lines.append(f"  parse issues      {stats.get('qa/parse_issues/rows', 0)} records ("
+                     + ", ".join(f"{k} {v}" for k, v in sorted(issues.items())) + ")")
     if stats.get("qa/validation/dropped"):
         lines.append(f"  invalid (dropped) {stats['qa/validation/dropped']}")
     verdict = stats.get("qa/monitors/verdict")

@@ -15,7 +15,12 @@ from typing import Any
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# What each schema version added; the card and the manifest say it. Columns are only added.
+SCHEMA_HISTORY = {
+    1: "the first release: the page's parts, provenance, page history and split",
+    2: "parse_issues: what the parser was unsure of on the page",
+}
 
 
 def column(arrow_type: pa.DataType, doc: str, *, nullable: bool = True, default: Any = None):
@@ -133,6 +138,15 @@ class QARecord:
     warc_offset: int | None = column(
         pa.int64(), "Byte offset of the page's response record in warc_file."
     )
+    parse_issues: list[str] = column(
+        pa.list_(pa.string()), "What the parser was unsure of on this page, one short string each, "
+        "'<kind>: <detail>'. Kinds: missing (a part not found), unreadable_date (a date on the "
+        "page that could not be read; its text is kept in *_raw), department_mismatch (the "
+        "title's department is not the reply header's), label_leak (a page label such as 'Ask "
+        "Date' or '[Read More]' inside a field), asker_unsplit (an asker line not split into "
+        "name, age and gender), similar_no_link (a Similar Q&A entry without a link). Empty when "
+        "all is well; filter on it. (Schema version 2.)", nullable=False, default=[],
+    )
 
 
 @dataclass(kw_only=True)
@@ -171,6 +185,11 @@ REQUIRED_PARTS = (
 
 NESTED = {"similar": SimilarQA, "related_topics": RelatedTopic}
 
+
+def issue_kind(issue: str) -> str:
+    """The kind of a ``parse_issues`` entry: ``unreadable_date`` of ``unreadable_date: ...``."""
+    return issue.split(":", 1)[0]
+
 # Columns that say how and when a page was fetched and parsed, not what it says.
 PROVENANCE = ("crawled_at", "http_status", "content_sha256", "parser_version", "warc_file",
               "warc_offset")
@@ -201,11 +220,19 @@ def dataset_schema(drop: frozenset[str] | set[str] = frozenset()) -> pa.Schema:
                      metadata={"schema_version": str(SCHEMA_VERSION)})
 
 
+# A list of strings in a CSV cell: its items one per line (CSV quotes cells with newlines).
+CSV_LIST_SEPARATOR = "\n"
+
+
 def csv_schema(drop: frozenset[str] | set[str] = frozenset()) -> pa.Schema:
-    """``qa.csv``: the dataset's columns without the nested lists (they have their own files)."""
+    """``qa.csv``: the dataset's columns without the nested lists (they have their own files);
+    a list of strings (``parse_issues``) is one text cell, its items one per line."""
     schema = dataset_schema(drop)
     for name in NESTED:
         schema = schema.remove(schema.get_field_index(name))
+    for i, f in enumerate(schema):
+        if pa.types.is_list(f.type):
+            schema = schema.set(i, f.with_type(pa.string()))
     return schema
 
 

@@ -21,7 +21,7 @@ from w3lib.url import canonicalize_url
 
 from qa_crawler.durations import parse_duration
 from qa_crawler.parsers.doctorqna import read_page
-from qa_crawler.record import QARecord
+from qa_crawler.record import QARecord, issue_kind
 from qa_crawler.state import for_crawler, known_urls, pending_urls
 
 logger = logging.getLogger(__name__)
@@ -295,6 +295,10 @@ class QASpider(scrapy.Spider):
         if result is not None:
             for part in result.missing:
                 self.stats.inc_value(f"qa/missing/{part}")
+            if result.record.parse_issues:
+                self.stats.inc_value("qa/parse_issues/rows")
+                for kind in {issue_kind(issue) for issue in result.record.parse_issues}:
+                    self.stats.inc_value(f"qa/parse_issues/{kind}")
             record = result.record
             record.http_status = response.status
             warc = response.meta.get("qa_warc")
