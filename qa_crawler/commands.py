@@ -206,6 +206,12 @@ def print_summary(stats: dict, out_dir, elapsed: float, stream) -> None:
         "  failures          " + (", ".join(f"{k} {v}" for k, v in sorted(failures.items()))
                                   or "none"),
     ]
+    if stats.get(keys.FRONTIER_RESUMED):
+        lines.append(f"  resumed           {stats[keys.FRONTIER_RESUMED]} URLs an earlier run "
+                     "left pending")
+    if stats.get(keys.FRONTIER_PENDING):
+        lines.append(f"  still pending     {stats[keys.FRONTIER_PENDING]} URLs in the frontier "
+                     "(the next run with this folder fetches them)")
     if missing:
         lines.append("  parts missing     " + ", ".join(f"{k} {v}" for k, v in sorted(missing.items())))
     issues = keys.family(stats, keys.PARSE_ISSUES)
