@@ -37,7 +37,9 @@ from qa_crawler.record import (
     flat_rows,
     flat_schema,
 )
+from pipelines.croissant import croissant
 from pipelines.privacy import export_options, hash_value, salt_for, split_of
+from pipelines.release import changelog, changes_since, next_version, split_files, write_splits
 from qa_crawler.state import STATE_DIRNAME, iter_merged_records, merged_failures, merged_runs
 
 BATCH_ROWS = 2000
@@ -135,9 +137,13 @@ class DatasetStats:
         self.last_asked: str | None = None
         self.issue_rows = 0
         self.issue_kinds: Counter = Counter()
+        self.last_seen: str | None = None  # the latest page history the rows hold
 
     def add(self, row: dict) -> None:
         self.rows += 1
+        seen = row.get("last_seen")
+        if seen and (self.last_seen is None or str(seen) > self.last_seen):
+            self.last_seen = str(seen)
         issues = row.get("parse_issues")
         if issues:
             self.issue_rows += 1
@@ -171,6 +177,24 @@ def _sha256(path: Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+# Files of a release beside the tables (see pipelines.release): not data, not in "files".
+RELEASE_FILES = ("CHANGELOG.md", "croissant.json")
+
+
+def _previous_release(out: Path) -> tuple[dict | None, set[str] | None, str | None]:
+    """The published release a new export follows: its manifest, its qa_ids and changelog."""
+    manifest_path, qa_path = out / "manifest.json", out / "qa.parquet"
+    if not manifest_path.is_file() or not qa_path.is_file():
+        return None, None, None
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        ids = set(pq.read_table(qa_path, columns=["qa_id"]).column("qa_id").to_pylist())
+    except (OSError, ValueError, pa.ArrowException):
+        return None, None, None  # unreadable: this export starts the history afresh
+    log = out / "CHANGELOG.md"
+    return manifest, ids, log.read_text(encoding="utf-8") if log.is_file() else None
 
 
 def export_dataset(out_dir: str | os.PathLike, *, start_url: str | None = None,
@@ -229,19 +253,25 @@ def export_dataset(out_dir: str | os.PathLike, *, start_url: str | None = None,
         "qa": qa.rows, "similar": flat["similar"].rows,
         "related_topics": flat["related_topics"].rows, "failures": fail_sink.rows,
     }
+    split_rows = write_splits(tmp, PARQUET_OPTIONS)
     files = {}
-    for path in sorted(tmp.iterdir()):
-        table = path.name.split(".")[0]
-        files[path.name] = {
-            "rows": counts[table], "bytes": path.stat().st_size, "sha256": _sha256(path),
+    for name in [*DATA_FILES, *split_rows]:
+        path = tmp / name
+        files[name] = {
+            "rows": split_rows.get(name, counts.get(name.split(".")[0])),
+            "bytes": path.stat().st_size, "sha256": _sha256(path),
             "format": path.suffix.lstrip("."),
         }
+    previous = _previous_release(out)
     started = min((r["started_at"] for r in runs), default=None)
     finished = max((r["finished_at"] for r in runs if r["finished_at"]), default=None)
     manifest = {
         "name": "qa-crawler dataset",
         "schema_version": SCHEMA_VERSION,
         "schema_history": {str(k): v for k, v in SCHEMA_HISTORY.items()},
+        "version": None,  # below, from what changed since the previous release
+        # The rows' history reaches this time: the next release's changes are those after it.
+        "history_watermark": stats.last_seen,
         "tool": "qa-crawler",
         "tool_version": __version__,
         "parser_version": PARSER_VERSION,
@@ -272,6 +302,17 @@ def export_dataset(out_dir: str | os.PathLike, *, start_url: str | None = None,
     }
     if extra_manifest:
         manifest.update(extra_manifest)
+    changes = changes_since(previous[0], previous[1], tmp / "qa.parquet")
+    manifest["version"] = next_version(previous[0], changes)
+    manifest["changes"] = {"since": previous[0].get("version") if previous[0] else None,
+                           **{k: len(changes[k]) for k in ("added", "changed", "removed")},
+                           "by_department": changes["by_department"]}
+    (tmp / "CHANGELOG.md").write_text(
+        changelog(previous[2], manifest["version"], previous[0], changes, manifest["created_at"]),
+        encoding="utf-8")
+    (tmp / "croissant.json").write_text(
+        json.dumps(croissant(manifest, FAILURE_SCHEMA), indent=2, ensure_ascii=False) + "\n",
+        encoding="utf-8")
 
     from pipelines.card import render_card
 
@@ -280,7 +321,8 @@ def export_dataset(out_dir: str | os.PathLike, *, start_url: str | None = None,
         json.dumps(manifest, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8"
     )
     # Data files first, manifest last: a manifest in place means its files are complete.
-    for name in [*DATA_FILES, "README.md", "manifest.json"]:
+    (out / "data").mkdir(exist_ok=True)
+    for name in [*DATA_FILES, *split_files(), *RELEASE_FILES, "README.md", "manifest.json"]:
         os.replace(tmp / name, out / name)
     shutil.rmtree(tmp, ignore_errors=True)
     return manifest
