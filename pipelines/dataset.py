@@ -138,9 +138,11 @@ class DatasetStats:
         self.issue_rows = 0
         self.issue_kinds: Counter = Counter()
         self.last_seen: str | None = None  # the latest page history the rows hold
+        self.withdrawn = 0  # rows kept although withdrawn from the site (--keep-removed)
 
     def add(self, row: dict) -> None:
         self.rows += 1
+        self.withdrawn += bool(row.get("removed_at"))
         seen = row.get("last_seen")
         if seen and (self.last_seen is None or str(seen) > self.last_seen):
             self.last_seen = str(seen)
@@ -199,14 +201,18 @@ def _previous_release(out: Path) -> tuple[dict | None, set[str] | None, str | No
 
 def export_dataset(out_dir: str | os.PathLike, *, start_url: str | None = None,
                    extra_manifest: dict | None = None, redact: list[str] | None = None,
-                   split_ratios: str | None = None) -> dict:
+                   split_ratios: str | None = None, keep_removed: bool | None = None) -> dict:
     """Write the dataset folder from the crawl state in ``out_dir``; returns the manifest.
 
     ``redact`` lists ``NAME``, ``NAME:hash`` (a salted hash replaces the value) or ``NAME:drop``
     specs; ``split_ratios`` (``"0.8,0.1,0.1"``) sets the train/validation/test shares of the
     ``split`` column. Both are kept in the state folder and apply to later exports until
     changed (see :func:`pipelines.privacy.export_options`); ValueError names a bad one.
+    Pages withdrawn from the site (``removed_at``) are left out unless ``keep_removed``
+    (default: the ``QA_KEEP_REMOVED`` setting).
     """
+    if keep_removed is None:
+        from qa_crawler.settings import QA_KEEP_REMOVED as keep_removed
     out = Path(out_dir)
     redact, split_ratios = export_options(out / STATE_DIRNAME, redact, split_ratios)
     tmp = out / STATE_DIRNAME / "export-tmp"
@@ -221,8 +227,12 @@ def export_dataset(out_dir: str | os.PathLike, *, start_url: str | None = None,
     qa = _TableSink(tmp, "qa", schema, csv_schema(dropped))
     flat = {name: _TableSink(tmp, name, flat_schema(name), flat_schema(name)) for name in NESTED}
     stats = DatasetStats(schema.names)
+    withdrawn = 0
     try:
         for record, meta in iter_merged_records(out):
+            if meta.get("removed_at") and not keep_removed:
+                withdrawn += 1
+                continue
             row = dict(record)
             row.update(meta)
             row["split"] = split_of(record["qa_id"], split_ratios)
@@ -286,6 +296,8 @@ def export_dataset(out_dir: str | os.PathLike, *, start_url: str | None = None,
         "asked_on_range": [stats.first_asked, stats.last_asked],
         "fill_rates": stats.fill_rates(),
         "parse_issues": stats.parse_issues(),
+        "withdrawn": {"rows": withdrawn if not keep_removed else stats.withdrawn,
+                      "kept": bool(keep_removed)},
         "monitors": next((r["monitors"] for r in reversed(runs) if r.get("monitors")), None),
         "split": {"column": "split", "method": "sha256(qa_id), first 8 bytes / 2**64",
                   "ratios": dict(split_ratios), "rows": dict(sorted(stats.by_split.items()))},

@@ -91,7 +91,8 @@ class RunLifecycle:
         from pipelines.dataset import export_dataset
 
         manifest = export_dataset(self.state.out_dir,
-                                  start_url=getattr(spider, "start_url", None))
+                                  start_url=getattr(spider, "start_url", None),
+                                  keep_removed=self.crawler.settings.getbool("QA_KEEP_REMOVED"))
         self.stats.set_value(keys.DATASET_ROWS, manifest["rows"]["qa"])
         logger.info("Dataset written to %s (%d Q&A rows)", self.state.out_dir,
                     manifest["rows"]["qa"])

@@ -108,3 +108,42 @@ def test_versions_follow_what_changed_and_the_changelog_says_it(tmp_path):
     target.write_text(json.dumps(old))
     assert crawl_into(tmp_path, site, [], T0 + dt.timedelta(days=3))["version"] == "2.0.0"
     assert "Schema version 1 -> 2" in (tmp_path / "CHANGELOG.md").read_text()
+
+
+@pytest.mark.slow
+def test_a_page_withdrawn_on_a_recheck_gets_removed_at_and_leaves_the_published_tables(tmp_path):
+    from qa_crawler.demo.server import SiteServer
+    from tests.crawl_helpers import crawl
+
+    site = SampleSite(n_pages=20, seed=9)
+    gone, also_gone = site.qa_ids()[3], site.qa_ids()[8]
+    with SiteServer(site) as server:
+        first = crawl(server.url("/"), tmp_path)
+        assert first.returncode == 0, first.stderr[-2000:]
+        assert json.loads((tmp_path / "manifest.json").read_text())["version"] == "1.0.0"
+        server.faults[site.article_path(gone)] = [{"status": 404}]
+        server.faults[site.article_path(also_gone)] = [{"status": 410}]
+        second = crawl(server.url("/"), tmp_path, "--recheck-older-than", "0s")
+        assert second.returncode == 0, second.stderr[-2000:]
+        assert "withdrawn         2 stored pages" in second.stdout
+        assert "failures          none" in second.stdout  # a withdrawal is no failure
+        manifest = json.loads((tmp_path / "manifest.json").read_text())
+        ids = set(pq.read_table(tmp_path / "qa.parquet", columns=["qa_id"])["qa_id"].to_pylist())
+        assert gone not in ids and also_gone not in ids and len(ids) == 18
+        assert manifest["withdrawn"] == {"rows": 2, "kept": False}
+        assert manifest["version"] == "2.0.0"  # rows removed: a new major version
+        assert "0 added, 0 changed, 2 removed" in (tmp_path / "CHANGELOG.md").read_text()
+        # --keep-removed keeps them, with the time they were found withdrawn.
+        import subprocess
+        import sys
+        proc = subprocess.run([sys.executable, "-m", "qa_crawler.cli", "export", str(tmp_path),
+                               "--keep-removed"], capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        rows = {r["qa_id"]: r for r in pq.read_table(
+            tmp_path / "qa.parquet", columns=["qa_id", "removed_at"]).to_pylist()}
+        assert rows[gone]["removed_at"] is not None and rows[site.qa_ids()[0]]["removed_at"] is None
+        # A page that comes back online is no longer withdrawn.
+        third = crawl(server.url("/"), tmp_path, "--recheck-older-than", "0s")
+        assert third.returncode == 0, third.stderr[-2000:]
+        ids = set(pq.read_table(tmp_path / "qa.parquet", columns=["qa_id"])["qa_id"].to_pylist())
+        assert {gone, also_gone} <= ids
