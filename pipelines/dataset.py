@@ -40,7 +40,14 @@ from qa_crawler.record import (
 from pipelines.croissant import croissant
 from pipelines.privacy import export_options, hash_value, salt_for, split_of
 from pipelines.release import changelog, changes_since, next_version, split_files, write_splits
-from qa_crawler.state import STATE_DIRNAME, iter_merged_records, merged_failures, merged_runs
+from pipelines.dedup import NUM_PERM, SHINGLE_WORDS, THRESHOLD, near_duplicate_groups
+from qa_crawler.state import (
+    STATE_DIRNAME,
+    iter_merged_records,
+    iter_merged_texts,
+    merged_failures,
+    merged_runs,
+)
 
 BATCH_ROWS = 2000
 # ... or fewer when the texts are long: a batch is copied several times on its way to Parquet
@@ -228,6 +235,9 @@ def export_dataset(out_dir: str | os.PathLike, *, start_url: str | None = None,
     flat = {name: _TableSink(tmp, name, flat_schema(name), flat_schema(name)) for name in NESTED}
     stats = DatasetStats(schema.names)
     withdrawn = 0
+    # Near-duplicate groups first (a pass over the questions alone): a group's rows share a
+    # split, so that no question has a near-copy in another split.
+    groups = near_duplicate_groups(iter_merged_texts(out, ("subject", "question")))
     try:
         for record, meta in iter_merged_records(out):
             if meta.get("removed_at") and not keep_removed:
@@ -235,7 +245,8 @@ def export_dataset(out_dir: str | os.PathLike, *, start_url: str | None = None,
                 continue
             row = dict(record)
             row.update(meta)
-            row["split"] = split_of(record["qa_id"], split_ratios)
+            row["dup_cluster"] = groups.get(record["qa_id"])
+            row["split"] = split_of(row["dup_cluster"] or record["qa_id"], split_ratios)
             for column in hashed:
                 row[column] = hash_value(row.get(column), salt)
             for column in dropped:
@@ -299,7 +310,12 @@ def export_dataset(out_dir: str | os.PathLike, *, start_url: str | None = None,
         "withdrawn": {"rows": withdrawn if not keep_removed else stats.withdrawn,
                       "kept": bool(keep_removed)},
         "monitors": next((r["monitors"] for r in reversed(runs) if r.get("monitors")), None),
-        "split": {"column": "split", "method": "sha256(qa_id), first 8 bytes / 2**64",
+        "near_duplicates": {
+            "column": "dup_cluster", "groups": len(set(groups.values())), "rows": len(groups),
+            "method": f"MinHash LSH (datasketch, {NUM_PERM} permutations) over word "
+                      f"{SHINGLE_WORDS}-shingles of subject and question, Jaccard >= {THRESHOLD}"},
+        "split": {"column": "split",
+                  "method": "sha256(dup_cluster, else qa_id), first 8 bytes / 2**64",
                   "ratios": dict(split_ratios), "rows": dict(sorted(stats.by_split.items()))},
         "redacted": {c: ("dropped" if how == "drop" else "salted sha256 (HMAC), 20 hex digits")
                      for c, how in sorted(redact.items())},
