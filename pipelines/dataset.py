@@ -1,9 +1,29 @@
 """Write the dataset folder: qa/similar/related_topics as Parquet and CSV, failures, manifest, card.
 
 The writer takes its schemas up front (from :mod:`qa_crawler.record`), buffers rows and writes
-them in batches, casting every batch to the fixed schema; it never lets pyarrow infer one. Every
-file is written under a temporary name in the state folder and renamed into place when complete,
-so a crash never leaves a half-written file where a finished one should be.
+them in batches, casting every batch to the fixed schema; it never lets pyarrow infer one.
+
+How a new set of files replaces the old one, so that a reader sees one set or the other, never
+a mix, and the manifest always matches the files beside it:
+
+- One export at a time per folder: each takes ``DIR/.qa-crawler/export.lock`` (an flock, gone
+  with its process), waiting a bounded time for another (the crawl's closing export takes it
+  too); :class:`ExportBusy` names the holder when the wait runs out.
+- Each export writes its whole set (data files, card, manifest) into a fresh folder of its
+  own, ``DIR/.qa-dataset/<time>-<pid>-<random>/``, and fsyncs it.
+- ``DIR/.qa-dataset/current`` is a symlink to the published set, and every published name in
+  DIR (``qa.parquet``, ..., ``manifest.json``) is a fixed symlink through it
+  (``.qa-dataset/current/qa.parquet``). Publishing is one ``rename`` of a new ``current`` link
+  over the old one, so all names switch at once; renaming files into DIR one by one could not
+  do that (a kill between two renames left new Parquet beside old CSV and an old manifest).
+  Readers need nothing new: opening ``DIR/qa.parquet`` follows the links (pandas, pyarrow,
+  ``load_dataset``, DuckDB, polars, Hugging Face ``datasets``), ``cp`` and ``zip`` copy the
+  contents. A reader that opens several files and must not straddle a switch reads them from
+  :func:`published_set` (the resolved folder).
+- The previous set stays (``.qa-dataset/previous``) so that a reader that resolved it just
+  before a switch can finish; older sets and the folders of crashed exports are removed by the
+  next export, under the lock. The sets live outside the state folder ``.qa-crawler`` so that a
+  copy of the dataset without its state (and the redaction salt) still holds its files.
 """
 
 from __future__ import annotations
@@ -12,6 +32,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import secrets
 import shutil
 from collections import Counter
 from collections.abc import Iterable
@@ -32,7 +53,13 @@ from qa_crawler.record import (
     flat_schema,
 )
 from pipelines.privacy import export_options, hash_value, salt_for, split_of
-from qa_crawler.state import STATE_DIRNAME, iter_merged_records, merged_failures, merged_runs
+from qa_crawler.state import (
+    STATE_DIRNAME,
+    hold_lock,
+    iter_merged_records,
+    merged_failures,
+    merged_runs,
+)
 
 BATCH_ROWS = 2000
 # ... or fewer when the texts are long: a batch is copied several times on its way to Parquet
@@ -60,6 +87,9 @@ DATA_FILES = (
     "qa.parquet", "similar.parquet", "related_topics.parquet", "failures.parquet",
     "qa.csv", "similar.csv", "related_topics.csv", "failures.csv",
 )
+# Every name an export publishes in DIR; the manifest last wherever order matters.
+PUBLISHED = (*DATA_FILES, "README.md", "manifest.json")
+SETS_DIRNAME = ".qa-dataset"
 
 
 def _converters(schema: pa.Schema):
@@ -172,20 +202,48 @@ def _sha256(path: Path) -> str:
 
 def export_dataset(out_dir: str | os.PathLike, *, start_url: str | None = None,
                    extra_manifest: dict | None = None, redact: list[str] | None = None,
-                   split_ratios: str | None = None) -> dict:
+                   split_ratios: str | None = None, lock_wait: float | None = None) -> dict:
     """Write the dataset folder from the crawl state in ``out_dir``; returns the manifest.
+
+    Waits up to ``lock_wait`` seconds (default ``QA_EXPORT_LOCK_WAIT``) for another export of
+    the folder to finish, then raises :class:`ExportBusy`. See the module's docstring for how
+    the new files replace the old ones.
 
     ``redact`` lists ``NAME``, ``NAME:hash`` (a salted hash replaces the value) or ``NAME:drop``
     specs; ``split_ratios`` (``"0.8,0.1,0.1"``) sets the train/validation/test shares of the
     ``split`` column. Both are kept in the state folder and apply to later exports until
     changed (see :func:`pipelines.privacy.export_options`); ValueError names a bad one.
     """
-    out = Path(out_dir)
-    redact, split_ratios = export_options(out / STATE_DIRNAME, redact, split_ratios)
-    tmp = out / STATE_DIRNAME / "export-tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+    from qa_crawler.settings import QA_EXPORT_LOCK_WAIT
 
+    out = Path(out_dir)
+    (out / STATE_DIRNAME).mkdir(parents=True, exist_ok=True)
+    wait = QA_EXPORT_LOCK_WAIT if lock_wait is None else lock_wait
+    lock = hold_lock(out / STATE_DIRNAME / "export.lock", wait)
+    if isinstance(lock, str):
+        raise ExportBusy(f"{out} is being exported by {lock}; waited {wait:g}s for it, run the "
+                         "export again when it is done")
+    try:
+        sets = out / SETS_DIRNAME
+        _remove_unpublished(out)
+        tmp = sets / f"{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S}-{os.getpid()}-" \
+                     f"{secrets.token_hex(4)}"
+        tmp.mkdir(parents=True)
+        try:
+            manifest = _write_set(out, tmp, start_url, extra_manifest, redact, split_ratios)
+            _fsync_folder(tmp)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        _publish(out, tmp)
+        return manifest
+    finally:
+        lock.close()
+
+
+def _write_set(out: Path, tmp: Path, start_url, extra_manifest, redact, split_ratios) -> dict:
+    """Write every file of the dataset into the folder ``tmp``; returns the manifest."""
+    redact, split_ratios = export_options(out / STATE_DIRNAME, redact, split_ratios)
     dropped = {c for c, how in redact.items() if how == "drop"}
     hashed = [c for c, how in redact.items() if how == "hash"]
     salt = salt_for(out / STATE_DIRNAME) if hashed else b""
@@ -278,8 +336,78 @@ def export_dataset(out_dir: str | os.PathLike, *, start_url: str | None = None,
     (tmp / "manifest.json").write_text(
         json.dumps(manifest, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8"
     )
-    # Data files first, manifest last: a manifest in place means its files are complete.
-    for name in [*DATA_FILES, "README.md", "manifest.json"]:
-        os.replace(tmp / name, out / name)
-    shutil.rmtree(tmp, ignore_errors=True)
     return manifest
+
+
+class ExportBusy(RuntimeError):
+    """Another export of the folder held its lock for longer than this one would wait."""
+
+
+def published_set(out_dir: str | os.PathLike) -> Path:
+    """The folder holding the published files of a dataset folder, resolved once: read several
+    files from it and they are of one export, whatever export runs meanwhile."""
+    out = Path(out_dir)
+    current = out / SETS_DIRNAME / "current"
+    return current.resolve() if current.is_symlink() else out
+
+
+def _point(link: Path, target: str) -> None:
+    """Make ``link`` a symlink to ``target`` in one rename (a reader sees the old or the new)."""
+    tmp = link.with_name(f".{link.name}.{secrets.token_hex(4)}")
+    os.symlink(target, tmp)
+    os.replace(tmp, link)
+
+
+def _fsync_folder(folder: Path) -> None:
+    for path in folder.iterdir():
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    _fsync_dir(folder)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _publish(out: Path, new_set: Path) -> None:
+    sets = new_set.parent
+    current = sets / "current"
+    if current.is_symlink():
+        _point(sets / "previous", os.readlink(current))
+    _point(current, new_set.name)  # the switch: every published name follows this one link
+    _fsync_dir(sets)
+    # Fixed links, made once per folder (a folder written before them held plain files, which
+    # are replaced one by one, the manifest last, that one time).
+    for name in PUBLISHED:
+        link, target = out / name, f"{SETS_DIRNAME}/current/{name}"
+        if not (link.is_symlink() and os.readlink(link) == target):
+            _point(link, target)
+    _fsync_dir(out)
+    _remove_unpublished(out)
+
+
+def _remove_unpublished(out: Path) -> None:
+    """Remove the sets neither current nor previous (older ones, crashed exports' folders) and
+    the shared temporary folder of exports before these sets; run under the export lock."""
+    shutil.rmtree(out / STATE_DIRNAME / "export-tmp", ignore_errors=True)
+    for name in PUBLISHED:
+        for stray in out.glob(f".{name}.*"):  # links a crashed _point left
+            if stray.is_symlink():
+                stray.unlink()
+    sets = out / SETS_DIRNAME
+    if not sets.is_dir():
+        return
+    keep = {os.readlink(sets / n) for n in ("current", "previous") if (sets / n).is_symlink()}
+    for path in sets.iterdir():
+        if path.is_symlink():
+            if path.name not in ("current", "previous"):
+                path.unlink()  # a link a crashed _point left under its temporary name
+        elif path.name not in keep:
+            shutil.rmtree(path, ignore_errors=True)

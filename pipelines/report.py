@@ -697,7 +697,10 @@ def _chart_html(chart: Chart, extra: str = "") -> str:
 
 def render_report(dataset_dir: str | os.PathLike) -> str:
     """The report of a dataset folder, as one self-contained HTML page."""
-    folder = Path(dataset_dir)
+    from pipelines.dataset import published_set
+
+    name = Path(dataset_dir).resolve().name
+    folder = published_set(dataset_dir)  # one export's files, whatever export runs meanwhile
     qa = qa_file(folder)
     manifest = _read_manifest(folder)
     redacted = manifest.get("redacted") or {}
@@ -722,7 +725,6 @@ def render_report(dataset_dir: str | os.PathLike) -> str:
                   "history below says what the crawl did; <code>failures.csv</code> lists the "
                   "pages that failed.</p></section>")
     charts.append(_history_chart(manifest))
-    name = folder.resolve().name
     nav = "".join(f'<a href="#{c.key}">{_e(c.heading)}</a>' for c in charts)
     made = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M")
     history = charts.pop()

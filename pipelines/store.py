@@ -87,9 +87,16 @@ class StorePipeline:
                    if k.startswith(("qa/", "item_scraped_count", "downloader/response_count"))}
         self.state.finish_run(str(reason), summary, monitors=verdict)
         if self.export_on_close:
-            from pipelines.dataset import export_dataset
+            from pipelines.dataset import ExportBusy, export_dataset
 
-            manifest = export_dataset(self.state.out_dir, start_url=getattr(spider, "start_url", None))
+            try:
+                manifest = export_dataset(
+                    self.state.out_dir, start_url=getattr(spider, "start_url", None),
+                    lock_wait=self.crawler.settings.getfloat("QA_EXPORT_LOCK_WAIT"))
+            except ExportBusy as exc:
+                self.stats.set_value("qa/dataset_error", str(exc))
+                logger.error("The dataset was not written: %s", exc)
+                return
             self.stats.set_value("qa/dataset_rows", manifest["rows"]["qa"])
             logger.info("Dataset written to %s (%d Q&A rows)", self.state.out_dir,
                         manifest["rows"]["qa"])

@@ -105,6 +105,9 @@ def register(sub) -> None:
 
     p = sub.add_parser("export", help="write the dataset folder from the state a crawl left in DIR")
     p.add_argument("dir", metavar="DIR")
+    p.add_argument("--wait", type=float, default=None, metavar="SECONDS",
+                   help="how long to wait for another export of DIR to finish (default: "
+                        "QA_EXPORT_LOCK_WAIT, 300); then give up with exit status 3")
     _dataset_options(p)
     p.set_defaults(func=cmd_export)
 
@@ -178,6 +181,15 @@ def run_crawl(start_url: str | None, out_dir: str, *, overrides=(), recheck: str
         return EXIT_CANNOT_RUN
     if "finish_reason" not in stats:
         print("qa-crawler crawl: the crawl did not start (see the log above)", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    if stats.get("qa/dataset_error"):
+        print(f"qa-crawler crawl: the dataset was not written: {stats['qa/dataset_error']}; what "
+              "was crawled is kept in the folder", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    if settings.getbool("QA_EXPORT_ON_CLOSE", True) and "qa/dataset_rows" not in stats:
+        # 0 and 4 say the dataset was written: never give them when it was not.
+        print("qa-crawler crawl: the dataset was not written (see the log above)",
+              file=sys.stderr)
         return EXIT_CANNOT_RUN
     if stats.get("qa/monitors/verdict") == "fail":
         return EXIT_MONITORS
@@ -293,14 +305,19 @@ def cmd_show(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from pipelines.dataset import export_dataset
+    from pipelines.dataset import ExportBusy, export_dataset
     from qa_crawler.state import state_files
 
     if not state_files(args.dir):
         print(f"qa-crawler export: {args.dir} holds no crawl state (run qa-crawler crawl first)",
               file=sys.stderr)
         return EXIT_USAGE
-    manifest = export_dataset(args.dir, redact=args.redact, split_ratios=args.split_ratios)
+    try:
+        manifest = export_dataset(args.dir, redact=args.redact, split_ratios=args.split_ratios,
+                                  lock_wait=args.wait)
+    except ExportBusy as exc:
+        print(f"qa-crawler export: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
     rows = manifest["rows"]
     print(f"qa-crawler: dataset written to {args.dir}: {rows['qa']} Q&A rows, "
           f"{rows['similar']} similar, {rows['related_topics']} related topics, "

@@ -73,6 +73,9 @@ QA_WORKER = "main"
 # Keep every raw response in WARC files under DIR/.qa-crawler/warc (for `rebuild` and `show`).
 QA_WARC_ENABLED = True
 QA_WARC_MAX_BYTES = 1 << 30
+# Seconds an export (the crawl's closing one, `qa-crawler export`) waits for another export of
+# the same folder to finish before it gives up (exit status 3).
+QA_EXPORT_LOCK_WAIT = 300.0
 # Distributed mode (--redis): seconds a worker waits on an empty frontier with nothing in flight
 # anywhere before it stops; heartbeat lifetime after which a silent worker counts as dead.
 QA_REDIS_IDLE_SECONDS = 10.0

@@ -15,6 +15,7 @@ import itertools
 import json
 import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -71,6 +72,30 @@ class LockedError(RuntimeError):
     """Another crawl holds the output folder."""
 
 
+def hold_lock(path: Path, wait: float = 0.0):
+    """An exclusive flock on ``path``, waiting up to ``wait`` seconds: the open file holding it
+    (it dies with its process, so no stale locks), or, when another process keeps it, a string
+    naming that holder (written into the file by whoever holds it)."""
+    fh = open(path, "a+")
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                fh.seek(0)
+                holder = fh.read().strip() or "another process"
+                fh.close()
+                return holder
+            time.sleep(0.1)
+    fh.seek(0)
+    fh.truncate()
+    fh.write(f"pid {os.getpid()} since {iso(utcnow())}\n")
+    fh.flush()
+    return fh
+
+
 class CrawlState:
     """One process's view of the state folder of a dataset directory."""
 
@@ -102,22 +127,13 @@ class CrawlState:
     def lock(self) -> None:
         """Take the folder's crawl lock; an flock dies with its process, so no stale locks."""
         path = self.dir / f"lock-{self.worker}"
-        fh = open(path, "a+")
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            fh.seek(0)
-            holder = fh.read().strip() or "another process"
-            fh.close()
+        holder = hold_lock(path)
+        if isinstance(holder, str):
             raise LockedError(
                 f"{self.out_dir} is being crawled by {holder}; wait for it to finish "
                 "or choose another --out folder"
-            ) from None
-        fh.seek(0)
-        fh.truncate()
-        fh.write(f"pid {os.getpid()} since {iso(utcnow())}\n")
-        fh.flush()
-        self._lock_file = fh
+            )
+        self._lock_file = holder
 
     def close(self) -> None:
         self.db.close()
