@@ -55,6 +55,7 @@ from qa_crawler.record import (
 from pipelines.privacy import export_options, hash_value, salt_for, split_of
 from qa_crawler.state import (
     STATE_DIRNAME,
+    StorageError,
     hold_lock,
     iter_merged_records,
     merged_failures,
@@ -232,6 +233,10 @@ def export_dataset(out_dir: str | os.PathLike, *, start_url: str | None = None,
         try:
             manifest = _write_set(out, tmp, start_url, extra_manifest, redact, split_ratios)
             _fsync_folder(tmp)
+        except OSError as exc:  # a full disk, a read-only or failing one
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise StorageError(f"cannot write {exc.filename or tmp}: "
+                               f"{exc.strerror or exc}") from exc
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise

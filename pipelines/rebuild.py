@@ -17,7 +17,13 @@ from pathlib import Path
 
 from qa_crawler.parsers.doctorqna import PARSER_VERSION, NotQAPage, parse_page
 from qa_crawler.record import to_json_dict
-from qa_crawler.state import CrawlState, state_files
+from qa_crawler.state import (
+    CrawlState,
+    DamagedStateError,
+    set_aside,
+    state_files,
+    verify_state_file,
+)
 from qa_crawler.warc import Location, iter_responses, warc_dir
 
 CHUNK = 200
@@ -106,6 +112,13 @@ def rebuild(out_dir: str | os.PathLike, *, workers: int | None = None,
         if pool is not None:
             pool.shutdown()
 
+    # A damaged state is what a rebuild is for: set aside (kept), then made again from the pages.
+    set_aside_files = []
+    for path in state_files(out):
+        try:
+            verify_state_file(path)
+        except DamagedStateError:
+            set_aside_files.append(str(set_aside(path)))
     states = [CrawlState(out, worker=p.stem.removeprefix("state-")) for p in state_files(out)]
     if not states:
         states = [CrawlState(out)]
@@ -122,6 +135,7 @@ def rebuild(out_dir: str | os.PathLike, *, workers: int | None = None,
         "parser_version": PARSER_VERSION,
         "pages_parsed": len(pages), "records": len(records), "not_qa_pages": not_qa,
         "workers": workers, "seconds": round(elapsed, 2),
+        "damaged_state_set_aside": set_aside_files,
     }})
 
 

@@ -15,7 +15,9 @@ from scrapy.exceptions import DropItem, NotConfigured
 
 from qa_crawler.record import QARecord, to_json_dict
 from pipelines.privacy import export_options
-from qa_crawler.state import STATE_DIRNAME, for_crawler
+from qa_crawler.guard import REASON as WRITE_ERROR
+from qa_crawler.guard import storage_failed
+from qa_crawler.state import STATE_DIRNAME, StorageError, for_crawler
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +49,10 @@ class StorePipeline:
 
     def open_spider(self, spider=None):
         spider = spider or self.crawler.spider
-        self.state.start_run(getattr(spider, "start_url", None))
+        try:
+            self.state.start_run(getattr(spider, "start_url", None))
+        except StorageError as exc:
+            storage_failed(self.crawler, exc)
 
     def process_item(self, item):
         if not isinstance(item, QARecord):
@@ -58,12 +63,16 @@ class StorePipeline:
         self.seen.add(item.qa_id)
         fetch = getattr(item, "fetch_info", None)
         data = getattr(item, "validated_json", None) or to_json_dict(item)
-        outcome = self.state.upsert(
-            data, fetch.url if fetch else item.url,
-            etag=fetch.etag if fetch else None,
-            last_modified=fetch.last_modified if fetch else None,
-            seen_at=item.crawled_at,
-        )
+        try:
+            outcome = self.state.upsert(
+                data, fetch.url if fetch else item.url,
+                etag=fetch.etag if fetch else None,
+                last_modified=fetch.last_modified if fetch else None,
+                seen_at=item.crawled_at,
+            )
+        except StorageError as exc:
+            storage_failed(self.crawler, exc)
+            raise DropItem(f"not stored: {exc}", log_level="DEBUG") from None
         self.stats.inc_value(f"qa/records/{outcome}")
         return item
 
@@ -85,7 +94,14 @@ class StorePipeline:
                 logger.warning("Monitor %s failed: %s", c["name"], c["message"])
         summary = {k: v for k, v in stats.items()
                    if k.startswith(("qa/", "item_scraped_count", "downloader/response_count"))}
-        self.state.finish_run(str(reason), summary, monitors=verdict)
+        try:
+            self.state.finish_run(str(reason), summary, monitors=verdict)
+        except StorageError as exc:
+            storage_failed(self.crawler, exc)
+        if reason == WRITE_ERROR or stats.get("qa/write_error"):
+            return  # the folder cannot be written: the dataset published before stays as it was
+        if stats.get("qa/start_failed") and not stats.get("qa/pages"):
+            return  # nothing was reached: no empty dataset over what the folder held
         if self.export_on_close:
             from pipelines.dataset import ExportBusy, export_dataset
 
@@ -93,7 +109,7 @@ class StorePipeline:
                 manifest = export_dataset(
                     self.state.out_dir, start_url=getattr(spider, "start_url", None),
                     lock_wait=self.crawler.settings.getfloat("QA_EXPORT_LOCK_WAIT"))
-            except ExportBusy as exc:
+            except (ExportBusy, StorageError) as exc:
                 self.stats.set_value("qa/dataset_error", str(exc))
                 logger.error("The dataset was not written: %s", exc)
                 return

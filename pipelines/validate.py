@@ -14,7 +14,8 @@ import jsonschema
 from scrapy.exceptions import DropItem
 
 from qa_crawler.record import QARecord, json_schema, to_json_dict
-from qa_crawler.state import for_crawler
+from qa_crawler.guard import storage_failed
+from qa_crawler.state import StorageError, for_crawler
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +58,9 @@ class ValidationPipeline:
         self.stats.inc_value("qa/validation/dropped")
         if self.state is not None:
             fetch = getattr(item, "fetch_info", None)
-            self.state.record_failure(fetch.url if fetch else item.url, "invalid_record",
-                                      status=item.http_status, error=reason)
+            try:
+                self.state.record_failure(fetch.url if fetch else item.url, "invalid_record",
+                                          status=item.http_status, error=reason)
+            except StorageError as exc:
+                storage_failed(self.crawler, exc)
         raise DropItem(f"invalid record {item.url}: {reason}")

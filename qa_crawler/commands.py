@@ -129,7 +129,7 @@ def run_crawl(start_url: str | None, out_dir: str, *, overrides=(), recheck: str
     from scrapy.settings import Settings
 
     from qa_crawler.spiders.qa import QASpider
-    from qa_crawler.state import CrawlState, LockedError
+    from qa_crawler.state import CrawlState, LockedError, StorageError, verify_state_files
 
     stream = stream or sys.stdout
     settings = Settings()
@@ -146,9 +146,10 @@ def run_crawl(start_url: str | None, out_dir: str, *, overrides=(), recheck: str
 
     try:
         Path(out_dir).mkdir(parents=True, exist_ok=True)
+        verify_state_files(out_dir)
         state = CrawlState(out_dir, worker=settings.get("QA_WORKER") or "main")
         state.lock()
-    except LockedError as exc:
+    except (LockedError, StorageError) as exc:
         print(f"qa-crawler crawl: {exc}", file=sys.stderr)
         return EXIT_CANNOT_RUN
     except OSError as exc:
@@ -168,6 +169,11 @@ def run_crawl(start_url: str | None, out_dir: str, *, overrides=(), recheck: str
     state.close()
 
     print_summary(stats, out_dir, time.monotonic() - began, stream)
+    if stats.get("qa/write_error"):
+        print(f"qa-crawler crawl: {stats['qa/write_error']}; what was stored is kept in the "
+              "folder: make room (or fix the disk) and run the same command again to go on",
+              file=sys.stderr)
+        return EXIT_CANNOT_RUN
     if stats.get("qa/redis_lost"):
         print(f"qa-crawler crawl: lost Redis: {stats['qa/redis_lost']}; what was stored is kept "
               "in the folder, run the same command again to go on", file=sys.stderr)
@@ -257,18 +263,26 @@ def cmd_crawl(args) -> int:
 
 
 def cmd_rebuild(args) -> int:
+    from pipelines.dataset import ExportBusy
     from pipelines.rebuild import print_progress, rebuild
+    from qa_crawler.state import StorageError
 
     try:
         manifest = rebuild(args.dir, workers=args.workers, progress=print_progress)
     except FileNotFoundError as exc:
         print(f"qa-crawler rebuild: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except (ExportBusy, StorageError) as exc:
+        print(f"qa-crawler rebuild: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
     info = manifest["rebuild"]
     print(f"qa-crawler: rebuilt {args.dir} with parser {info['parser_version']}: "
           f"{info['records']} Q&A records from {info['pages_parsed']} stored pages "
           f"({info['not_qa_pages']} not Q&A pages) in {info['seconds']}s on {info['workers']} "
           "process(es); nothing was fetched")
+    for path in info.get("damaged_state_set_aside") or ():
+        print(f"qa-crawler: the damaged crawl state was set aside as {path}; the pages' history "
+              "(first seen, runs) starts again from the raw pages")
     report = _write_report(Path(args.dir), "rebuild")
     if report is not None:
         print(f"qa-crawler: report: {report}")
@@ -306,16 +320,17 @@ def cmd_show(args) -> int:
 
 def cmd_export(args) -> int:
     from pipelines.dataset import ExportBusy, export_dataset
-    from qa_crawler.state import state_files
+    from qa_crawler.state import StorageError, state_files, verify_state_files
 
     if not state_files(args.dir):
         print(f"qa-crawler export: {args.dir} holds no crawl state (run qa-crawler crawl first)",
               file=sys.stderr)
         return EXIT_USAGE
     try:
+        verify_state_files(args.dir)
         manifest = export_dataset(args.dir, redact=args.redact, split_ratios=args.split_ratios,
                                   lock_wait=args.wait)
-    except ExportBusy as exc:
+    except (ExportBusy, StorageError) as exc:
         print(f"qa-crawler export: {exc}", file=sys.stderr)
         return EXIT_CANNOT_RUN
     rows = manifest["rows"]

@@ -93,6 +93,7 @@ class WarcMiddleware:
             max_bytes=crawler.settings.getint("QA_WARC_MAX_BYTES", 1 << 30),
         )
         self.stats = crawler.stats
+        self.crawler = crawler
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
     @classmethod
@@ -111,14 +112,26 @@ class WarcMiddleware:
             reason = HTTPStatus(response.status).phrase
         except ValueError:
             reason = ""
-        location = self.archive.write(
-            response.url, method=request.method, request_headers=self._headers(request.headers),
-            status=response.status, reason=reason,
-            response_headers=self._headers(response.headers), body=response.body,
-        )
+        try:
+            location = self.archive.write(
+                response.url, method=request.method,
+                request_headers=self._headers(request.headers), status=response.status,
+                reason=reason, response_headers=self._headers(response.headers),
+                body=response.body,
+            )
+        except OSError as exc:
+            from qa_crawler.guard import NotStored, os_error, storage_failed
+
+            storage_failed(self.crawler, os_error(self.archive.dir / self.archive.name, exc))
+            raise NotStored(f"not stored: {exc}") from None
         request.meta["qa_warc"] = location
         self.stats.inc_value("qa/warc/records")
         return response
 
     def spider_closed(self, spider):
-        self.archive.close()
+        try:
+            self.archive.close()
+        except OSError as exc:
+            from qa_crawler.guard import os_error, storage_failed
+
+            storage_failed(self.crawler, os_error(self.archive.dir / self.archive.name, exc))

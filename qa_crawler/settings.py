@@ -45,6 +45,10 @@ ITEM_PIPELINES = {
     "pipelines.validate.ValidationPipeline": 200,
     "pipelines.store.StorePipeline": 800,
 }
+SPIDER_MIDDLEWARES = {
+    # A callback that cannot write the folder (disk full) stops the crawl in one line.
+    "qa_crawler.guard.StorageGuardMiddleware": 50,
+}
 EXTENSIONS = {
     "qa_crawler.progress.Progress": 500,
 }

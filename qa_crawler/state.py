@@ -9,6 +9,7 @@ process (``worker`` names it); ``qa-crawler export`` merges them.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import fcntl
 import heapq
 import itertools
@@ -72,6 +73,106 @@ class LockedError(RuntimeError):
     """Another crawl holds the output folder."""
 
 
+class StorageError(Exception):
+    """A file of the folder cannot be written (disk full, read-only, I/O error); the message is
+    one line naming the file and the cause."""
+
+
+class DamagedStateError(StorageError):
+    """A state database is damaged or empty; the message names it and what can be done."""
+
+
+# SQLite's error names (Python 3.11+: sqlite3.Error.sqlite_errorname) for the causes an operator
+# can act on, said as the system says them for other files.
+_SQLITE_CAUSES = {
+    "SQLITE_FULL": os.strerror(errno.ENOSPC),
+    "SQLITE_IOERR": os.strerror(errno.EIO),
+    "SQLITE_READONLY": os.strerror(errno.EROFS),
+    "SQLITE_CANTOPEN": "cannot open the file",
+}
+_SQLITE_DAMAGED = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
+
+
+def damaged(path: Path, cause: str) -> DamagedStateError:
+    out = path.parent.parent
+    return DamagedStateError(
+        f"{path}: the crawl state is damaged ({cause}); nothing was changed. Rebuild it from the "
+        f"raw pages with `qa-crawler rebuild {out}` (the damaged file is set aside), or restore "
+        f"a copy of {path.name}")
+
+
+class _Connection(sqlite3.Connection):
+    """A connection whose storage errors name the database file (StorageError)."""
+
+    def __init__(self, database, *args, **kwargs):
+        super().__init__(database, *args, **kwargs)
+        self.file = Path(str(database).removeprefix("file:").split("?", 1)[0])
+
+    def _storage_error(self, exc: sqlite3.Error) -> Exception:
+        name = getattr(exc, "sqlite_errorname", "") or ""
+        if name.startswith(_SQLITE_DAMAGED) or isinstance(exc, sqlite3.DatabaseError) and \
+                ("malformed" in str(exc) or "not a database" in str(exc)):
+            return damaged(self.file, str(exc))
+        for prefix, cause in _SQLITE_CAUSES.items():
+            if name.startswith(prefix):
+                return StorageError(f"cannot write {self.file}: {cause}")
+        return exc
+
+    def execute(self, *args):
+        try:
+            return super().execute(*args)
+        except sqlite3.Error as exc:
+            raise self._storage_error(exc) from exc
+
+    def executescript(self, script):
+        try:
+            return super().executescript(script)
+        except sqlite3.Error as exc:
+            raise self._storage_error(exc) from exc
+
+    def __exit__(self, *exc_info):
+        try:
+            return super().__exit__(*exc_info)
+        except sqlite3.Error as exc:
+            raise self._storage_error(exc) from exc
+
+
+def connect(path: Path, *, read_only: bool = False, **kwargs) -> sqlite3.Connection:
+    """A connection to a state database; an empty (0-byte) file is refused as damaged, since we
+    never make one (a new state appears only with its tables)."""
+    if path.exists() and path.stat().st_size == 0:
+        raise damaged(path, "it is empty, 0 bytes")
+    if read_only:
+        return sqlite3.connect(f"file:{path}?mode=ro", uri=True, factory=_Connection, **kwargs)
+    return sqlite3.connect(path, factory=_Connection, **kwargs)
+
+
+def verify_state_file(path: Path) -> None:
+    """Open a state database and read its tables: DamagedStateError if it is damaged."""
+    db = connect(path, read_only=True)
+    try:
+        db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    finally:
+        db.close()
+
+
+def verify_state_files(out_dir: str | os.PathLike) -> None:
+    """Open every state database of the folder: DamagedStateError names one that is damaged."""
+    for path in state_files(out_dir):
+        verify_state_file(path)
+
+
+def set_aside(path: Path) -> Path:
+    """Rename a damaged state database (and its WAL files) out of the way; returns its new path."""
+    aside = path.with_name(f"{path.name}.damaged-{utcnow():%Y%m%dT%H%M%S}")
+    for suffix in ("-wal", "-shm"):
+        extra = path.with_name(path.name + suffix)
+        if extra.exists():
+            os.replace(extra, aside.with_name(aside.name + suffix))
+    os.replace(path, aside)
+    return aside
+
+
 def hold_lock(path: Path, wait: float = 0.0):
     """An exclusive flock on ``path``, waiting up to ``wait`` seconds: the open file holding it
     (it dies with its process, so no stale locks), or, when another process keeps it, a string
@@ -116,7 +217,7 @@ class CrawlState:
             finally:
                 db.close()
             os.replace(tmp, self.path)
-        self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self.db = connect(self.path, isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(_SCHEMA)
@@ -247,6 +348,10 @@ class CrawlState:
                 (record_json["qa_id"], record_json["url"], record_json["url"], body,
                  _content_key(record_json), seen, seen),
             )
+            # ... and its URL as fetched, so that the next crawl does not fetch it again.
+            self.db.execute(
+                "INSERT INTO urls (url, qa_id, fetched_at) VALUES (?, ?, ?) ON CONFLICT(url)"
+                " DO NOTHING", (record_json["url"], record_json["qa_id"], seen))
         return True
 
     def touch(self, fetched_url: str) -> None:
@@ -318,7 +423,7 @@ def iter_merged_records(out_dir: str | os.PathLike) -> Iterator[tuple[dict, dict
     not grow with the number of pages. Where two workers stored the same qa_id, the most
     recently seen copy wins.
     """
-    conns = [sqlite3.connect(f"file:{p}?mode=ro", uri=True) for p in state_files(out_dir)]
+    conns = [connect(p, read_only=True) for p in state_files(out_dir)]
     streams = [
         c.execute("SELECT qa_id, last_seen, first_seen, changed_at, record FROM pages"
                   " ORDER BY qa_id")
@@ -344,7 +449,7 @@ def known_urls(out_dir: str | os.PathLike, fresher_than: dt.datetime | None = No
     """Fetched URLs of the pages stored by any worker in the folder."""
     urls: set[str] = set()
     for path in state_files(out_dir):
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        db = connect(path, read_only=True)
         try:
             if fresher_than is None:
                 rows = db.execute("SELECT url FROM urls")
@@ -361,7 +466,7 @@ def merged_failures(out_dir: str | os.PathLike) -> list[dict]:
     out: dict[str, dict] = {}
     fetched: set[str] = set()
     for path in state_files(out_dir):
-        db = sqlite3.connect(path)
+        db = connect(path)
         try:
             fetched.update(u for (u,) in db.execute("SELECT url FROM urls"))
             for url, kind, status, error, attempts, last in db.execute(
@@ -380,7 +485,7 @@ def merged_failures(out_dir: str | os.PathLike) -> list[dict]:
 def merged_runs(out_dir: str | os.PathLike) -> list[dict]:
     runs = []
     for path in state_files(out_dir):
-        db = sqlite3.connect(path)
+        db = connect(path)
         try:
             for row in db.execute(
                 "SELECT worker, start_url, started_at, finished_at, finish_reason, stats, monitors"

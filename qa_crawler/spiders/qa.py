@@ -21,7 +21,8 @@ from w3lib.url import canonicalize_url
 
 from qa_crawler.durations import parse_duration
 from qa_crawler.parsers.doctorqna import read_page
-from qa_crawler.state import for_crawler, known_urls
+from qa_crawler.guard import NotStored, storage_failed
+from qa_crawler.state import StorageError, for_crawler, known_urls
 
 logger = logging.getLogger(__name__)
 _IGNORED = frozenset(IGNORED_EXTENSIONS)
@@ -256,8 +257,10 @@ class QASpider(scrapy.Spider):
         request = failure.request
         self.done(request)
         if failure.check(IgnoreRequest) and not failure.check(HttpError):
-            # robots.txt and offsite filters: a choice, not a failure.
-            self.stats.inc_value("qa/skipped_ignored")
+            # robots.txt and offsite filters: a choice, not a failure (nor a page the crawl,
+            # stopping on a full disk, could not keep).
+            if not failure.check(NotStored):
+                self.stats.inc_value("qa/skipped_ignored")
             return
         attempts = request.meta.get("retry_times", 0) + 1
         if failure.check(HttpError):
@@ -272,8 +275,11 @@ class QASpider(scrapy.Spider):
             self.stats.set_value("qa/start_failed", error)
         logger.warning("Failed %s after %d attempt(s): %s", request.url, attempts, error)
         if self.state is not None:
-            self.state.record_failure(self.canonical(request.url), kind, status=status,
-                                      error=error, attempts=attempts)
+            try:
+                self.state.record_failure(self.canonical(request.url), kind, status=status,
+                                          error=error, attempts=attempts)
+            except StorageError as exc:
+                storage_failed(self.crawler, exc)
 
 
 def _header(response, name: bytes) -> str | None:
