@@ -1,4 +1,4 @@
-"""Downloader middleware: retries with exponential backoff that honour ``Retry-After``."""
+"""Downloader middlewares: the site rule on every request, backoff retries, the WARC archive."""
 
 from __future__ import annotations
 
@@ -66,6 +66,44 @@ class BackoffRetryMiddleware(RetryMiddleware):
         if retry is not None and delay > 0:
             await asyncio.sleep(delay)
         return retry
+
+
+class SiteRule:
+    """Every request the crawl sends passes the spider's rule for links (``QASpider.wanted``):
+    a redirect to another host or port (or to a denied path) is dropped before anything is
+    sent to it. Runs before the robots.txt middleware, so another host's robots.txt is not
+    fetched either. Scrapy's OffsiteMiddleware would not do: it knows no ports, and it lets
+    through whatever the start request redirects to (``dont_filter``)."""
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def process_request(self, request, spider=None):
+        from urllib.parse import urlsplit
+
+        from scrapy.exceptions import IgnoreRequest
+
+        spider = self.crawler.spider
+        if not hasattr(spider, "wanted"):
+            return None
+        if request.meta.get("start") and not request.meta.get("redirect_urls"):
+            return None  # the start URL defines the site
+        if urlsplit(request.url).path == "/robots.txt":
+            ok = spider.on_site(request.url)
+        else:
+            ok = spider.wanted(request.url)
+        if ok:
+            return None
+        came_from = (request.meta.get("redirect_urls") or [None])[-1]
+        self.crawler.stats.inc_value("qa/site_rule/dropped")
+        logger.info("Not fetching %s (redirected from %s): outside the crawl's site",
+                    request.url, came_from)
+        raise IgnoreRequest(f"outside the crawl's site: {request.url}"
+                            + (f" (redirected from {came_from})" if came_from else ""))
 
 
 class WarcMiddleware:

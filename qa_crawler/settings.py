@@ -31,6 +31,8 @@ RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 QA_RETRY_BACKOFF_BASE = 1.0
 QA_RETRY_BACKOFF_MAX = 60.0
 DOWNLOADER_MIDDLEWARES = {
+    # Before robots.txt (100): a redirect off the site is dropped before anything is sent.
+    "qa_crawler.middlewares.SiteRule": 40,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "qa_crawler.middlewares.BackoffRetryMiddleware": 550,
     "qa_crawler.middlewares.WarcMiddleware": 580,

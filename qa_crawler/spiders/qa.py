@@ -119,13 +119,18 @@ class QASpider(scrapy.Spider):
             return urlunsplit((p.scheme, p.netloc.lower(), p.path, "", ""))
         return canonicalize_url(url, keep_fragments=False)
 
+    def on_site(self, url: str) -> bool:
+        """Same site as the start URL: host and port; subdomains too."""
+        netloc = urlsplit(url).netloc.lower().rsplit("@", 1)[-1]
+        return netloc == self.site or netloc.endswith("." + self.site)
+
     def wanted(self, url: str) -> bool:
         """A URL the crawl may fetch: same site (host and port; subdomains too), not denied, not
-        a static file (Scrapy's list of ignored extensions), in the crawl's language."""
-        parts = urlsplit(url)
-        netloc = parts.netloc.lower().rsplit("@", 1)[-1]
-        if netloc != self.site and not netloc.endswith("." + self.site):
+        a static file (Scrapy's list of ignored extensions), in the crawl's language. Links pass
+        it here; every request, redirects included, in :class:`qa_crawler.middlewares.SiteRule`."""
+        if not self.on_site(url):
             return False
+        parts = urlsplit(url)
         _, dot, ext = parts.path.rsplit("/", 1)[-1].rpartition(".")
         if dot and ext.lower() in _IGNORED:
             return False
@@ -257,8 +262,10 @@ class QASpider(scrapy.Spider):
         request = failure.request
         self.done(request)
         if failure.check(IgnoreRequest) and not failure.check(HttpError):
-            # robots.txt and offsite filters: a choice, not a failure (nor a page the crawl,
-            # stopping on a full disk, could not keep).
+            # robots.txt and the site rule: a choice, not a failure (nor a page the crawl,
+            # stopping on a full disk, could not keep); but a start page refused is no crawl.
+            if request.meta.get("start"):
+                self.stats.set_value("qa/start_failed", str(failure.value) or "ignored")
             if not failure.check(NotStored):
                 self.stats.inc_value("qa/skipped_ignored")
             return
