@@ -74,7 +74,8 @@ FORMULA_START = r"^([=+\-@\t\r])"
 FAILURE_SCHEMA = pa.schema([
     pa.field("url", pa.string(), nullable=False, metadata={"doc": "URL that could not be used."}),
     pa.field("kind", pa.string(), nullable=False,
-             metadata={"doc": "Why: http_error, network_error, not_qa_page, invalid_record, ..."}),
+             metadata={"doc": "Why: http_error, network_error, too_large, not_qa_page, "
+                                  "invalid_record, ..."}),
     pa.field("status", pa.int16(), metadata={"doc": "Last HTTP status, when there was one."}),
     pa.field("error", pa.string(), metadata={"doc": "The error or parser reason, one line."}),
     pa.field("attempts", pa.int32(), metadata={"doc": "Fetch attempts so far, over all runs."}),

@@ -13,6 +13,8 @@ EXIT_OK = 0
 EXIT_USAGE = 2
 EXIT_CANNOT_RUN = 3
 EXIT_MONITORS = 4  # the crawl finished but a monitor crossed its threshold
+# Marks a folder `qa-crawler demo` made, the only kind of non-empty folder it may replace.
+DEMO_MARKER = ".qa-crawler-demo"
 
 
 def _setting(text: str) -> tuple[str, str]:
@@ -59,7 +61,14 @@ def _check_ratios(text: str) -> None:
     parse_ratios(text)
 
 
+def _check_redis_url(text: str) -> None:
+    from qa_crawler.cluster import check_url
+
+    check_url(text)
+
+
 _duration = _checked(_check_duration)
+_redis_url = _checked(_check_redis_url)
 _redaction = _checked(_check_redaction)
 _ratios = _checked(_check_ratios)
 
@@ -83,7 +92,7 @@ def register(sub) -> None:
                    help="re-fetch stored pages fetched longer ago than this (30d, 12h; 0s: all)")
     p.add_argument("-s", "--set", dest="settings", action="append", type=_setting, default=[],
                    metavar="NAME=VALUE", help="set a Scrapy setting for this run (repeatable)")
-    p.add_argument("--redis", metavar="URL",
+    p.add_argument("--redis", metavar="URL", type=_redis_url,
                    help="join a distributed crawl coordinated by this Redis (redis://HOST:PORT/DB); "
                         "then run `qa-crawler export DIR` when the workers are done")
     p.add_argument("--no-warc", action="store_true",
@@ -144,11 +153,15 @@ def run_crawl(start_url: str | None, out_dir: str, *, overrides=(), recheck: str
         settings.set("QA_RECHECK_OLDER_THAN", recheck, priority="cmdline")
     start_url = settings.get("QA_START_URL")
 
+    unreachable = _unreachable(start_url, settings.getfloat("DOWNLOAD_TIMEOUT"))
+    if unreachable:
+        print(f"qa-crawler crawl: cannot reach {start_url}: {unreachable}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
     try:
         Path(out_dir).mkdir(parents=True, exist_ok=True)
         verify_state_files(out_dir)
         state = CrawlState(out_dir, worker=settings.get("QA_WORKER") or "main")
-        state.lock()
+        state.lock(distributed=bool(settings.get("REDIS_URL")))
     except (LockedError, StorageError) as exc:
         print(f"qa-crawler crawl: {exc}", file=sys.stderr)
         return EXIT_CANNOT_RUN
@@ -200,6 +213,34 @@ def run_crawl(start_url: str | None, out_dir: str, *, overrides=(), recheck: str
     if stats.get("qa/monitors/verdict") == "fail":
         return EXIT_MONITORS
     return EXIT_OK
+
+
+def _unreachable(url: str, timeout: float) -> str | None:
+    """Why the start URL's server cannot be reached (a TCP connection), or None if it can.
+
+    Checked before the crawl, so that a wrong host or port fails at once in one line instead of
+    retrying robots.txt and the start page for half a minute. Skipped (None) when a proxy is set
+    for the URL: then only the proxy could tell.
+    """
+    import socket
+    import urllib.request
+
+    parts = urlsplit(url)
+    if urllib.request.getproxies().get(parts.scheme) and not urllib.request.proxy_bypass(
+            parts.hostname):
+        return None
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        socket.create_connection((parts.hostname, port), timeout=min(timeout, 30)).close()
+    except ConnectionRefusedError:
+        return "connection refused"
+    except socket.gaierror as exc:
+        return f"unknown host {parts.hostname} ({exc.strerror})"
+    except TimeoutError:
+        return f"no answer from {parts.hostname}:{port} in {min(timeout, 30):g}s"
+    except OSError as exc:
+        return (exc.strerror or str(exc)).lower()
+    return None
 
 
 def print_summary(stats: dict, out_dir, elapsed: float, stream) -> None:
@@ -305,7 +346,12 @@ def cmd_show(args) -> int:
         print(f"qa-crawler show: the raw page of {args.qa_id} was not kept (crawled with "
               "--no-warc)", file=sys.stderr)
         return EXIT_USAGE
-    stored = read_at(args.dir, Location(found["warc_file"], found["warc_offset"]))
+    try:
+        stored = read_at(args.dir, Location(found["warc_file"], found["warc_offset"]))
+    except OSError as exc:
+        print(f"qa-crawler show: cannot read the raw page of {args.qa_id} from "
+              f"{exc.filename or found['warc_file']}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
     if args.browser:
         with tempfile.NamedTemporaryFile("wb", suffix=".html", delete=False) as fh:
             fh.write(stored.body)
@@ -348,8 +394,22 @@ def cmd_demo(args) -> int:
     from qa_crawler.demo.site import SampleSite
 
     out = Path(args.out)
-    # The demo site gets a new port each time, so a previous demo's state would not match it.
-    shutil.rmtree(out, ignore_errors=True)
+    # The demo site gets a new port each time, so a previous demo's state would not match it:
+    # a previous demo's folder is replaced; any other folder that holds something is refused.
+    marker = out / DEMO_MARKER
+    if out.is_symlink() or out.exists() and not out.is_dir():
+        print(f"qa-crawler demo: {out} is not a folder; give --out a new or empty folder",
+              file=sys.stderr)
+        return EXIT_USAGE
+    if out.is_dir() and any(out.iterdir()):
+        if not marker.is_file():
+            print(f"qa-crawler demo: {out} is not empty and not a previous demo's folder (it has "
+                  f"no {DEMO_MARKER}); give --out a new or empty folder", file=sys.stderr)
+            return EXIT_USAGE
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    marker.write_text("Made by `qa-crawler demo`, which replaces this folder when run again.\n",
+                      encoding="utf-8")
     site = SampleSite(n_pages=args.pages)
     with SiteServer(site) as server:
         print(f"qa-crawler demo: serving a sample site of {args.pages} Q&A pages at "

@@ -173,15 +173,17 @@ def set_aside(path: Path) -> Path:
     return aside
 
 
-def hold_lock(path: Path, wait: float = 0.0):
-    """An exclusive flock on ``path``, waiting up to ``wait`` seconds: the open file holding it
-    (it dies with its process, so no stale locks), or, when another process keeps it, a string
-    naming that holder (written into the file by whoever holds it)."""
+def hold_lock(path: Path, wait: float = 0.0, *, shared_by: str | None = None):
+    """An exclusive flock on ``path`` (shared among holders that all say ``shared_by``), waiting
+    up to ``wait`` seconds: the open file holding it (it dies with its process, so no stale
+    locks), or, when another process keeps it, a string naming that holder (written into the
+    file by whoever holds it)."""
     fh = open(path, "a+")
     deadline = time.monotonic() + wait
+    mode = fcntl.LOCK_SH if shared_by else fcntl.LOCK_EX
     while True:
         try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fh, mode | fcntl.LOCK_NB)
             break
         except BlockingIOError:
             if time.monotonic() >= deadline:
@@ -192,7 +194,7 @@ def hold_lock(path: Path, wait: float = 0.0):
             time.sleep(0.1)
     fh.seek(0)
     fh.truncate()
-    fh.write(f"pid {os.getpid()} since {iso(utcnow())}\n")
+    fh.write(f"{shared_by}\n" if shared_by else f"pid {os.getpid()} since {iso(utcnow())}\n")
     fh.flush()
     return fh
 
@@ -221,27 +223,35 @@ class CrawlState:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(_SCHEMA)
-        self._lock_file = None
+        self._lock_files: list = []
         self.run_id: int | None = None
 
     # -- locking -----------------------------------------------------------------------------
-    def lock(self) -> None:
-        """Take the folder's crawl lock; an flock dies with its process, so no stale locks."""
-        path = self.dir / f"lock-{self.worker}"
-        holder = hold_lock(path)
-        if isinstance(holder, str):
+    def lock(self, distributed: bool = False) -> None:
+        """Take the folder's crawl lock: the whole folder for a crawl of its own (whatever its
+        QA_WORKER), shared by the workers of a distributed crawl, each of which also locks its
+        own name. An flock dies with its process, so no stale locks."""
+        locks = [hold_lock(self.dir / "lock",
+                           shared_by="the workers of a distributed crawl" if distributed else None)]
+        if distributed and not isinstance(locks[0], str):
+            locks.append(hold_lock(self.dir / f"lock-{self.worker}"))
+        busy = [h for h in locks if isinstance(h, str)]
+        if busy:
+            for h in locks:
+                if not isinstance(h, str):
+                    h.close()
             raise LockedError(
-                f"{self.out_dir} is being crawled by {holder}; wait for it to finish "
+                f"{self.out_dir} is being crawled by {busy[0]}; wait for it to finish "
                 "or choose another --out folder"
             )
-        self._lock_file = holder
+        self._lock_files = locks
 
     def close(self) -> None:
         self.db.close()
-        if self._lock_file is not None:
-            fcntl.flock(self._lock_file, fcntl.LOCK_UN)
-            self._lock_file.close()
-            self._lock_file = None
+        for fh in self._lock_files:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+            fh.close()
+        self._lock_files = []
 
     # -- runs --------------------------------------------------------------------------------
     def start_run(self, start_url: str | None) -> int:

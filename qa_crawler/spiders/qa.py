@@ -261,7 +261,8 @@ class QASpider(scrapy.Spider):
     def failed(self, failure):
         request = failure.request
         self.done(request)
-        if failure.check(IgnoreRequest) and not failure.check(HttpError):
+        too_large = _over_maxsize(failure)
+        if failure.check(IgnoreRequest) and not failure.check(HttpError) and not too_large:
             # robots.txt and the site rule: a choice, not a failure (nor a page the crawl,
             # stopping on a full disk, could not keep); but a start page refused is no crawl.
             if request.meta.get("start"):
@@ -275,8 +276,10 @@ class QASpider(scrapy.Spider):
             kind, error = "http_error", f"HTTP {status}"
         else:
             status = None
-            kind = "network_error"
-            error = f"{failure.type.__name__}: {failure.getErrorMessage()}"[:500]
+            kind = "too_large" if too_large else "network_error"
+            maxsize = request.meta.get("download_maxsize",
+                                       self.crawler.settings.getint("DOWNLOAD_MAXSIZE"))
+            error = failure_reason(failure, maxsize)
         self.stats.inc_value(f"qa/failures/{kind}")
         if request.meta.get("start"):
             self.stats.set_value("qa/start_failed", error)
@@ -287,6 +290,32 @@ class QASpider(scrapy.Spider):
                                           error=error, attempts=attempts)
             except StorageError as exc:
                 storage_failed(self.crawler, exc)
+
+
+# Errors that Scrapy raises with no message, and what each means (an empty DownloadCancelledError
+# follows a body that grew past DOWNLOAD_MAXSIZE with no Content-Length saying so beforehand).
+_SILENT_ERRORS = {
+    "ResponseDataLossError": "the connection closed before the whole body arrived (fewer bytes "
+                             "than its Content-Length)",
+    "DownloadCancelledError": "the download was cancelled before the body was complete (a body "
+                              "over DOWNLOAD_MAXSIZE, {maxsize} bytes, or the crawl stopping)",
+}
+
+
+def failure_reason(failure, maxsize: int) -> str:
+    """One line saying what went wrong with a download, even when the error says nothing."""
+    name = failure.type.__name__
+    message = " ".join(failure.getErrorMessage().split())
+    if not message:
+        message = _SILENT_ERRORS.get(name, "no details given").format(maxsize=maxsize)
+    return f"{name}: {message}"[:500]
+
+
+def _over_maxsize(failure) -> bool:
+    """A response over DOWNLOAD_MAXSIZE: announced by its Content-Length (download handler) or
+    found while decompressing (HttpCompressionMiddleware, an IgnoreRequest)."""
+    message = failure.getErrorMessage()
+    return "DOWNLOAD_MAXSIZE" in message or "larger than download max size" in message
 
 
 def _header(response, name: bytes) -> str | None:
