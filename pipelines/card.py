@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
+import html
+import re
+
 from qa_crawler.record import NESTED, dataset_schema, flat_schema
+
+# What Markdown would read as syntax in text taken from pages (a department name): emphasis,
+# code, links and images, table cells, headings, strike-through. HTML is made entities first.
+_MARKDOWN_SYNTAX = re.compile(r"([\\`*_{}\[\]()#!|~])")
+
+
+def md_text(value) -> str:
+    """Text from a page, safe in a Markdown table cell or line: one line, no HTML, no syntax."""
+    text = html.escape(" ".join(str(value).split()), quote=False)
+    return _MARKDOWN_SYNTAX.sub(r"\\\1", text)
+
 
 PERSONAL_DATA = {
     "asker_name": "the pseudonym the asker chose (often an honorific and a family name)",
@@ -48,7 +62,7 @@ def render_card(manifest: dict, failures: list[dict]) -> str:
         "",
         "## Where and when",
         "",
-        f"- Source: {manifest.get('start_url') or 'unknown'} (crawled by qa-crawler "
+        f"- Source: {md_text(manifest.get('start_url') or 'unknown')} (crawled by qa-crawler "
         f"{manifest['tool_version']}, parser {manifest['parser_version']}).",
         f"- Crawl window: {crawl.get('started_at')} to {crawl.get('finished_at')} (UTC), "
         f"{len(manifest.get('runs', []))} run(s).",
@@ -90,7 +104,7 @@ def render_card(manifest: dict, failures: list[dict]) -> str:
         "| department | questions |",
         "| --- | --- |",
     ]
-    out += [f"| {d} | {c} |" for d, c in sorted(manifest["by_department"].items(),
+    out += [f"| {md_text(d)} | {c} |" for d, c in sorted(manifest["by_department"].items(),
                                                 key=lambda kv: (-kv[1], kv[0]))]
     split = manifest.get("split") or {}
     if split:
@@ -100,7 +114,7 @@ def render_card(manifest: dict, failures: list[dict]) -> str:
                 "on the split of every question they share: "
                 + ", ".join(f"{k} {v}" for k, v in split["rows"].items()) + "."]
     out += ["", "### Questions per year asked", "", "| year | questions |", "| --- | --- |"]
-    out += [f"| {y} | {c} |" for y, c in manifest["by_year"].items()]
+    out += [f"| {md_text(y)} | {c} |" for y, c in manifest["by_year"].items()]
     out += ["", "### Fill rate of each column", "", "| column | share of rows with a value |",
             "| --- | --- |"]
     out += [f"| `{c}` | {r:.1%} |" for c, r in manifest["fill_rates"].items()]
