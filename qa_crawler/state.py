@@ -93,6 +93,13 @@ _SQLITE_CAUSES = {
 _SQLITE_DAMAGED = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
 
 
+def _disk_full(path: Path) -> bool:
+    try:
+        return os.statvfs(path.parent).f_bavail == 0
+    except OSError:
+        return False
+
+
 def damaged(path: Path, cause: str) -> DamagedStateError:
     out = path.parent.parent
     return DamagedStateError(
@@ -115,7 +122,9 @@ class _Connection(sqlite3.Connection):
             return damaged(self.file, str(exc))
         for prefix, cause in _SQLITE_CAUSES.items():
             if name.startswith(prefix):
-                return StorageError(f"cannot write {self.file}: {cause}")
+                if prefix == "SQLITE_IOERR" and _disk_full(self.file):
+                    cause = _SQLITE_CAUSES["SQLITE_FULL"]  # SQLite says "I/O error" for some
+                return StorageError(f"cannot write {self.file}: {cause} ({name})")
         return exc
 
     def execute(self, *args):

@@ -169,3 +169,29 @@ def test_a_killed_export_leaves_the_old_set_whole_and_the_next_one_cleans_up(fol
     # The killed export's folder is gone; the published set and the one before it remain.
     assert sets_on_disk(folder) == sorted([before.name, published_set(folder).name])
     assert not [p for p in os.listdir(folder) if p.startswith(".") and "." in p[1:]]
+
+
+def test_the_crawls_closing_export_takes_the_same_lock(tmp_path):
+    from qa_crawler.demo.server import SiteServer
+    from qa_crawler.demo.site import SampleSite
+    from tests.crawl_helpers import crawl
+
+    out = tmp_path / "out"
+    (out / ".qa-crawler").mkdir(parents=True)
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(out)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with SiteServer(SampleSite(n_pages=5, seed=1)) as server:
+            proc = crawl(server.url("/"), out, "-s", "QA_EXPORT_LOCK_WAIT=0.3")
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=30)
+        holder.stdout.close()
+    assert proc.returncode == 3  # not 0 or 4: the dataset was not written
+    assert "Traceback" not in proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("qa-crawler crawl:")]
+    assert len(lines) == 1 and f"is being exported by pid {holder.pid}" in lines[0], proc.stderr
+    assert not (out / "qa.parquet").exists()
+    # What the crawl stored is kept: an export afterwards writes it.
+    assert export_dataset(out)["rows"]["qa"] == 5

@@ -140,3 +140,36 @@ def test_rebuild_remakes_a_damaged_state_from_the_raw_pages_and_the_crawl_goes_o
     again = crawl(server.url("/"), out)
     assert again.returncode == 0, again.stderr[-3000:]
     assert not [p for p in server.requests if "/article/" in p]  # nothing fetched again
+
+
+def test_an_export_on_a_full_disk_says_so_and_leaves_the_published_set_whole(small_disk):
+    import json
+
+    from pipelines.dataset import published_set
+    from tests.sample_dataset import state_from_pages
+    from tests.test_export_safety import CASES, add_failure, assert_one_consistent_set
+
+    out = state_from_pages(small_disk / "out", CASES)
+    first = subprocess.run([sys.executable, "-m", "qa_crawler.cli", "export", str(out)],
+                           capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0, first.stderr
+    before = published_set(out)
+    manifest = json.loads((out / "manifest.json").read_text())
+    add_failure(out, 1)
+    with open(small_disk / "filler", "wb") as fh:  # take the rest of the disk
+        try:
+            while True:
+                fh.write(b"\0" * 65536)
+        except OSError:
+            pass
+    proc = subprocess.run([sys.executable, "-m", "qa_crawler.cli", "export", str(out)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 3
+    lines = command_lines(proc.stderr, "export")
+    assert "Traceback" not in proc.stderr
+    assert len(lines) == 1 and f"cannot write {out}/" in lines[0], proc.stderr
+    assert "No space left on device" in lines[0]
+    assert published_set(out) == before and assert_one_consistent_set(out) == manifest
+    # The failed export's own folder is gone (it would hold the disk's last bytes).
+    assert sorted(p.name for p in (out / ".qa-dataset").iterdir() if not p.is_symlink()) == [
+        before.name]
