@@ -133,9 +133,21 @@ class _Connection(sqlite3.Connection):
         except sqlite3.Error as exc:
             raise self._storage_error(exc) from exc
 
+    def executemany(self, *args):
+        try:
+            return super().executemany(*args)
+        except sqlite3.Error as exc:
+            raise self._storage_error(exc) from exc
+
     def executescript(self, script):
         try:
             return super().executescript(script)
+        except sqlite3.Error as exc:
+            raise self._storage_error(exc) from exc
+
+    def commit(self):
+        try:
+            return super().commit()
         except sqlite3.Error as exc:
             raise self._storage_error(exc) from exc
 
