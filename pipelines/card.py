@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import re
 
-from qa_crawler.record import NESTED, dataset_schema, flat_schema
+from qa_crawler.record import NESTED, PERSONAL_DATA, dataset_schema, flat_schema
 
 # What Markdown would read as syntax in text taken from pages (a department name): emphasis,
 # code, links and images, table cells, headings, strike-through. HTML is made entities first.
@@ -16,18 +16,6 @@ def md_text(value) -> str:
     """Text from a page, safe in a Markdown table cell or line: one line, no HTML, no syntax."""
     text = html.escape(" ".join(str(value).split()), quote=False)
     return _MARKDOWN_SYNTAX.sub(r"\\\1", text)
-
-
-PERSONAL_DATA = {
-    "asker_name": "the pseudonym the asker chose (often an honorific and a family name)",
-    "asker_gender": "the gender the asker gave",
-    "asker_age_min": "the lower bound of the asker's age band",
-    "asker_age_max": "the upper bound of the asker's age band",
-    "question": "free text in which askers describe their own health, sometimes with details "
-    "that identify them",
-    "subject": "the asker's own subject line",
-    "doctor_name": "the name of the replying doctor (a professional acting in public)",
-}
 
 
 def _type_name(t) -> str:
@@ -41,6 +29,26 @@ def _schema_table(schema) -> list[str]:
         lines.append(f"| `{f.name}` | {_type_name(f.type)} | {'yes' if f.nullable else 'no'} "
                      f"| {doc.replace('|', '/')} |")
     return lines
+
+
+def _parse_issue_lines(manifest: dict) -> list[str]:
+    """The card's account of the parser's doubts (the ``parse_issues`` column)."""
+    found = manifest.get("parse_issues")
+    if found is None:
+        return []
+    doc = dataset_schema().field("parse_issues").metadata[b"doc"].decode()
+    out = ["", "### What the parser was unsure of", "",
+           f"`parse_issues`: {doc}", "",
+           f"{found['rows']} of {manifest['rows']['qa']} rows ({found['share']:.1%}) have at least "
+           "one; `report.html` shows a few rows beside the page they were read from."]
+    if found["by_kind"]:
+        out += ["", "| kind | rows |", "| --- | --- |"]
+        out += [f"| `{k}` | {v} |" for k, v in sorted(found["by_kind"].items(),
+                                                    key=lambda kv: (-kv[1], kv[0]))]
+    out += ["", "To keep only rows the parser had no doubt about: "
+            "`df[df.parse_issues.str.len() == 0]` (pandas), "
+            "`SELECT * FROM 'qa.parquet' WHERE len(parse_issues) = 0` (DuckDB)."]
+    return out
 
 
 def render_card(manifest: dict, failures: list[dict]) -> str:
@@ -118,7 +126,15 @@ def render_card(manifest: dict, failures: list[dict]) -> str:
     out += ["", "### Fill rate of each column", "", "| column | share of rows with a value |",
             "| --- | --- |"]
     out += [f"| `{c}` | {r:.1%} |" for c, r in manifest["fill_rates"].items()]
-    out += ["", "## Schema", "", "### `qa`", ""] + _schema_table(dataset_schema())
+    out += _parse_issue_lines(manifest)
+    out += ["", "## Schema", ""]
+    history = manifest.get("schema_history") or {}
+    if history:
+        out += [f"Schema version {manifest['schema_version']}. Columns are only ever added, "
+                "never renamed or given a new meaning; what each version added:", ""]
+        out += [f"- {v}: {what}" for v, what in sorted(history.items(), key=lambda kv: int(kv[0]))]
+        out += [""]
+    out += ["### `qa`", ""] + _schema_table(dataset_schema())
     for name in NESTED:
         out += ["", f"### `{name}` (flat)", ""] + _schema_table(flat_schema(name))
     out += [

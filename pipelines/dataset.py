@@ -46,10 +46,16 @@ import pyarrow.parquet as pq
 from qa_crawler import __version__
 from qa_crawler.parsers.doctorqna import PARSER_VERSION
 from qa_crawler.record import (
+    CSV_LIST_SEPARATOR,
+    LONG_TEXTS,
     NESTED,
+    SCHEMA_HISTORY,
     SCHEMA_VERSION,
+    JsonDecoder,
+    issue_kind,
     csv_schema,
     dataset_schema,
+    flat_rows,
     flat_schema,
 )
 from pipelines.privacy import export_options, hash_value, salt_for, split_of
@@ -83,8 +89,6 @@ FAILURE_SCHEMA = pa.schema([
              metadata={"doc": "When it was last tried (UTC)."}),
 ])
 
-LONG_TEXTS = ("question", "answer", "more_info")
-
 DATA_FILES = (
     "qa.parquet", "similar.parquet", "related_topics.parquet", "failures.parquet",
     "qa.csv", "similar.csv", "related_topics.csv", "failures.csv",
@@ -92,24 +96,6 @@ DATA_FILES = (
 # Every name an export publishes in DIR; the manifest last wherever order matters.
 PUBLISHED = (*DATA_FILES, "README.md", "manifest.json")
 SETS_DIRNAME = ".qa-dataset"
-
-
-def _converters(schema: pa.Schema):
-    dates = [f.name for f in schema if pa.types.is_date32(f.type)]
-    stamps = [f.name for f in schema if pa.types.is_timestamp(f.type)]
-    return dates, stamps
-
-
-def _to_arrow_values(row: dict, dates, stamps) -> dict:
-    for name in dates:
-        v = row.get(name)
-        if isinstance(v, str):
-            row[name] = dt.date.fromisoformat(v)
-    for name in stamps:
-        v = row.get(name)
-        if isinstance(v, str):
-            row[name] = dt.datetime.fromisoformat(v.replace("Z", "+00:00"))
-    return row
 
 
 def neutralise_formulas(table: pa.Table) -> pa.Table:
@@ -153,7 +139,12 @@ class _TableSink:
     def write(self, table: pa.Table) -> None:
         table = table.cast(self.schema)
         self.parquet.write_table(table)
-        self.csv.write_table(neutralise_formulas(table.select(self.csv_schema.names)))
+        csv_table = table.select(self.csv_schema.names)
+        for i, f in enumerate(csv_table.schema):
+            if pa.types.is_list(f.type):
+                csv_table = csv_table.set_column(
+                    i, f.name, pc.binary_join(csv_table.column(i), CSV_LIST_SEPARATOR))
+        self.csv.write_table(neutralise_formulas(csv_table.cast(self.csv_schema)))
         self.rows += table.num_rows
 
     def close(self) -> None:
@@ -174,9 +165,15 @@ class DatasetStats:
         self.columns = list(columns)
         self.first_asked: str | None = None
         self.last_asked: str | None = None
+        self.issue_rows = 0
+        self.issue_kinds: Counter = Counter()
 
     def add(self, row: dict) -> None:
         self.rows += 1
+        issues = row.get("parse_issues")
+        if issues:
+            self.issue_rows += 1
+            self.issue_kinds.update({issue_kind(i) for i in issues})
         self.by_department[row.get("department") or "(none)"] += 1
         self.by_split[row.get("split")] += 1
         asked = row.get("asked_on")
@@ -189,6 +186,12 @@ class DatasetStats:
             value = row.get(name)
             if value not in (None, "", []):
                 self.filled[name] += 1
+
+    def parse_issues(self) -> dict:
+        """Rows with parse issues, and rows per kind of issue (a row counts once per kind)."""
+        return {"rows": self.issue_rows,
+                "share": round(self.issue_rows / self.rows, 4) if self.rows else 0.0,
+                "by_kind": dict(sorted(self.issue_kinds.items()))}
 
     def fill_rates(self) -> dict[str, float]:
         return {c: round(self.filled[c] / self.rows, 4) if self.rows else 0.0 for c in self.columns}
@@ -254,7 +257,7 @@ def _write_set(out: Path, tmp: Path, start_url, extra_manifest, redact, split_ra
     hashed = [c for c, how in redact.items() if how == "hash"]
     salt = salt_for(out / STATE_DIRNAME) if hashed else b""
     schema = dataset_schema(dropped)
-    dates, stamps = _converters(schema)
+    decode = JsonDecoder(schema)
     qa = _TableSink(tmp, "qa", schema, csv_schema(dropped))
     flat = {name: _TableSink(tmp, name, flat_schema(name), flat_schema(name)) for name in NESTED}
     stats = DatasetStats(schema.names)
@@ -268,15 +271,10 @@ def _write_set(out: Path, tmp: Path, start_url, extra_manifest, redact, split_ra
             for column in dropped:
                 row.pop(column, None)
             stats.add(row)
-            qa.add(_to_arrow_values(row, dates, stamps),
+            qa.add(decode(row),
                    sum(len(row.get(c) or "") for c in LONG_TEXTS))
             for name in NESTED:
-                for rank, entry in enumerate(record.get(name) or [], start=1):
-                    flat_row = {"qa_id": record["qa_id"], "rank": rank}
-                    for key, value in entry.items():
-                        key = f"similar_{key}" if name == "similar" and key in ("qa_id", "url") \
-                            else key
-                        flat_row[key] = value
+                for flat_row in flat_rows(name, record):
                     flat[name].add(flat_row)
     finally:
         qa.close()
@@ -285,8 +283,9 @@ def _write_set(out: Path, tmp: Path, start_url, extra_manifest, redact, split_ra
 
     failures = merged_failures(out)
     fail_sink = _TableSink(tmp, "failures", FAILURE_SCHEMA, FAILURE_SCHEMA)
+    decode_failure = JsonDecoder(FAILURE_SCHEMA)
     for f in failures:
-        fail_sink.add(_to_arrow_values(dict(f), [], ["last_attempt"]))
+        fail_sink.add(decode_failure(dict(f)))
     fail_sink.close()
 
     runs = merged_runs(out)
@@ -306,6 +305,7 @@ def _write_set(out: Path, tmp: Path, start_url, extra_manifest, redact, split_ra
     manifest = {
         "name": "qa-crawler dataset",
         "schema_version": SCHEMA_VERSION,
+        "schema_history": {str(k): v for k, v in SCHEMA_HISTORY.items()},
         "tool": "qa-crawler",
         "tool_version": __version__,
         "parser_version": PARSER_VERSION,
@@ -319,6 +319,7 @@ def _write_set(out: Path, tmp: Path, start_url, extra_manifest, redact, split_ra
         "by_year": dict(sorted(stats.by_year.items())),
         "asked_on_range": [stats.first_asked, stats.last_asked],
         "fill_rates": stats.fill_rates(),
+        "parse_issues": stats.parse_issues(),
         "monitors": next((r["monitors"] for r in reversed(runs) if r.get("monitors")), None),
         "split": {"column": "split", "method": "sha256(qa_id), first 8 bytes / 2**64",
                   "ratios": dict(split_ratios), "rows": dict(sorted(stats.by_split.items()))},

@@ -8,11 +8,9 @@ import os
 import secrets
 from pathlib import Path
 
-from qa_crawler.record import dataset_schema
+from qa_crawler.record import NOT_REDACTABLE, dataset_schema
 
 DEFAULT_SPLITS = (("train", 0.8), ("validation", 0.1), ("test", 0.1))
-# Columns a dataset cannot do without: they identify the row.
-NOT_REDACTABLE = {"qa_id", "url"}
 
 
 def parse_ratios(text: str) -> tuple[tuple[str, float], ...]:
@@ -77,10 +75,6 @@ def hash_value(value: str | None, salt: bytes) -> str | None:
 
 
 OPTIONS_FILE = "export-options.json"
-
-
-def describe_ratios(ratios) -> str:
-    return ",".join(f"{share:g}" for _, share in ratios)
 
 
 def export_options(state_dir: Path, redact=None, split_ratios=None):

@@ -15,16 +15,20 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from qa_crawler.parsers.doctorqna import PARSER_VERSION, NotQAPage, parse_page
+from qa_crawler import settings as project_settings
+from qa_crawler import stats as keys
+from qa_crawler.fetched import Fetch, parse_fetched
+from qa_crawler.parsers.doctorqna import PARSER_VERSION, NotQAPage
 from qa_crawler.record import to_json_dict
 from qa_crawler.state import (
     CrawlState,
     DamagedStateError,
+    merged_runs,
     set_aside,
     state_files,
     verify_state_file,
 )
-from qa_crawler.warc import Location, iter_responses, warc_dir
+from qa_crawler.warc import Location, iter_responses, read_many, warc_dir
 
 CHUNK = 200
 
@@ -41,30 +45,30 @@ def _latest_pages(out_dir: Path) -> dict[str, Location]:
     return {url: loc for url, (_, loc) in latest.items()}
 
 
-def _parse_chunk(task: tuple[str, str, list[int]]) -> list[tuple[dict | None, str, str | None]]:
-    """Parse the responses at ``offsets`` of one WARC file (runs in a worker process)."""
-    from warcio.archiveiterator import ArchiveIterator
+def article_url_pattern(out_dir: Path) -> str:
+    """The ``QA_ARTICLE_URL_PATTERN`` the folder was last crawled with (else the default)."""
+    for run in reversed(merged_runs(out_dir)):
+        pattern = (run["stats"] or {}).get(keys.ARTICLE_URL_PATTERN)
+        if pattern:
+            return pattern
+    return project_settings.QA_ARTICLE_URL_PATTERN
 
-    out_dir, name, offsets = task
+
+def _parse_chunk(task: tuple[str, str, list[int], str]
+                 ) -> list[tuple[dict | None, str, str | None]]:
+    """Parse the responses at ``offsets`` of one WARC file (runs in a worker process)."""
+    out_dir, name, offsets, id_pattern = task
     results = []
-    with open(warc_dir(out_dir) / name, "rb") as fh:
-        for offset in offsets:
-            fh.seek(offset)
-            record = next(iter(ArchiveIterator(fh)))
-            url = record.rec_headers.get_header("WARC-Target-URI")
-            date = record.rec_headers.get_header("WARC-Date")
-            http = record.http_headers
-            body = record.content_stream().read()
-            try:
-                result = parse_page(body, url, content_type=http.get_header("Content-Type"))
-            except NotQAPage as exc:
-                results.append((None, url, exc.reason))
-                continue
-            rec = result.record
-            rec.http_status = int(http.get_statuscode())
-            rec.crawled_at = dt.datetime.fromisoformat(date.replace("Z", "+00:00"))
-            rec.warc_file, rec.warc_offset = name, offset
-            results.append((to_json_dict(rec), url, None))
+    for stored in read_many(out_dir, name, offsets):
+        fetch = Fetch(url=stored.url, status=stored.status,
+                      fetched_at=dt.datetime.fromisoformat(stored.date.replace("Z", "+00:00")),
+                      content_type=stored.content_type, warc=stored.location)
+        try:
+            page = parse_fetched(stored.body, fetch, id_pattern=id_pattern)
+        except NotQAPage as exc:
+            results.append((None, stored.url, exc.reason))
+            continue
+        results.append((to_json_dict(page.record), stored.url, None))
     return results
 
 
@@ -82,9 +86,11 @@ def rebuild(out_dir: str | os.PathLike, *, workers: int | None = None,
     for loc in pages.values():
         by_file.setdefault(loc.file, []).append(loc.offset)
     tasks = []
+    pattern = article_url_pattern(out)
     for name, offsets in sorted(by_file.items()):
         offsets.sort()
-        tasks += [(str(out), name, offsets[i:i + CHUNK]) for i in range(0, len(offsets), CHUNK)]
+        tasks += [(str(out), name, offsets[i:i + CHUNK], pattern)
+                  for i in range(0, len(offsets), CHUNK)]
 
     workers = workers or os.cpu_count() or 1
     records: dict[str, dict] = {}

@@ -31,9 +31,10 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
-from pipelines.dataset import LONG_TEXTS
+from pipelines.audit import render_audit
 from qa_crawler.load import load_dataset, qa_file
-from qa_crawler.record import NESTED, REQUIRED_PARTS
+from qa_crawler import stats as keys
+from qa_crawler.record import LONG_TEXTS, NESTED, NOT_NULL, REQUIRED_PARTS
 
 REPORT_NAME = "report.html"
 WIDTH_IN, HEIGHT_IN = 8.0, 3.8
@@ -395,7 +396,7 @@ def _fill_chart(rates: dict, source: str, redacted: dict) -> Chart:
         return chart
     names = list(rates)
     values = [100 * rates[n] for n in names]
-    required = set(REQUIRED_PARTS) | {"qa_id", "url"}
+    required = {*REQUIRED_PARTS, *NOT_NULL}
     fig = _figure(max(HEIGHT_IN, 0.24 * len(names) + 1.5))
     ax = fig.add_subplot()
     bars = ax.barh(range(len(names)), values,
@@ -474,11 +475,10 @@ def _length_chart(folder: Path, present: set[str], redacted: dict) -> Chart:
 def _run_numbers(run: dict) -> dict[str, int]:
     stats = run.get("stats") or {}
     return {
-        "pages fetched": int(stats.get("qa/pages", 0)),
-        "new records": int(stats.get("qa/records/new", 0)),
-        "changed records": int(stats.get("qa/records/changed", 0)),
-        "failed pages": int(sum(v for k, v in stats.items()
-                                if k.startswith("qa/failures/") and isinstance(v, (int, float)))),
+        "pages fetched": int(stats.get(keys.PAGES, 0)),
+        "new records": int(stats.get(keys.RECORDS + "new", 0)),
+        "changed records": int(stats.get(keys.RECORDS + "changed", 0)),
+        "failed pages": int(keys.failures(stats)),
     }
 
 
@@ -593,6 +593,9 @@ def _runs_table(manifest: dict) -> str:
 
 
 CSS = """
+.audit{display:grid;grid-template-columns:1fr 1fr;gap:12px;font-size:13px}
+.audit ol.lines{padding-left:2.4em;margin:0}.audit th{text-align:left;vertical-align:top}
+details{margin:8px 0}summary{cursor:pointer}
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;margin:0;
  color:#1d1d1f;background:#f6f7f9;line-height:1.45}
 main{max-width:860px;margin:0 auto;padding:24px 20px 48px}
@@ -725,7 +728,11 @@ def render_report(dataset_dir: str | os.PathLike) -> str:
                   "history below says what the crawl did; <code>failures.csv</code> lists the "
                   "pages that failed.</p></section>")
     charts.append(_history_chart(manifest))
-    nav = "".join(f'<a href="#{c.key}">{_e(c.heading)}</a>' for c in charts)
+    audit_heading, audit_body = render_audit(Path(dataset_dir), qa)  # raw pages: in the folder
+    nav = "".join(f'<a href="#{c.key}">{_e(c.heading)}</a>' for c in charts[:-1])
+    nav += f'<a href="#audit">{_e(audit_heading)}</a><a href="#{charts[-1].key}">' \
+           f'{_e(charts[-1].heading)}</a>'
+
     made = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M")
     history = charts.pop()
     return "\n".join([
@@ -747,6 +754,7 @@ def render_report(dataset_dir: str | os.PathLike) -> str:
         f"<nav>{nav}</nav></section>",
         notice,
         *[_chart_html(c) for c in charts],
+        f'<section class="chart" id="audit"><h2>{_e(audit_heading)}</h2>{audit_body}</section>',
         _chart_html(history, _runs_table(manifest)),
         "</main></body></html>",
         "",

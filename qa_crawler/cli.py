@@ -16,7 +16,7 @@ EXIT_CANNOT_RUN = 3  # could not run or could not write the dataset (see the REA
 
 
 def _cmd_parse(args: argparse.Namespace) -> int:
-    from qa_crawler.parsers.doctorqna import NotQAPage, parse_page
+    from qa_crawler.parsers.doctorqna import NotQAPage, explain_page, parse_page
     from qa_crawler.record import to_json_dict
 
     path = Path(args.file)
@@ -26,11 +26,18 @@ def _cmd_parse(args: argparse.Namespace) -> int:
         print(f"qa-crawler parse: cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_NOT_QA
     url = args.url or (path.resolve().as_uri() if args.file != "-" else "stdin:")
+    if args.explain:
+        return _explain(args.file, body, url, explain_page)
     try:
         result = parse_page(body, url)
     except NotQAPage as exc:
         print(f"qa-crawler parse: {args.file}: not a Q&A page: {exc.reason}", file=sys.stderr)
         return EXIT_NOT_QA
+    if not args.url:
+        source = ("the file name" if result.record.url.startswith(("file:", "stdin:"))
+                  else "the page's canonical link")
+        print(f"qa-crawler parse: {args.file}: no --url given: qa_id {result.record.qa_id!r} "
+              f"taken from {source}", file=sys.stderr)
     if result.missing:
         print(
             f"qa-crawler parse: {args.file}: parts missing on the page: {', '.join(result.missing)}",
@@ -38,6 +45,24 @@ def _cmd_parse(args: argparse.Namespace) -> int:
         )
     json.dump(to_json_dict(result.record), sys.stdout, ensure_ascii=False, indent=2)
     sys.stdout.write("\n")
+    return EXIT_OK
+
+
+def _explain(name: str, body: bytes, url: str, explain_page) -> int:
+    """``parse --explain``: the page's visual lines, each with the part it was read as."""
+    from qa_crawler.parsers.doctorqna import NotQAPage
+
+    try:
+        lines, reason = explain_page(body, url)
+    except NotQAPage as exc:
+        print(f"qa-crawler parse: {name}: not a Q&A page: {exc.reason}", file=sys.stderr)
+        return EXIT_NOT_QA
+    width = max((len(part) for part, _ in lines), default=8)
+    for number, (part, text) in enumerate(lines, start=1):
+        print(f"{number:4d}  {part:<{width}}  {text}")
+    if reason:
+        print(f"qa-crawler parse: {name}: not a Q&A page: {reason}", file=sys.stderr)
+        return EXIT_NOT_QA
     return EXIT_OK
 
 
@@ -52,6 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("parse", help="print the record of one saved Q&A page as JSON")
     p.add_argument("file", metavar="FILE.html", help="saved page ('-' reads standard input)")
     p.add_argument("--url", help="the URL the page was fetched from (gives qa_id and links)")
+    p.add_argument("--explain", action="store_true",
+                   help="print the page as the visual lines the parser read, each marked with "
+                        "the part it was assigned to (title, subject, question, asker, reply "
+                        "header, answer, more info, similar[i], related[i], chrome, ignored)")
     p.set_defaults(func=_cmd_parse)
 
     from qa_crawler import commands  # crawl, export, demo: they pull in Scrapy, so kept apart

@@ -38,6 +38,8 @@ from scrapy_redis.queue import PriorityQueue
 from scrapy_redis.scheduler import Scheduler
 from twisted.internet import task
 
+from qa_crawler import stats as stats_keys
+
 logger = logging.getLogger(__name__)
 
 _POP = """
@@ -168,8 +170,8 @@ class ClusterScheduler(Scheduler):
         instance.crawler = crawler
         instance.url = url
         instance.prefix, instance.run, instance.keys, instance.worker = prefix, run, keys, worker
-        instance.idle_seconds = settings.getfloat("QA_REDIS_IDLE_SECONDS", 10.0)
-        instance.ttl = settings.getint("QA_REDIS_HEARTBEAT_TTL", 15)
+        instance.idle_seconds = settings.getfloat("QA_REDIS_IDLE_SECONDS")
+        instance.ttl = settings.getint("QA_REDIS_HEARTBEAT_TTL")
         instance.idle_since = None
         instance.lost = False
         crawler._qa_cluster = instance
@@ -198,8 +200,8 @@ class ClusterScheduler(Scheduler):
         self.heartbeat = task.LoopingCall(self._beat)
         self.heartbeat.start(max(self.ttl / 3, 1), now=False)
         self.recover_dead()
-        self.stats.set_value("qa/cluster/run", f"{self.keys}")
-        self.stats.set_value("qa/cluster/worker", self.worker)
+        self.stats.set_value(stats_keys.CLUSTER_RUN, f"{self.keys}")
+        self.stats.set_value(stats_keys.CLUSTER_WORKER, self.worker)
         logger.info("Worker %s joined crawl run %s on %s", self.worker, self.keys, self.url)
 
     def _beat(self) -> None:
@@ -233,7 +235,7 @@ class ClusterScheduler(Scheduler):
             self.lost = True
             logger.error("Lost the connection to Redis at %s: %s; stopping this worker (what it "
                          "stored is kept; run it again to go on)", self.url, exc)
-            self.stats.set_value("qa/redis_lost", f"{self.url}: {exc}")
+            self.stats.set_value(stats_keys.REDIS_LOST, f"{self.url}: {exc}")
             spider = self.crawler.spider
             self.crawler.engine.close_spider(spider, "redis_lost")
 
@@ -295,7 +297,7 @@ class ClusterScheduler(Scheduler):
                 logger.warning("Worker %s is gone; %d request(s) it held are back in the frontier",
                                worker, count)
         if moved:
-            self.stats.inc_value("qa/cluster/recovered", moved)
+            self.stats.inc_value(stats_keys.CLUSTER_RECOVERED, moved)
         return moved
 
     def others_busy(self) -> bool:

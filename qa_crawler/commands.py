@@ -9,6 +9,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from qa_crawler import stats as keys
+
 EXIT_OK = 0
 EXIT_USAGE = 2
 EXIT_CANNOT_RUN = 3
@@ -182,35 +184,36 @@ def run_crawl(start_url: str | None, out_dir: str, *, overrides=(), recheck: str
     state.close()
 
     print_summary(stats, out_dir, time.monotonic() - began, stream)
-    if stats.get("qa/write_error"):
-        print(f"qa-crawler crawl: {stats['qa/write_error']}; what was stored is kept in the "
+    if stats.get(keys.WRITE_ERROR):
+        print(f"qa-crawler crawl: {stats[keys.WRITE_ERROR]}; what was stored is kept in the "
               "folder: make room (or fix the disk) and run the same command again to go on",
               file=sys.stderr)
         return EXIT_CANNOT_RUN
-    if stats.get("qa/redis_lost"):
-        print(f"qa-crawler crawl: lost Redis: {stats['qa/redis_lost']}; what was stored is kept "
+    if stats.get(keys.REDIS_LOST):
+        print(f"qa-crawler crawl: lost Redis: {stats[keys.REDIS_LOST]}; what was stored is kept "
               "in the folder, run the same command again to go on", file=sys.stderr)
         return EXIT_CANNOT_RUN
-    if stats.get("qa/cluster/worker"):
-        print(f"qa-crawler: worker {stats['qa/cluster/worker']} is done; when every worker is, "
+    if stats.get(keys.CLUSTER_WORKER):
+        print(f"qa-crawler: worker {stats[keys.CLUSTER_WORKER]} is done; when every worker is, "
               f"write the dataset with: qa-crawler export {out_dir}", file=stream)
-    if stats.get("qa/start_failed") and not stats.get("qa/pages"):
+    if stats.get(keys.START_FAILED) and not stats.get(keys.PAGES):
         print(f"qa-crawler crawl: the start URL {start_url} could not be fetched: "
-              f"{stats['qa/start_failed']}", file=sys.stderr)
+              f"{stats[keys.START_FAILED]}", file=sys.stderr)
         return EXIT_CANNOT_RUN
     if "finish_reason" not in stats:
         print("qa-crawler crawl: the crawl did not start (see the log above)", file=sys.stderr)
         return EXIT_CANNOT_RUN
-    if stats.get("qa/dataset_error"):
-        print(f"qa-crawler crawl: the dataset was not written: {stats['qa/dataset_error']}; what "
-              "was crawled is kept in the folder", file=sys.stderr)
+    if stats.get(keys.END_ERROR + "export"):
+        print(f"qa-crawler crawl: the dataset could not be written to {out_dir}: "
+              f"{stats[keys.END_ERROR + 'export']}; what was crawled is kept in the folder",
+              file=sys.stderr)
         return EXIT_CANNOT_RUN
-    if settings.getbool("QA_EXPORT_ON_CLOSE", True) and "qa/dataset_rows" not in stats:
+    if settings.getbool("QA_EXPORT_ON_CLOSE") and keys.DATASET_ROWS not in stats:
         # 0 and 4 say the dataset was written: never give them when it was not.
         print("qa-crawler crawl: the dataset was not written (see the log above)",
               file=sys.stderr)
         return EXIT_CANNOT_RUN
-    if stats.get("qa/monitors/verdict") == "fail":
+    if stats.get(keys.MONITORS_VERDICT) == "fail":
         return EXIT_MONITORS
     return EXIT_OK
 
@@ -244,36 +247,42 @@ def _unreachable(url: str, timeout: float) -> str | None:
 
 
 def print_summary(stats: dict, out_dir, elapsed: float, stream) -> None:
-    failures = {k.split("/", 2)[2]: v for k, v in stats.items() if k.startswith("qa/failures/")}
-    missing = {k.split("/", 2)[2]: v for k, v in stats.items() if k.startswith("qa/missing/")}
+    failures = keys.family(stats, keys.FAILURES)
+    missing = keys.family(stats, keys.MISSING)
+    records = keys.family(stats, keys.RECORDS)
     lines = [
         "",
         f"qa-crawler: crawl {stats.get('finish_reason', 'not started')} in {elapsed:.1f}s",
-        f"  pages fetched     {stats.get('qa/pages', 0)}",
-        f"  Q&A records       {stats.get('item_scraped_count', 0)} "
-        f"(new {stats.get('qa/records/new', 0)}, changed {stats.get('qa/records/changed', 0)}, "
-        f"unchanged {stats.get('qa/records/unchanged', 0)})",
-        f"  skipped (stored)  {stats.get('qa/skipped_known', 0)}",
-        f"  not modified      {stats.get('qa/recheck/not_modified', 0)}",
+        f"  pages fetched     {stats.get(keys.PAGES, 0)}",
+        f"  Q&A records       {stats.get(keys.ITEMS, 0)} "
+        f"(new {records.get('new', 0)}, changed {records.get('changed', 0)}, "
+        f"unchanged {records.get('unchanged', 0)})",
+        f"  skipped (stored)  {stats.get(keys.SKIPPED_KNOWN, 0)}",
+        f"  not modified      {stats.get(keys.NOT_MODIFIED, 0)}",
         "  failures          " + (", ".join(f"{k} {v}" for k, v in sorted(failures.items()))
                                   or "none"),
     ]
     if missing:
         lines.append("  parts missing     " + ", ".join(f"{k} {v}" for k, v in sorted(missing.items())))
-    if stats.get("qa/validation/dropped"):
-        lines.append(f"  invalid (dropped) {stats['qa/validation/dropped']}")
-    verdict = stats.get("qa/monitors/verdict")
+    issues = keys.family(stats, keys.PARSE_ISSUES)
+    if issues:
+        lines.append(f"  parse issues      {stats.get(keys.PARSE_ISSUE_ROWS, 0)} records ("
+                     + ", ".join(f"{k} {v}" for k, v in sorted(issues.items())) + ")")
+    if stats.get(keys.VALIDATION_DROPPED):
+        lines.append(f"  invalid (dropped) {stats[keys.VALIDATION_DROPPED]}")
+    verdict = stats.get(keys.MONITORS_VERDICT)
     if verdict:
-        failed = {k.rsplit("/", 1)[1]: v for k, v in stats.items()
-                  if k.startswith("qa/monitors/failed/")}
+        failed = keys.family(stats, keys.MONITOR_FAILED)
         lines.append(f"  monitors          {verdict}"
                      + "".join(f"\n    {name}: {msg}" for name, msg in sorted(failed.items())))
-    if "qa/dataset_rows" in stats:
-        lines.append(f"  dataset           {out_dir} ({stats['qa/dataset_rows']} rows in qa)")
-    if "qa/report" in stats:
-        lines.append(f"  report            {stats['qa/report']}")
-    elif "qa/report_error" in stats:
-        lines.append(f"  report            not written: {stats['qa/report_error']}")
+    for step, error in sorted(keys.family(stats, keys.END_ERROR).items()):
+        lines.append(f"  {step + ' failed':<17} {error}")
+    if keys.DATASET_ROWS in stats:
+        lines.append(f"  dataset           {out_dir} ({stats[keys.DATASET_ROWS]} rows in qa)")
+    if keys.REPORT in stats:
+        lines.append(f"  report            {stats[keys.REPORT]}")
+    elif keys.REPORT_ERROR in stats:
+        lines.append(f"  report            not written: {stats[keys.REPORT_ERROR]}")
     print("\n".join(lines), file=stream)
 
 

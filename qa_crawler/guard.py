@@ -12,11 +12,11 @@ import logging
 
 from scrapy.exceptions import IgnoreRequest
 
+from qa_crawler.stats import WRITE_ERROR as STAT
 from qa_crawler.state import StorageError
 
 logger = logging.getLogger(__name__)
 
-STAT = "qa/write_error"
 REASON = "write_error"
 
 

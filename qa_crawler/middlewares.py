@@ -11,6 +11,7 @@ import time
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.utils.response import response_status_message
 
+from qa_crawler import stats as keys
 logger = logging.getLogger(__name__)
 
 
@@ -35,8 +36,8 @@ class BackoffRetryMiddleware(RetryMiddleware):
 
     def __init__(self, settings):
         super().__init__(settings)
-        self.base = settings.getfloat("QA_RETRY_BACKOFF_BASE", 1.0)
-        self.cap = settings.getfloat("QA_RETRY_BACKOFF_MAX", 60.0)
+        self.base = settings.getfloat("QA_RETRY_BACKOFF_BASE")
+        self.cap = settings.getfloat("QA_RETRY_BACKOFF_MAX")
 
     def _delay(self, request, response=None) -> float:
         if response is not None:
@@ -99,7 +100,9 @@ class SiteRule:
         if ok:
             return None
         came_from = (request.meta.get("redirect_urls") or [None])[-1]
-        self.crawler.stats.inc_value("qa/site_rule/dropped")
+        from qa_crawler import stats as keys
+
+        self.crawler.stats.inc_value(keys.SITE_RULE_DROPPED)
         logger.info("Not fetching %s (redirected from %s): outside the crawl's site",
                     request.url, came_from)
         raise IgnoreRequest(f"outside the crawl's site: {request.url}"
@@ -122,13 +125,13 @@ class WarcMiddleware:
         from qa_crawler.warc import WarcArchive
 
         state = for_crawler(crawler)
-        if state is None or not crawler.settings.getbool("QA_WARC_ENABLED", True):
+        if state is None or not crawler.settings.getbool("QA_WARC_ENABLED"):
             from scrapy.exceptions import NotConfigured
 
             raise NotConfigured
         self.archive = WarcArchive(
-            state.out_dir, worker=crawler.settings.get("QA_WORKER") or "main",
-            max_bytes=crawler.settings.getint("QA_WARC_MAX_BYTES", 1 << 30),
+            state.out_dir, worker=crawler.settings.get("QA_WORKER"),
+            max_bytes=crawler.settings.getint("QA_WARC_MAX_BYTES"),
         )
         self.stats = crawler.stats
         self.crawler = crawler
@@ -163,7 +166,7 @@ class WarcMiddleware:
             storage_failed(self.crawler, os_error(self.archive.dir / self.archive.name, exc))
             raise NotStored(f"not stored: {exc}") from None
         request.meta["qa_warc"] = location
-        self.stats.inc_value("qa/warc/records")
+        self.stats.inc_value(keys.WARC_RECORDS)
         return response
 
     def spider_closed(self, spider):

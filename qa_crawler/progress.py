@@ -9,16 +9,14 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from twisted.internet import task
 
-
-def _failures(stats: dict) -> int:
-    return sum(v for k, v in stats.items() if k.startswith("qa/failures/"))
+from qa_crawler import stats as keys
 
 
 def progress_line(stats: dict, elapsed: float) -> str:
-    pages = stats.get("qa/pages", 0)
-    records = stats.get("item_scraped_count", 0)
+    pages = stats.get(keys.PAGES, 0)
+    records = stats.get(keys.ITEMS, 0)
     rate = pages / elapsed if elapsed > 0 else 0.0
-    return (f"pages {pages} | records {records} | failures {_failures(stats)} | "
+    return (f"pages {pages} | records {records} | failures {keys.failures(stats)} | "
             f"{rate:.1f} pages/s | {elapsed:.0f}s")
 
 
@@ -35,7 +33,7 @@ class Progress:
 
     @classmethod
     def from_crawler(cls, crawler):
-        interval = crawler.settings.getfloat("QA_PROGRESS_INTERVAL", 5.0)
+        interval = crawler.settings.getfloat("QA_PROGRESS_INTERVAL")
         if interval <= 0:
             raise NotConfigured
         ext = cls(crawler, interval)

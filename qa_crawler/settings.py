@@ -4,9 +4,14 @@ BOT_NAME = "qa_crawler"
 SPIDER_MODULES = ["qa_crawler.spiders"]
 NEWSPIDER_MODULE = "qa_crawler.spiders"
 
-# Who we are: a User-Agent that names the project and how to reach whoever runs it.
+# Who we are: a User-Agent that names the project and how to reach whoever runs it. The add-on
+# builds USER_AGENT from these when the crawler is made, so `-s QA_CONTACT=mailto:you@example.org`
+# reaches the server; a USER_AGENT given outright wins.
 QA_CONTACT = "https://github.com/qa-crawler/qa-crawler"
-USER_AGENT = f"qa-crawler/0.1 (+{QA_CONTACT}; research crawler of public Q&A pages)"
+QA_USER_AGENT = "qa-crawler/{version} (+{contact}; research crawler of public Q&A pages)"
+ADDONS = {
+    "qa_crawler.addon.QACrawlerAddon": 0,
+}
 
 # Politeness.
 ROBOTSTXT_OBEY = True
@@ -53,6 +58,7 @@ SPIDER_MIDDLEWARES = {
 }
 EXTENSIONS = {
     "qa_crawler.progress.Progress": 500,
+    "qa_crawler.extensions.RunLifecycle": 600,
 }
 FEED_EXPORTERS = {
     "parquet": "pipelines.feed.ParquetItemExporter",
@@ -86,6 +92,8 @@ QA_EXPORT_LOCK_WAIT = 300.0
 # anywhere before it stops; heartbeat lifetime after which a silent worker counts as dead.
 QA_REDIS_IDLE_SECONDS = 10.0
 QA_REDIS_HEARTBEAT_TTL = 15
+# Redis key prefix of the crawl; empty: derived from the site and the output folder's name.
+QA_REDIS_PREFIX = ""
 # Language prefix crawled when the start URL has none (/zh/..., /ja/... are skipped).
 QA_LANGUAGE = "en"
 # Processes that parse pages off the reactor (0: parse in the crawl's own process). Pays off
@@ -96,8 +104,22 @@ QA_PARSE_PROCESSES = 0
 # folder was last exported with. QA_REDACT: column names, each NAME, NAME:hash or NAME:drop.
 QA_REDACT = None
 QA_SPLIT_RATIOS = ""
+# Write the dataset folder when the crawl ends (off for the workers of a distributed crawl, whose
+# dataset `qa-crawler export` writes).
+QA_EXPORT_ON_CLOSE = True
 # Draw report.html (charts, `qa-crawler report`) after the dataset is written at the end of a run.
 QA_REPORT = True
+
+# After-run monitors (pipelines/monitor.py); a failed one makes `qa-crawler crawl` exit 4.
+# Q&A pages found vs the previous run, at least:
+QA_MONITOR_MIN_FOUND_RATIO = 0.8
+# Fall in a required column's fill rate vs the previous dataset (absolute), at most:
+QA_MONITOR_MAX_FILL_DROP = 0.2
+# Failed requests / pages fetched, at most:
+QA_MONITOR_MAX_FAILED_SHARE = 0.1
+# Records with parse issues / records parsed, at most (a markup change or an unknown template
+# shows itself so):
+QA_MONITOR_MAX_ISSUE_SHARE = 0.25
 
 LOG_LEVEL = "INFO"
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"

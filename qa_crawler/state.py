@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import errno
 import fcntl
+import hashlib
 import heapq
 import itertools
 import json
@@ -20,7 +21,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from qa_crawler.record import content_of
+
 STATE_DIRNAME = ".qa-crawler"
+# Version of the change key stored in pages.content_sha256 (the database's user_version).
+KEY_VERSION = 1
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS pages (
@@ -244,8 +249,22 @@ class CrawlState:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(_SCHEMA)
+        self._migrate()
         self._lock_files: list = []
         self.run_id: int | None = None
+
+    def _migrate(self) -> None:
+        """Bring an older database's change keys up to date (once; ``user_version`` says)."""
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version >= KEY_VERSION:
+            return
+        # Before version 1 the key hashed the WARC location too, so every re-check of an
+        # unchanged page looked like a change: the keys are recomputed from the stored records.
+        with self.db:
+            rows = self.db.execute("SELECT qa_id, record FROM pages").fetchall()
+            self.db.executemany("UPDATE pages SET content_sha256 = ? WHERE qa_id = ?",
+                                [(content_key(json.loads(body)), qa_id) for qa_id, body in rows])
+            self.db.execute(f"PRAGMA user_version = {KEY_VERSION}")
 
     # -- locking -----------------------------------------------------------------------------
     def lock(self, distributed: bool = False) -> None:
@@ -302,14 +321,6 @@ class CrawlState:
         return json.loads(row[0]) if row and row[0] else None
 
     # -- pages -------------------------------------------------------------------------------
-    def known_urls(self, fresher_than: dt.datetime | None = None) -> set[str]:
-        """Fetched URLs of stored pages (only those fetched after ``fresher_than`` if given)."""
-        if fresher_than is None:
-            rows = self.db.execute("SELECT url FROM urls")
-        else:
-            rows = self.db.execute("SELECT url FROM urls WHERE fetched_at > ?", (iso(fresher_than),))
-        return {url for (url,) in rows}
-
     def validators(self, url: str) -> tuple[str | None, str | None]:
         """(ETag, Last-Modified) stored for the page fetched from ``url``."""
         row = self.db.execute(
@@ -324,7 +335,7 @@ class CrawlState:
         seen = iso(seen_at or utcnow())
         qa_id = record_json["qa_id"]
         body = json.dumps(record_json, ensure_ascii=False, sort_keys=True)
-        digest = _content_key(record_json)
+        digest = content_key(record_json)
         row = self.db.execute(
             "SELECT content_sha256, first_seen FROM pages WHERE qa_id = ?", (qa_id,)
         ).fetchone()
@@ -368,7 +379,7 @@ class CrawlState:
         with self.db:
             cur = self.db.execute(
                 "UPDATE pages SET record = ?, content_sha256 = ? WHERE qa_id = ?",
-                (body, _content_key(record_json), record_json["qa_id"]),
+                (body, content_key(record_json), record_json["qa_id"]),
             )
             if cur.rowcount or not insert:
                 return bool(cur.rowcount)
@@ -377,7 +388,7 @@ class CrawlState:
                 "INSERT INTO pages (qa_id, url, fetched_url, record, content_sha256, first_seen,"
                 " last_seen) VALUES (?,?,?,?,?,?,?)",
                 (record_json["qa_id"], record_json["url"], record_json["url"], body,
-                 _content_key(record_json), seen, seen),
+                 content_key(record_json), seen, seen),
             )
             # ... and its URL as fetched, so that the next crawl does not fetch it again.
             self.db.execute(
@@ -395,9 +406,6 @@ class CrawlState:
             )
             self.db.execute("UPDATE urls SET fetched_at = ? WHERE url = ?", (seen, fetched_url))
             self.db.execute("DELETE FROM failures WHERE url = ?", (fetched_url,))
-
-    def has_qa_id(self, qa_id: str) -> bool:
-        return self.db.execute("SELECT 1 FROM pages WHERE qa_id = ?", (qa_id,)).fetchone() is not None
 
     # -- failures ----------------------------------------------------------------------------
     def record_failure(self, url: str, kind: str, *, status: int | None = None,
@@ -420,13 +428,10 @@ class CrawlState:
         return [u for (u,) in self.db.execute("SELECT url FROM failures ORDER BY url")]
 
 
-def _content_key(record_json: dict) -> str:
-    """Hash of what the page says (provenance and fetch time excluded), to detect changes."""
-    import hashlib
-
-    skip = {"crawled_at", "http_status", "content_sha256", "parser_version"}
-    payload = json.dumps({k: v for k, v in record_json.items() if k not in skip},
-                         ensure_ascii=False, sort_keys=True)
+def content_key(record_json: dict) -> str:
+    """Hash of what the page says (its content columns, :data:`qa_crawler.record.CONTENT`), to
+    detect changes; how and when it was fetched (the provenance columns) does not count."""
+    payload = json.dumps(content_of(record_json), ensure_ascii=False, sort_keys=True)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
@@ -437,7 +442,7 @@ def for_crawler(crawler) -> CrawlState | None:
         out_dir = crawler.settings.get("QA_OUT_DIR")
         if not out_dir:
             return None
-        state = CrawlState(out_dir, worker=crawler.settings.get("QA_WORKER") or "main")
+        state = CrawlState(out_dir, worker=crawler.settings.get("QA_WORKER"))
         crawler._qa_state = state
     return state
 

@@ -124,15 +124,18 @@ def _stored(record, location: Location | None, iterator=None) -> StoredResponse:
 
 def read_at(out_dir: str | os.PathLike, location: Location) -> StoredResponse:
     """The response record stored at ``location``."""
-    path = warc_dir(out_dir) / location.file
-    with open(path, "rb") as fh:
-        fh.seek(location.offset)
-        for record in ArchiveIterator(fh):
-            if record.rec_type == "response":
-                stored = _stored(record, location)
-                return stored
-            break
-    raise LookupError(f"no response record at {location.file}:{location.offset}")
+    return next(read_many(out_dir, location.file, [location.offset]))
+
+
+def read_many(out_dir: str | os.PathLike, name: str, offsets) -> Iterator[StoredResponse]:
+    """The response records at ``offsets`` of the WARC file ``name``, read through one open file."""
+    with open(warc_dir(out_dir) / name, "rb") as fh:
+        for offset in offsets:
+            fh.seek(offset)
+            record = next(iter(ArchiveIterator(fh)), None)
+            if record is None or record.rec_type != "response":
+                raise LookupError(f"no response record at {name}:{offset}")
+            yield _stored(record, Location(name, offset))
 
 
 def iter_responses(out_dir: str | os.PathLike, *, with_body: bool = True

@@ -33,14 +33,13 @@ def sample_site_pages(site, ids, base: str = BASE_URL):
 def store_pages(state, pages, crawled: dt.datetime = CRAWLED_AT, edit=None) -> list[str]:
     """Parse and store pages as the crawl does (crawled at ``crawled``, HTTP 200);
     ``edit(k, record)`` may change the k-th record first. Returns the store's outcomes."""
-    from qa_crawler.parsers.doctorqna import parse_page
+    from qa_crawler.fetched import Fetch, parse_fetched
     from qa_crawler.record import to_json_dict
 
     outcomes = []
     for k, (body, url, content_type) in enumerate(pages):
-        rec = parse_page(body, url, content_type=content_type).record
-        rec.crawled_at = crawled
-        rec.http_status = 200
+        fetch = Fetch(url=url, status=200, fetched_at=crawled, content_type=content_type)
+        rec = parse_fetched(body, fetch).record
         if edit:
             edit(k, rec)
         outcomes.append(state.upsert(to_json_dict(rec), url, seen_at=crawled))

@@ -117,3 +117,23 @@ def test_parsing_in_a_process_pool_gives_the_same_dataset(crawled, tmp_path):
     assert set(rows) == set(site.qa_ids())
     assert mismatches(site, base, rows) == []
     assert "Traceback" not in proc.stderr
+
+
+def test_contact_and_article_pattern_given_with_s_reach_the_server_the_ids_and_rebuild(tmp_path):
+    site = SampleSite(n_pages=12, seed=21)
+    pattern = r"/(?P<id>article/[0-9]+)$"
+    with SiteServer(site) as server:
+        proc = crawl(server.url("/"), tmp_path, "-s", "QA_CONTACT=mailto:crawl-desk@example.org",
+                     "-s", f"QA_ARTICLE_URL_PATTERN={pattern}")
+        agents = {r.headers.get("User-Agent") for r in server.records}
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert len(agents) == 1 and "(+mailto:crawl-desk@example.org;" in agents.pop()
+    want = {f"article/{q}" for q in site.qa_ids()}
+    for _ in range(2):  # as crawled, then as rebuilt from the raw pages
+        rows = qa_rows(tmp_path)
+        assert set(rows) == want
+        similar = [s["qa_id"] for r in rows.values() for s in r["similar"]]
+        assert similar and set(similar) <= want
+        rebuilt = subprocess.run([sys.executable, "-m", "qa_crawler.cli", "rebuild", str(tmp_path),
+                                  "--workers", "1"], capture_output=True, text=True, timeout=120)
+        assert rebuilt.returncode == 0, rebuilt.stderr[-2000:]

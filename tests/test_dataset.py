@@ -13,7 +13,7 @@ import pytest
 
 import qa_crawler
 from pipelines.dataset import export_dataset
-from qa_crawler.record import dataset_schema
+from qa_crawler.record import SCHEMA_VERSION, dataset_schema
 from qa_crawler.state import CrawlState
 from tests.sample_dataset import state_from_pages
 
@@ -99,7 +99,8 @@ def test_csv_keeps_unicode_and_multiline_cells(dataset):
 def test_manifest_lists_files_with_rows_and_checksums(dataset):
     out, manifest = dataset
     on_disk = json.loads((out / "manifest.json").read_text())
-    assert on_disk["schema_version"] == 1
+    assert on_disk["schema_version"] == SCHEMA_VERSION
+    assert set(on_disk["schema_history"]) == {str(v) for v in range(1, SCHEMA_VERSION + 1)}
     assert on_disk["rows"]["qa"] == len(CASES)
     assert on_disk["rows"]["failures"] == 1
     for name, entry in on_disk["files"].items():

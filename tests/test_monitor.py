@@ -25,6 +25,10 @@ def failed(verdict):
         ({**GOOD, "qa/failures/http_error": 20}, "finished", None, None, {"failed_share"}),
         ({**GOOD, "item_scraped_count": 40}, "finished", GOOD, None, {"pages_found"}),
         ({**GOOD, "qa/missing/answered_on": 60}, "finished", None, FILL, {"fill_rate"}),
+        ({**GOOD, "qa/parse_issue_rows": 30, "qa/parse_issues/missing": 30}, "finished", None,
+         None, {"parse_issue_share"}),
+        ({**GOOD, "qa/parse_issue_rows": 20, "qa/parse_issues/label_leak": 20}, "finished",
+         None, None, set()),
         # An incremental run parses few pages but skips the stored ones: nothing was lost.
         ({**GOOD, "item_scraped_count": 2, "qa/skipped_known": 88}, "finished", GOOD, FILL, set()),
     ],
@@ -63,3 +67,18 @@ def test_a_markup_change_is_caught_in_summary_manifest_and_exit_status(tmp_path)
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["monitors"]["verdict"] == "fail"
     assert "fill_rate" in {c["name"] for c in manifest["monitors"]["checks"] if not c["ok"]}
+
+
+@pytest.mark.slow
+def test_a_first_crawl_whose_pages_all_lack_a_part_fails_the_parse_issue_monitor(tmp_path):
+    """No earlier dataset to compare fill rates with: the share of doubtful records catches it."""
+    site = ChangedMarkup(SampleSite(n_pages=20, seed=5))
+    site.broken = True
+    with SiteServer(site) as server:
+        proc = crawl(server.url("/"), tmp_path)
+    assert proc.returncode == 4, proc.stderr[-2000:]
+    assert "parse_issue_share" in proc.stdout and "missing" in proc.stdout
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    failed_checks = {c["name"] for c in manifest["monitors"]["checks"] if not c["ok"]}
+    assert failed_checks == {"parse_issue_share"}
+    assert manifest["parse_issues"]["by_kind"]["missing"] == manifest["rows"]["qa"] > 0

@@ -34,7 +34,14 @@ def test_spec_column_types():
         "qa_id", "url", "title", "question_excerpt", "doctor_name", "department", "answer_excerpt"]
     assert s.field("related_topics").type.value_type.names == ["topic", "department", "url"]
     assert not s.field("qa_id").nullable and not s.field("url").nullable
-    assert s.metadata[b"schema_version"] == b"1"
+    assert s.field("parse_issues").type == pa.list_(pa.string())
+    assert not s.field("parse_issues").nullable
+    assert s.metadata[b"schema_version"] == str(r.SCHEMA_VERSION).encode()
+
+
+def test_every_schema_version_says_what_it_added():
+    assert sorted(r.SCHEMA_HISTORY) == list(range(1, r.SCHEMA_VERSION + 1))
+    assert "parse_issues" in r.SCHEMA_HISTORY[2]
 
 
 def test_json_round_trip_and_validation():

@@ -101,6 +101,40 @@ def test_second_run_fetches_only_new_pages_and_recheck_picks_up_changes(tmp_path
     assert manifest["runs"][2]["stats"]["qa/records/changed"] == 1
 
 
+class WithoutValidators:
+    """The sample site as most servers answer: no ETag, no Last-Modified, so a re-check is an
+    unconditional 200 with the whole page."""
+
+    def __init__(self, site):
+        self.site = site
+
+    def render(self, path_with_query):
+        status, headers, body = self.site.render(path_with_query)
+        return status, {k: v for k, v in headers.items()
+                        if k not in ("ETag", "Last-Modified")}, body
+
+
+def test_recheck_without_validators_counts_only_the_changed_pages_changed(tmp_path):
+    site = SampleSite(n_pages=38, seed=19)
+    changed_ids = site.qa_ids()[3:6]
+    with SiteServer(WithoutValidators(site)) as server:
+        assert crawl(server.url("/"), tmp_path).returncode == 0
+        for qa_id in changed_ids:
+            site.change_page(qa_id)
+        server.clear_log()
+        again = crawl(server.url("/"), tmp_path, "--recheck-older-than", "0s")
+        assert again.returncode == 0, again.stderr[-2000:]
+        statuses = {r.status for r in server.records if "/article/" in r.path}
+        base = server.base_url
+
+    assert statuses == {200}  # nothing to answer 304 with
+    assert "(new 0, changed 3, unchanged 35)" in again.stdout
+    rows = qa_rows(tmp_path)
+    assert mismatches(site, base, rows) == []
+    assert {q for q, r in rows.items() if r["changed_at"] is not None} == set(changed_ids)
+    assert all(r["last_seen"] > r["first_seen"] for r in rows.values())
+
+
 def test_faults_are_retried_and_a_page_that_always_fails_is_listed(tmp_path):
     site = SampleSite(n_pages=40, seed=17)
     ids = site.qa_ids()
@@ -134,3 +168,14 @@ def test_unreachable_start_url_exits_non_zero_naming_it(tmp_path):
     proc = crawl(url, tmp_path, "-s", "RETRY_TIMES=0")
     assert proc.returncode == 3
     assert url in proc.stderr
+
+
+def test_a_dataset_that_cannot_be_written_exits_3_naming_the_folder(tmp_path):
+    (tmp_path / "qa.parquet").mkdir(parents=True)  # in the way of the finished file
+    (tmp_path / "qa.parquet" / "keep").write_text("x")
+    with SiteServer(SampleSite(n_pages=5, seed=23)) as server:
+        proc = crawl(server.url("/"), tmp_path)
+    assert proc.returncode == 3
+    assert f"the dataset could not be written to {tmp_path}" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "export failed" in proc.stdout  # the summary names the step

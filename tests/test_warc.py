@@ -9,10 +9,9 @@ import pyarrow.parquet as pq
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from pipelines import rebuild as rebuild_module
 from pipelines.rebuild import rebuild
+from qa_crawler import fetched, record
 from qa_crawler.demo.server import SiteServer
-from qa_crawler import record
 from qa_crawler.demo.site import SampleSite
 from qa_crawler.warc import iter_responses, warc_dir
 from tests.crawl_helpers import crawl
@@ -77,19 +76,20 @@ def test_rebuild_with_an_unchanged_parser_gives_the_same_qa_table(crawled, tmp_p
 
 def test_rebuild_reflects_a_parser_change_and_fetches_nothing(crawled, monkeypatch):
     site, out = crawled
-    original = rebuild_module.parse_page
+    # The rebuild reads each page through the crawl's one step from a fetch to a record.
+    original = fetched.parse_page
 
     def shouting_parser(*args, **kwargs):
         result = original(*args, **kwargs)
         result.record.title = result.record.title.upper()
         return result
 
-    monkeypatch.setattr(rebuild_module, "parse_page", shouting_parser)
+    monkeypatch.setattr(fetched, "parse_page", shouting_parser)
     # The site is not served any more: a rebuild that tried to fetch would fail.
     rebuild(out, workers=1)
     titles = pq.read_table(out / "qa.parquet", columns=["title"])["title"].to_pylist()
     assert titles and all(t == t.upper() for t in titles)
-    monkeypatch.setattr(rebuild_module, "parse_page", original)
+    monkeypatch.setattr(fetched, "parse_page", original)
     rebuild(out, workers=1)
 
 

@@ -16,6 +16,7 @@ from functools import lru_cache
 from urllib.parse import parse_qs, quote, urlsplit
 
 from qa_crawler.demo import words as W
+from qa_crawler.record import PROVENANCE, record_fields
 
 __all__ = ["SampleSite", "RECORD_KEYS", "TEMPLATES", "slugify"]
 
@@ -43,12 +44,8 @@ MUTATION_EPOCH = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
 
 TEMPLATES = ("portal", "table", "semantic")
 
-# The columns of QARecord that a page determines (the crawler adds the four provenance ones).
-RECORD_KEYS = (
-    "qa_id", "url", "title", "subject", "question", "asker_name", "asker_gender", "asker_age_min",
-    "asker_age_max", "asked_on", "asked_on_raw", "department", "doctor_name", "answer",
-    "answered_on", "answered_on_raw", "more_info", "similar", "related_topics",
-)
+# The columns of QARecord that a page determines (the crawler adds the provenance ones).
+RECORD_KEYS = tuple(f.name for f in record_fields() if f.name not in PROVENANCE)
 
 HTML_TYPE = "text/html; charset=utf-8"
 SHARE_BASE = "https://doctorqna.com/en/article/"  # share widgets always name the public site
@@ -539,6 +536,8 @@ class SampleSite:
                 {"topic": name, "department": W.DEPARTMENTS[d]["name"], "url": f"{base}/en/faq/{slug}"}
                 for name, d, slug in p["related"]
             ],
+            # The sample site's pages are well formed: nothing for the parser to doubt.
+            "parse_issues": [],
         }
 
     # ----- HTTP --------------------------------------------------------------------------------

@@ -25,11 +25,17 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 from lxml import etree
-from w3lib.encoding import html_to_unicode
+from w3lib.encoding import (
+    html_body_declared_encoding,
+    html_to_unicode,
+    http_content_type_encoding,
+    read_bom,
+)
 
 from qa_crawler.parsers import normalize as n
 from qa_crawler.parsers.reader import (
     Line,
+    TooDeep,
     document_links,
     head_info,
     parse_html,
@@ -38,7 +44,7 @@ from qa_crawler.parsers.reader import (
 )
 from qa_crawler.record import REQUIRED_PARTS, QARecord, RelatedTopic, SimilarQA
 
-PARSER_VERSION = "1.0.0"
+PARSER_VERSION = "1.1.0"
 DEFAULT_ID_PATTERN = r"/article/(?P<id>[^/?#]+?)(?:\.html?)?/?$"
 
 
@@ -65,6 +71,7 @@ _REPLY_HEADER = re.compile(
     r"\s*[:：]?\s*(?P<dept>[^?!;]{0,80}?)\s*$",
     re.I,
 )
+_HEADER_HINT = re.compile(r"repl|answer", re.I)
 _MORE_INFO = re.compile(r"^More\s+Info(?:rmation)?\s*[:：]?$", re.I)
 _SIMILAR = re.compile(r"^Similar\s+Q\s*(?:&|and)\s*A(?:s|'s)?\b.{0,20}$", re.I)
 _RELATED = re.compile(r"^Related\s+FAQs?\b.{0,20}$", re.I)
@@ -87,7 +94,28 @@ def _is_stop(text: str) -> bool:
     low = text.lower()
     return ("©" in low or "copyright" in low or "all rights reserved" in low
             or low.startswith("disclaimer")) and _STOP.search(text) is not None
-_TOPIC_PAIR = re.compile(r"\s*(?P<topic>[^()（）]{0,100}?)\s*[(（](?P<dept>[^()（）]{1,60})[)）]\s*")
+# "Topic (Department)", after any separator of an inline list ("A (X) · B (Y) | C (Z), ...").
+_TOPIC_PAIR = re.compile(
+    r"[\s·|•,;/]*(?P<topic>[^()（）·|•]{0,100}?)\s*[(（](?P<dept>[^()（）]{1,60})[)）][\s·|•,;/]*"
+)
+# Post metadata that forum and CMS templates put around a question: counters, bylines, page
+# counts, "Was this helpful?" widgets. Never the subject or a paragraph of the question.
+_POST_META = re.compile(
+    r"^(?:\d[\d,.]*\s+(?:posts?|repl(?:y|ies)|answers?|comments?|views?|reads?|hits)\b.{0,60}"
+    r"|page\s+\d+\s+of\s+\d+.{0,40}"
+    r"|by\s+\S.{0,60}?\s[»|]\s.{0,60}"
+    r"|(?:views?|hits|reads?|viewed|read)\s*[:：]?\s*[\d,.]+k?(?:\s+times)?"
+    r"|was\s+this\s+(?:answer\s+|reply\s+|page\s+)?(?:helpful|useful)\b.{0,40}"
+    r"|(?:helpful|useful)\s*[?:：]?\s*(?:yes|no|\d).{0,30}"
+    r"|(?:posted|published|updated|last\s+updated)\s*(?:on|at|:)\s*.{0,40}"
+    r")$",
+    re.I,
+)
+_CRUMB_SPLIT = re.compile(r"\s+[»›>/|]\s+|\s*[»›]\s*")
+_QUESTION_WORDS = frozenset(
+    "what why how when where which who should can could is are do does did will would may i my "
+    "me you your it this that".split()
+)
 _ASKER_HINT = re.compile(
     r"(?:\byears?\s*old\b|\b(?:fe)?male\b|\b(?:under|over)\s+\d|\d+\s*~\s*\d+|"
     r"^(?:Mr|Mrs|Ms|Miss|Mx)\.?\s)",
@@ -98,19 +126,62 @@ _AGE_PART = re.compile(
     r"\s*(?:years?\s*old|y/?o)?",
     re.I,
 )
+# Where the age band or the gender word of an asker line starts.
+_ASKER_PARTS = re.compile(
+    r"(?:\b(?:under|below|over|above)\s+\d{1,3}|(?<![\w.])\d{1,3}(?:\s*[~\-–]\s*\d{1,3})?\b|"
+    r"\b(?:fe)?male\b)", re.I)
+_TRAILING_READ_MORE = re.compile(r"\s*\[\s*Read\s+More\s*\]\s*[»>›]?\s*$", re.I)
 _SITE_NAME = re.compile(r"doctor\s*q\s*n?\s*&?\s*a|doctorqna", re.I)
 
 
 def decode(body: bytes | str, content_type: str | None = None) -> str:
-    """Body bytes to text, honouring a BOM, the Content-Type charset or a ``<meta>`` charset."""
+    """Body bytes to text, honouring a BOM, the Content-Type charset or a ``<meta>`` charset.
+
+    As browsers do (HTML's encoding sniffing), a ``<meta>`` that declares UTF-16 or UTF-32 in a
+    byte stream without a BOM is read as UTF-8: a page that could carry that ASCII ``<meta>`` is
+    not UTF-16.
+    """
     if isinstance(body, str):
         return body
+    if not read_bom(body)[0] and not http_content_type_encoding(content_type):
+        declared = html_body_declared_encoding(body)
+        if declared and declared.lower().replace("_", "-").startswith(("utf-16", "utf-32")):
+            content_type = "text/html; charset=utf-8"
     _, text = html_to_unicode(content_type, body)
     return text
 
 
+# File signatures of what a fetched or saved "page" may really be.
+_SIGNATURES = (
+    (b"\x1f\x8b", "gzip-compressed data"), (b"PK\x03\x04", "a ZIP archive"),
+    (b"%PDF", "a PDF document"), (b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"), (b"BZh", "bzip2-compressed data"), (b"\xfd7zXZ", "xz-compressed data"),
+    (b"\x28\xb5\x2f\xfd", "zstd-compressed data"), (b"RIFF", "a RIFF (WebP/WAV) file"),
+)
+
+
+_CONTROL_BYTES = bytes(b for b in range(32) if b < 9 or b > 13)
+
+
+def _binary_kind(body: bytes | str) -> str | None:
+    """What a body that is not text is (``gzip-compressed data``), else None."""
+    if isinstance(body, str):
+        return None
+    for magic, kind in _SIGNATURES:
+        if body.startswith(magic):
+            return kind
+    head = body[:4096]
+    if read_bom(head)[0] or not head:
+        return None
+    controls = len(head) - len(head.translate(None, _CONTROL_BYTES))
+    return "binary data" if controls > len(head) // 20 else None
+
+
 def _document(body: bytes | str, content_type: str | None):
     """The parsed document of a body; NotQAPage when it is none."""
+    kind = _binary_kind(body)
+    if kind:
+        raise NotQAPage(f"not an HTML document ({kind})")
     text = decode(body, content_type)
     if not text.strip():
         raise NotQAPage("empty body")
@@ -118,6 +189,8 @@ def _document(body: bytes | str, content_type: str | None):
         raise NotQAPage("not an HTML document (no tags in the first 4 KB)")
     try:
         root = parse_html(text)
+    except TooDeep as exc:
+        raise NotQAPage(f"unreadable HTML: {exc}") from None
     except (etree.ParserError, ValueError) as exc:
         raise NotQAPage(f"unreadable HTML: {exc}") from None
     if root is None:
@@ -135,6 +208,22 @@ def parse_page(
     """Parse one page. Raises :class:`NotQAPage` with a one-line reason when it is not a Q&A page."""
     root = _document(body, content_type)
     return _read_tree(root, head_info(root), body, url, id_pattern)
+
+
+def explain_page(body: bytes | str, url: str, *, content_type: str | None = None,
+                 id_pattern: str = DEFAULT_ID_PATTERN) -> tuple[list[tuple[str, str]], str | None]:
+    """The page's visual lines, each with the part the parser gave it (``title``, ``question``,
+    ``similar[2]``, ``chrome``, ``ignored`` ...), and the reason when it is not a Q&A page."""
+    root = _document(body, content_type)
+    head = head_info(root)
+    lines = read_lines(root, head["base"] or url)
+    page = _Page(lines, head, id_pattern)
+    try:
+        page.record()
+        reason = None
+    except NotQAPage as exc:
+        reason = exc.reason
+    return page.explain(), reason
 
 
 @dataclass(slots=True)
@@ -170,18 +259,17 @@ def read_page(
 def _read_tree(root, head: dict, body: bytes | str, url: str, id_pattern: str) -> ParseResult:
     raw = body.encode("utf-8") if isinstance(body, str) else body
     base = head["base"] or url
-    try:
-        lines = read_lines(root, base)
-    except RecursionError:
-        raise NotQAPage("unreadable HTML: nesting too deep") from None
+    lines = read_lines(root, base)
     if not lines:
         raise NotQAPage("no visible text")
-    page = _Page(lines, head)
+    canonical, qa_id = _identity(url, head["canonical"], base, id_pattern)
+    page = _Page(lines, head, id_pattern)
     try:
         record = page.record()
     except NotQAPage as exc:
-        raise NotQAPage(f"{_kind_of_page(lines, head, id_pattern)}: {exc.reason}") from None
-    canonical, qa_id = _identity(url, head["canonical"], base, id_pattern)
+        kind = None if exc.reason.startswith("a listing") else _kind_of_page(lines, head,
+                                                                               id_pattern)
+        raise NotQAPage(f"{kind}: {exc.reason}" if kind else exc.reason) from None
     if qa_id is None:
         raise NotQAPage("no Q&A id in the URL or the canonical link")
     record.qa_id, record.url = qa_id, canonical
@@ -190,12 +278,15 @@ def _read_tree(root, head: dict, body: bytes | str, url: str, id_pattern: str) -
     for item in record.similar:
         if item.url:
             item.qa_id = _id_from_url(item.url, id_pattern)
-    missing = tuple(name for name in REQUIRED_PARTS if getattr(record, name) is None)
+    # A date that is on the page but unreadable is reported as such, not as missing.
+    missing = tuple(name for name in REQUIRED_PARTS
+                    if getattr(record, name) is None and name not in page.unreadable)
+    record.parse_issues = [f"missing: {name}" for name in missing] + page.issues + _leaks(record)
     return ParseResult(record, missing)
 
 
-def _kind_of_page(lines: list[Line], head: dict, id_pattern: str) -> str:
-    """A short guess at what a non-Q&A page is, for the one-line reason."""
+def _kind_of_page(lines: list[Line], head: dict, id_pattern: str) -> str | None:
+    """A short guess at what a non-Q&A page is, for the one-line reason (None: no guess)."""
     title = head["title"] or next((ln.text for ln in lines if ln.heading), "") or ""
     if re.search(r"\b(?:404|403|410|500|502|503)\b|not found|error", title, re.I):
         return f"an error page ({title[:60]})"
@@ -207,7 +298,7 @@ def _kind_of_page(lines: list[Line], head: dict, id_pattern: str) -> str:
     content = " ".join(ln.text for ln in lines[:200] if not ln.chrome).lower()
     if re.search(r"\b(?:log ?in|sign ?in)\s+(?:to|first|required)|members only", content):
         return "a login wall"
-    return "not a Q&A page"
+    return None
 
 
 def _strip_url(url: str | None) -> str | None:
@@ -247,16 +338,36 @@ def _identity(url: str, canonical: str | None, base: str, id_pattern: str):
 
 
 class _Page:
-    """The label-anchored reading of one page's lines."""
+    """The label-anchored reading of one page's lines.
 
-    def __init__(self, lines: list[Line], head: dict):
+    ``assign`` holds the part each line was read as (for ``--explain``); ``issues`` what the
+    reading was unsure of (the record's ``parse_issues``, with the missing parts and leaks that
+    :func:`_read_tree` adds).
+    """
+
+    def __init__(self, lines: list[Line], head: dict, id_pattern: str = DEFAULT_ID_PATTERN):
         self.lines = lines
         self.head = head
+        self.id_pattern = id_pattern
         self.lower = [line.text.lower() for line in lines]
+        self.index = {id(line): i for i, line in enumerate(lines)}
+        self.assign = ["chrome" if line.chrome else "ignored" for line in lines]
+        self.issues: list[str] = []
+        self.unreadable: set[str] = set()
 
     # -- helpers -----------------------------------------------------------------------------
-    def _content(self, start: int, end: int) -> list[Line]:
-        """Lines of free text in [start, end): chrome and link-only lines (menus, ads) skipped."""
+    def _mark(self, lines, part: str) -> None:
+        for line in lines:
+            i = self.index.get(id(line))
+            if i is not None:
+                self.assign[i] = part
+
+    def explain(self) -> list[tuple[str, str]]:
+        return [(part, line.text) for part, line in zip(self.assign, self.lines)]
+
+    def _content(self, start: int, end: int, meta: bool = False) -> list[Line]:
+        """Lines of free text in [start, end): chrome and link-only lines (menus, ads) skipped;
+        with ``meta``, post metadata too (counters, bylines, breadcrumbs, "Was this helpful?")."""
         out = []
         for line in self.lines[start:end]:
             if line.chrome or _AD.match(line.text):
@@ -265,6 +376,9 @@ class _Page:
                 continue
             if _is_stop(line.text):
                 break
+            if meta and _is_post_meta(line):
+                self._mark([line], "chrome")
+                continue
             out.append(line)
         return out
 
@@ -288,12 +402,67 @@ class _Page:
                 return i
         return None
 
+    def _date(self, i: int, pattern: re.Pattern, column: str, end: int):
+        """(raw, date) of the date after a label on line i (or on the next line when the label
+        stands alone); an unreadable one is kept raw and reported, never taken for missing."""
+        line = self.lines[i]
+        after = _after(line.text, pattern).strip(" :：")
+        times = line.times
+        if not after and not times and i + 1 < end:
+            nxt = self.lines[i + 1]
+            if n.find_date(nxt.text) or nxt.times:
+                self.assign[i + 1] = self.assign[i]
+                after, times = nxt.text, nxt.times
+        for value, shown in times:
+            day = n.iso_date(value)
+            if day is not None:
+                return (shown or value), day
+        if not after:
+            return None, None
+        raw = n.find_date(after)
+        day = n.parse_date(raw)
+        if day is None:
+            raw = raw or after[:60]
+            self.issues.append(f"unreadable_date: {column} {raw!r}")
+            self.unreadable.add(column)
+        return raw, day
+
+    def _listing_check(self, end: int) -> None:
+        """A Q&A page has one asker line and one reply in its main part; repeated item groups
+        (each an asker line with its date, or a reply header with a link to another Q&A page)
+        make a listing, however Q&A-like each item looks."""
+        asks = 0
+        for i in range(end):
+            if "ask" in self.lower[i] and not self.lines[i].chrome and _ASK.search(self.lines[i].text):
+                after = _after(self.lines[i].text, _ASK)
+                if n.find_date(after) or self.lines[i].times or (
+                        not after.strip() and i + 1 < end and n.find_date(self.lines[i + 1].text)):
+                    asks += 1
+        groups, linked = 0, 0
+        i = 0
+        while i < end:
+            found = None if self.lines[i].chrome else _match_header(self.lines, i, end)
+            if found and re.match(r"(?:Dr\.?|Doctor)\s+\S", found[1], re.I):
+                groups += 1
+                i += found[0]
+                continue
+            line = self.lines[i]
+            if line.links and (line.link_only or _READ_MORE.match(line.text)) and any(
+                    _id_from_url(href, self.id_pattern) for _, href in line.links):
+                linked += 1
+            i += 1
+        if asks >= 2:
+            raise NotQAPage(f"a listing ({asks} asker lines with ask dates, one per item)")
+        if groups >= 2 and linked >= groups:
+            raise NotQAPage(f"a listing ({groups} reply headers, each with a link to a Q&A page)")
+
     # -- the record --------------------------------------------------------------------------
     def record(self) -> QARecord:
         lines = self.lines
         total = len(lines)
         sections = self._section_starts()
         main_end = min(sections.values(), default=total)
+        self._listing_check(main_end)
 
         ask = self._find(_ASK, 0, main_end)
         header = self._reply_header(ask + 1 if ask is not None else 0, main_end)
@@ -308,55 +477,71 @@ class _Page:
 
         rec = QARecord()
         h_idx, h_used, doctor, dept = header
+        for k in range(h_idx, h_idx + h_used):
+            self.assign[k] = "reply header"
         rec.doctor_name = n.doctor_name(doctor)
         rec.department = n.department(dept)
 
         # Asker line and ask date.
         if ask is not None:
-            asker_start, asker_text, date_raw, after_ask = self._asker(ask, h_idx)
-            rec.asked_on_raw = date_raw
-            rec.asked_on = n.parse_date(date_raw)
-            _fill_asker(rec, asker_text)
+            asker_start, asker_text = self._asker(ask, h_idx)
+            for k in range(asker_start, ask + 1):
+                self.assign[k] = "asker"
+            rec.asked_on_raw, rec.asked_on = self._date(ask, _ASK, "asked_on", h_idx)
+            _fill_asker(rec, asker_text, self.issues)
         else:
             asker_start = h_idx
         # Reply and reply date.
         body_start = h_idx + h_used
         rd = self._find(_REPLY_DATE, body_start, main_end)
         if rd is not None:
-            raw = n.find_date(_after(lines[rd].text, _REPLY_DATE))
-            if raw is None and rd + 1 < total:
-                raw = n.find_date(lines[rd + 1].text)
-            rec.answered_on_raw = raw
-            rec.answered_on = n.parse_date(raw)
-            answer_lines = self._content(body_start, rd)
+            self.assign[rd] = "reply date"
+            rec.answered_on_raw, rec.answered_on = self._date(rd, _REPLY_DATE, "answered_on",
+                                                              main_end)
+            answer_lines = self._content(body_start, rd, meta=True)
             before_label = _before(lines[rd].text, _REPLY_DATE)
             if before_label:
                 answer_lines.append(Line(before_label))
         else:
-            answer_lines = self._content(body_start, main_end)
-        rec.answer = n.join_paragraphs(line.text for line in answer_lines)
+            answer_lines = self._content(body_start, main_end, meta=True)
+        self._mark(answer_lines, "answer")
+        rec.answer = _join(answer_lines)
 
         # Title, subject and question.
-        title_idx, title_text = self._title_line(asker_start)
+        title_idx, title_text = self._title_line(asker_start, rec.department)
+        if title_idx is not None:
+            self.assign[title_idx] = "title"
         rec.title, title_dept = _split_title(title_text, rec.department)
         if rec.department is None:
             rec.department = n.department(title_dept)
+        elif title_dept and title_dept.lower() != rec.department.lower():
+            self.issues.append(
+                f"department_mismatch: title {title_dept!r}, reply header {rec.department!r}"
+            )
         start = title_idx + 1 if title_idx is not None else 0
         share = next((i for i in range(start, asker_start) if _is_share(self.lines[i])), None)
         if share is not None:
+            self.assign[share] = "chrome"
             start = share + 1
-        body = [line for line in self._content(start, asker_start) if not _is_share(line)]
+        body = [line for line in self._content(start, asker_start, meta=True)
+                if not _is_share(line)]
         if len(body) >= 2 or (body and body[0].heading):
             rec.subject = body[0].text
+            self._mark(body[:1], "subject")
             body = body[1:]
-        rec.question = n.join_paragraphs(line.text for line in body)
+        self._mark(body, "question")
+        rec.question = _join(body)
 
         # Sections after the reply.
         bounds = sorted(sections.items(), key=lambda kv: kv[1])
         for pos, (name, s) in enumerate(bounds):
             e = bounds[pos + 1][1] if pos + 1 < len(bounds) else total
+            self.assign[s] = {"more_info": "more info", "similar": "similar",
+                              "related": "related"}[name]
             if name == "more_info":
-                rec.more_info = n.join_paragraphs(line.text for line in self._content(s + 1, e))
+                info = self._content(s + 1, e)
+                self._mark(info, "more info")
+                rec.more_info = _join(info)
             elif name == "similar":
                 rec.similar = self._similar(s + 1, e)
             elif name == "related":
@@ -378,32 +563,36 @@ class _Page:
         return found
 
     def _asker(self, ask: int, header_idx: int):
-        """(first line index, asker text, raw date, index after the date) for the ask line."""
+        """(first line index, asker text) of the ask line."""
         line = self.lines[ask].text
         m = _ASK.search(line)
         asker = line[: m.start()].strip()
-        raw = n.find_date(line[m.end():])
-        after = ask + 1
-        if raw is None and ask + 1 < header_idx:
-            raw = n.find_date(self.lines[ask + 1].text)
-            after = ask + 2 if raw else after
         start = ask
         if not asker:
-            # Table layouts put the asker line and "Ask Date:" in separate cells.
+            # Table and card layouts put the asker line and "Ask Date:" in separate cells.
             prev = ask - 1
             while prev >= 0 and self.lines[prev].chrome:
                 prev -= 1
             if prev >= 0 and _looks_like_asker(self.lines[prev].text):
                 asker = self.lines[prev].text
                 start = prev
-        return start, asker, raw, after
+        return start, asker
 
-    def _title_line(self, limit: int) -> tuple[int | None, str | None]:
-        """Index and text of the visible title line (an h1, else a line equal to <title>)."""
-        for i in range(limit):
-            if self.lines[i].heading == 1 and not self.lines[i].chrome:
+    def _title_line(self, limit: int, department: str | None) -> tuple[int | None, str | None]:
+        """Index and text of the visible title line: the heading whose ' - <Department>' suffix
+        agrees with the reply header's; else the first h1 that is not the site's name; else a
+        line equal to <title>/og:title; else (index None) the <title> less its prefixes."""
+        heads = [i for i in range(limit) if self.lines[i].heading and not self.lines[i].chrome]
+        if department:
+            for i in heads:
+                if _split_title(self.lines[i].text, department)[1] == department:
+                    return i, self.lines[i].text
+        for i in heads:
+            if self.lines[i].heading == 1 and not _is_site_name(self.lines[i]):
                 return i, self.lines[i].text
         candidates = [c for c in (self.head["og_title"], self.head["title"]) if c]
+        if department:
+            candidates.sort(key=lambda c: _split_title(c, department)[1] != department)
         stems = set()
         for c in candidates:
             stems.add(c)
@@ -412,68 +601,89 @@ class _Page:
                     stems.add(c.rsplit(sep, 1)[0])
                     stems.add(c.split(sep, 1)[0])
         for i in range(limit - 1, -1, -1):
-            if self.lines[i].text in stems:
+            if self.lines[i].text in stems and not _is_site_name(self.lines[i]):
                 return i, self.lines[i].text
-        return None, candidates[0] if candidates else None
+        if not candidates:
+            return None, None
+        return None, _strip_title_prefix(candidates[0])
 
     def _similar(self, start: int, end: int) -> list[SimilarQA]:
-        lines = [ln for ln in self.lines[start:end] if not ln.chrome and not _AD.match(ln.text)]
-        entries: list[SimilarQA] = []
-        i, total = 0, len(lines)
-        while i < total:
-            found = None
-            for h in range(i + 1, total):
-                if _READ_MORE.match(lines[h].text):
-                    break
-                found = _match_header(lines, h, total)
-                if found:
-                    break
-            if not found:
+        """Similar Q&A entries, cut at their reply headers (one per entry). Where an entry's
+        ``[Read More]`` stands (after its reply excerpt, as on the seed page, or before its
+        question excerpt, as on cards) is read from the first entry and holds for the rest."""
+        lines = []
+        for ln in self.lines[start:end]:
+            if _is_stop(ln.text):
                 break
-            used, doctor, dept = found
-            title_line = lines[i]
-            question = lines[i + 1:h]
-            j = h + used
-            answer: list[Line] = []
-            link_line = None
-            while j < total:
-                line = lines[j]
-                if _READ_MORE.match(line.text):
-                    link_line = line
-                    rest = _READ_MORE.sub("", line.text).strip()
-                    j += 1
-                    if not rest and j < total and (
-                        lines[j].text == title_line.text or lines[j].link_only
-                    ):
-                        link_line = Line(lines[j].text, line.links + lines[j].links)
-                        j += 1
+            if ln.chrome or _AD.match(ln.text):
+                continue
+            m = None if _READ_MORE.match(ln.text) else _TRAILING_READ_MORE.search(ln.text)
+            if m and ln.links:
+                # "<excerpt> [Read More]" in one paragraph: the excerpt, then its link.
+                text_line = Line(ln.text[: m.start()], ln.links[:-1], heading=ln.heading)
+                link_line = Line("[Read More]", ln.links[-1:], len("[ReadMore]"))
+                for part in (text_line, link_line):
+                    self.index[id(part)] = self.index[id(ln)]
+                lines += [text_line, link_line]
+                continue
+            lines.append(ln)
+        total = len(lines)
+        headers = []
+        i = 0
+        while i < total:
+            found = None if _READ_MORE.match(lines[i].text) else _match_header(lines, i, total)
+            if found:
+                headers.append((i, *found))
+                i += found[0]
+            else:
+                i += 1
+        if not headers:
+            return []
+        rm_in_head = any(_READ_MORE.match(ln.text) for ln in lines[:headers[0][0]])
+        entries: list[SimilarQA] = []
+        heads, tails = [], []
+        prev_end = 0
+        for k, (h, used, _, _) in enumerate(headers):
+            region = lines[prev_end:h]
+            cut = 0 if k == 0 else _entry_start(region, rm_in_head)
+            if k:
+                tails.append(region[:cut])
+            heads.append(region[cut:])
+            prev_end = h + used
+        tails.append(_last_tail(lines[prev_end:], rm_in_head))
+        for k, (h, used, doctor, dept) in enumerate(headers):
+            head, tail = heads[k], tails[k]
+            if not head:
+                continue
+            title_line, rest = head[0], head[1:]
+            question = [ln for ln in rest if not _READ_MORE.match(ln.text)]
+            links = [ln for ln in head + tail if _READ_MORE.match(ln.text)]
+            answer = [ln for ln in tail if not _READ_MORE.match(ln.text) and not _companion(ln, links)]
+            url = None
+            for ln in links + [title_line] + question + answer:
+                url = _first_href(ln)
+                if url:
                     break
-                answer.append(line)
-                j += 1
-                if line.text.endswith(("...", "…")) and not (
-                    j < total and _READ_MORE.match(lines[j].text)
-                ):
-                    break
-            url = _first_href(link_line) or _first_href(title_line)
+            part = f"similar[{len(entries)}]"
+            self._mark(head + tail, part)
+            self._mark(lines[h:h + used], part)
             if url is None:
-                for ln in question + answer:
-                    url = _first_href(ln)
-                    if url:
-                        break
+                self.issues.append(f"similar_no_link: entry {len(entries) + 1}")
             entries.append(SimilarQA(
                 url=url,
-                title=n.clean_text(title_line.text),
-                question_excerpt=n.join_paragraphs(ln.text for ln in question),
+                title=n.clean_text(_READ_MORE.sub("", title_line.text)) or title_line.text,
+                question_excerpt=_join(question),
                 doctor_name=n.doctor_name(doctor),
                 department=n.department(dept),
-                answer_excerpt=n.join_paragraphs(ln.text for ln in answer),
+                answer_excerpt=_join(answer),
             ))
-            i = j
         return entries
 
     def _related(self, start: int, end: int) -> list[RelatedTopic]:
-        """``Topic (Department)`` entries: one per line, split over two lines, or many inline."""
+        """``Topic (Department)`` entries: one per line, split over two lines, many inline with
+        separators, or the department in an element of its own (``<small>``) without brackets."""
         topics: list[RelatedTopic] = []
+        loose: list[Line] = []
         pending: Line | None = None
         for line in self.lines[start:end]:
             if line.chrome and not line.links:
@@ -481,31 +691,109 @@ class _Page:
             text = line.text
             if _is_stop(text):
                 break
+            part = f"related[{len(topics)}]"
             pos, found = 0, False
             for m in _TOPIC_PAIR.finditer(text):
                 if m.start() != pos:
                     break
-                topic, dept = m.group("topic").strip(), m.group("dept")
+                topic, dept = m.group("topic").strip(_SEPARATORS), m.group("dept")
                 if not topic and pending is not None:
+                    self._mark([pending], f"related[{len(topics)}]")
                     topics.append(_topic(pending.text, dept, pending.links + line.links))
                 elif topic:
                     topics.append(_topic(topic, dept, line.links))
                 pending, found, pos = None, True, m.end()
-            rest = text[pos:].strip()
+            if found:
+                self._mark([line], part)
+            rest = text[pos:].strip(_SEPARATORS)
             if not rest:
                 continue
-            if pending is not None and not found and topics:
-                break  # the previous line never got its "(Department)": the list has ended
+            split = None if found else _topic_and_department(line)
+            if split:
+                pending = None
+                self._mark([line], f"related[{len(topics)}]")
+                topics.append(_topic(split[0], split[1], line.links))
+                continue
+            if pending is not None and not found:
+                if topics:
+                    break  # the previous line never got its "(Department)": the list has ended
+                if pending.links:
+                    loose.append(pending)
             if len(rest) > 100:
                 if topics:
                     break
                 pending = None
                 continue
             pending = Line(rest, line.links)
+            self.index[id(pending)] = self.index[id(line)]
+        if pending is not None and pending.links and not topics:
+            loose.append(pending)
+        if not topics:
+            # A list of topic links without departments.
+            for line in loose:
+                self._mark([line], f"related[{len(topics)}]")
+                topics.append(_topic(line.text, None, line.links))
         return topics
 
 
-def _topic(topic: str, dept: str, links: list[tuple[str, str]]) -> RelatedTopic:
+_SEPARATORS = " ·|•,;/"
+
+
+def _entry_start(region: list[Line], rm_in_head: bool) -> int:
+    """Where the next Similar entry starts in the lines between two reply headers (the end of
+    one entry, then the start of the next)."""
+    rms = [k for k, ln in enumerate(region) if _READ_MORE.match(ln.text)]
+    if rm_in_head and rms:
+        # Card layout: title, [Read More], question excerpt: the title stands before the link.
+        return max(rms[0] - 1, 0)
+    if not rm_in_head and rms:
+        cut = rms[-1] + 1
+        if cut < len(region) and _companion(region[cut], [region[rms[-1]]]) and cut + 1 < len(region):
+            cut += 1
+        return cut
+    # No link to go by: the last title-like line (a heading or a link) after the reply excerpt,
+    # else the line after the first excerpt that ends in "...".
+    for k in range(len(region) - 1, 0, -1):
+        ln = region[k]
+        if (ln.heading or ln.link_only) and not ln.text.endswith(("...", "…")):
+            return k
+    for k, ln in enumerate(region):
+        if ln.text.endswith(("...", "…")):
+            return k + 1
+    return min(1, len(region))
+
+
+def _last_tail(region: list[Line], rm_in_head: bool) -> list[Line]:
+    """The last Similar entry's lines after its reply header: up to and with its [Read More]
+    (or its excerpt ending in "..."), nothing after."""
+    out: list[Line] = []
+    for k, ln in enumerate(region):
+        if _READ_MORE.match(ln.text):
+            if rm_in_head:
+                break
+            out.append(ln)
+            if k + 1 < len(region) and _companion(region[k + 1], [ln]):
+                out.append(region[k + 1])
+            break
+        if ln.heading and out:
+            break
+        out.append(ln)
+        if ln.text.endswith(("...", "…")) and not (
+                k + 1 < len(region) and _READ_MORE.match(region[k + 1].text)):
+            break
+    return out
+
+
+def _companion(line: Line, read_more: list[Line]) -> bool:
+    """A link-only line right after a bare ``[Read More]`` to the same page (its title)."""
+    if not line.link_only:
+        return False
+    targets = {href for rm in read_more if not _READ_MORE.sub("", rm.text).strip()
+               for _, href in rm.links}
+    return any(href in targets for _, href in line.links)
+
+
+def _topic(topic: str, dept: str | None, links: list[tuple[str, str]]) -> RelatedTopic:
     """A related topic; its URL is the link whose text holds the topic (chips sit on one line)."""
     topic = n.clean_text(topic)
     url = None
@@ -516,6 +804,11 @@ def _topic(topic: str, dept: str, links: list[tuple[str, str]]) -> RelatedTopic:
     if url is None and len(links) == 1:
         url = links[0][1]
     return RelatedTopic(topic=topic, department=n.department(dept), url=url)
+
+
+def _join(lines: list[Line]) -> str | None:
+    """Lines' texts joined with ``\n`` (paragraphs); they are clean already (the reader's)."""
+    return "\n".join(line.text for line in lines if line.text) or None
 
 
 def _first_href(line: Line | None) -> str | None:
@@ -557,7 +850,10 @@ def _before(text: str, pattern: re.Pattern) -> str:
 def _match_header(lines: list[Line], i: int, end: int):
     """``Dr. X reply Dept`` starting at line i, on one line or split over up to three cells."""
     first = lines[i].text
-    if len(first) > 120 or "reply" not in first.lower() and i + 1 >= end:
+    if len(first) > 120:
+        return None
+    # The header's verb is on one of its (up to three) lines: cheaper to test than the pattern.
+    if not any(_HEADER_HINT.search(lines[k].text) for k in range(i, min(i + 3, end))):
         return None
     tries = []
     joined = first
@@ -595,7 +891,7 @@ def _looks_like_asker(text: str) -> bool:
     return len(text) <= 80 and bool(_ASKER_HINT.search(text))
 
 
-def _fill_asker(rec: QARecord, text: str) -> None:
+def _fill_asker(rec: QARecord, text: str, issues: list[str]) -> None:
     """``Mr. Huang, 20~29 year old female.`` into name, gender and age band."""
     text = n.clean_text(text)
     if not text:
@@ -603,19 +899,25 @@ def _fill_asker(rec: QARecord, text: str) -> None:
     rec.asker_gender = n.parse_gender(text)
     name, rest = (text.split(",", 1) + [""])[:2] if "," in text else ("", text)
     if not name:
-        # No comma: either only the age/gender part ("30~39 year old male.") or only a name.
-        if _AGE_PART.match(text) or re.match(r"^(?:fe)?male\b", text, re.I):
-            rest = text
-        else:
-            name, rest = text, ""
+        # No comma: a name, then the age band or the gender word ("Ms. Lin 30~39 year old
+        # male"), or only one of them.
+        m = _ASKER_PARTS.search(text)
+        name, rest = (text[: m.start()], text[m.start():]) if m else (text, "")
     age_match = _AGE_PART.search(rest)
     if age_match:
         rec.asker_age_min, rec.asker_age_max = n.parse_age_band(age_match.group(0))
     rec.asker_name = n.asker_name(name)
+    name_odd = rec.asker_name and (re.search(r"\d|\byears?\b|\b(?:fe)?male\b", rec.asker_name,
+                                             re.I) or len(rec.asker_name.split()) > 5)
+    if name_odd or (rec.asker_gender is None and not age_match and not rec.asker_name):
+        issues.append(f"asker_unsplit: {text[:80]!r}")
 
 
 def _split_title(title: str | None, department: str | None) -> tuple[str | None, str | None]:
-    """Title without its ' - <Department>' (and any site-name) suffix; and the suffix."""
+    """Title without its ' - <Department>' (and any site-name) suffix; and the suffix.
+
+    The suffix is the reply header's department when the title ends with it; else a last
+    ' - ' part that reads as a department name (the caller reports a disagreement)."""
     title = n.clean_text(title)
     if not title:
         return None, None
@@ -630,9 +932,131 @@ def _split_title(title: str | None, department: str | None) -> tuple[str | None,
     parts = re.split(r"\s+[-–—]\s+", title)
     if len(parts) > 1 and _SITE_NAME.search(parts[-1]):
         parts = parts[:-1]
-    if department is None and len(parts) > 1:
+    if len(parts) > 1 and (department is None or _looks_like_department(parts[-1])):
         return " - ".join(parts[:-1]), parts[-1]
     return " - ".join(parts), None
+
+
+def _looks_like_department(text: str) -> bool:
+    """``Obstetrics and Gynecology`` yes; ``When to Worry?`` or ``What Should I Do`` no."""
+    words = text.split()
+    if not words or len(words) > 5 or re.search(r"[?!.:\d]", text):
+        return False
+    if any(w.lower() in _QUESTION_WORDS for w in words):
+        return False
+    return all(w[0].isupper() or w.lower() in ("and", "of", "&", "the", "for") for w in words)
+
+
+def _strip_title_prefix(title: str) -> str:
+    """``Forum • View topic - <title> - <Dept>`` less its leading site and forum parts."""
+    parts = re.split(r"(\s+[-–—]\s+)", title)
+    while len(parts) > 2 and (
+        _SITE_NAME.search(parts[0]) or re.search(r"[•»›]|\b(?:view\s+topic|forum|board|index)\b",
+                                                 parts[0], re.I)
+    ):
+        parts = parts[2:]
+    return "".join(parts)
+
+
+def _is_site_name(line: Line) -> bool:
+    """A heading that names the site: its name, or a link to the site's home page."""
+    if _SITE_NAME.search(line.text) and len(line.text.split()) <= 4:
+        return True
+    if line.link_only and line.links:
+        path = urlsplit(line.links[0][1]).path.rstrip("/")
+        return path == "" or re.fullmatch(r"/[a-z]{2}(?:-[a-zA-Z]{2})?", path) is not None
+    return False
+
+
+def _is_post_meta(line: Line) -> bool:
+    """Forum and CMS furniture around the question (see ``_POST_META``) or a breadcrumb trail."""
+    text = line.text
+    if len(text) > 120:
+        return False
+    if _POST_META.match(text):
+        return True
+    if line.links and ("»" in text or "›" in text or " > " in text or " / " in text):
+        crumbs = [c for c in _CRUMB_SPLIT.split(text) if c]
+        return len(crumbs) >= 2 and all(len(c.split()) <= 12 for c in crumbs)
+    return False
+
+
+def _topic_and_department(line: Line) -> tuple[str, str] | None:
+    """A related topic whose department sits in an element of its own, without brackets:
+    ``<li><a>Muscle Twitching</a> <small>Neurology</small></li>``."""
+    el = line.block
+    if el is None or len(line.text) > 100 or not len(el):
+        return None
+    while True:
+        kids = [c for c in el if isinstance(c.tag, str) and (len(c) or (c.text or "").strip())]
+        if len(kids) == 1 and not (el.text or "").strip() and not (kids[0].tail or "").strip():
+            el = kids[0]
+            continue
+        break
+    if len(kids) < 2 or (el.text or "").strip(_SEPARATORS):
+        return None
+    last = kids[-1]
+    if (last.tail or "").strip(_SEPARATORS) or last.tag == "a":
+        return None
+    dept = n.clean_text("".join(last.itertext()))
+    topic = n.clean_text(line.text[: len(line.text) - len(dept)] if line.text.endswith(dept)
+                         else None)
+    if not topic or not dept or not _looks_like_department(dept):
+        return None
+    return topic.strip(_SEPARATORS), dept
+
+
+# Label words of the page that must never stand inside a field (a sign of a mis-cut part).
+_LEAK_ANY = re.compile(r"\bAsk(?:ed)?\s*Date\b|\bRepl(?:y|ied)\s*Date\b|\[\s*Read\s+More\s*\]|"
+                       r"^Similar\s+Q\s*&\s*A\b|^Related\s+FAQ\b|^More\s+Info\b", re.I | re.M)
+_LEAK_NAME = re.compile(r"\brepl(?:y|ied|ies)\b|\bAsk\b|\bDate\b|\bShare\b", re.I)
+_NAME_FIELDS = ("asker_name", "doctor_name", "department")
+_TEXT_FIELDS = ("title", "subject", "question", "answer", "more_info")
+
+
+# Words one of the labels holds (lower-cased): a text without any is searched no further.
+_LEAK_HINTS = ("ask date", "askdate", "asked date", "reply date", "replydate", "replied date",
+               "read more", "similar q", "related faq", "more info")
+
+
+def _leak(value: str | None, pattern: re.Pattern) -> str | None:
+    if not value:
+        return None
+    if pattern is not _LEAK_ANY:
+        m = pattern.search(value)
+        return m.group(0) if m else None
+    # Long texts: the pattern is tried only around each place a label's words stand
+    # ("for more information" holds "more info" and is no label: the pattern decides).
+    low = value.lower()
+    if "date" not in low and "more" not in low and "similar" not in low and "related" not in low:
+        return None
+    for hint in _LEAK_HINTS:
+        pos = low.find(hint)
+        while pos >= 0:
+            m = pattern.search(value, max(pos - 3, 0), pos + len(hint) + 4)
+            if m:
+                return m.group(0)
+            pos = low.find(hint, pos + 1)
+    return None
+
+
+def _leaks(rec: QARecord) -> list[str]:
+    """``label_leak`` issues: page labels inside a name or a text of the record."""
+    out = []
+    fields = [(name, getattr(rec, name), (_LEAK_NAME, _LEAK_ANY)) for name in _NAME_FIELDS]
+    fields += [(name, getattr(rec, name), (_LEAK_ANY,)) for name in _TEXT_FIELDS]
+    for k, item in enumerate(rec.similar, start=1):
+        for name in ("doctor_name", "department"):
+            fields.append((f"similar[{k}].{name}", getattr(item, name), (_LEAK_NAME,)))
+        for name in ("title", "question_excerpt", "answer_excerpt"):
+            fields.append((f"similar[{k}].{name}", getattr(item, name), (_LEAK_ANY,)))
+    for name, value, patterns in fields:
+        for pattern in patterns:
+            found = _leak(value, pattern)
+            if found:
+                out.append(f"label_leak: {name} {found!r}")
+                break
+    return out
 
 
 def _only_site_after(rest: str) -> bool:

@@ -30,21 +30,55 @@ def join_paragraphs(lines) -> str | None:
 
 
 _DATE = re.compile(r"(?<!\d)(\d{4})\s*[/.\-]\s*(\d{1,2})\s*[/.\-]\s*(\d{1,2})(?!\d)")
+# Dates written with a month name, as templates show them: "Aug 23, 2016", "23 August 2016",
+# "August 23rd, 2016", "23-Aug-2016". Located here, read by dateutil.
+_MONTHS = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+           r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
+_WORD_DATE = re.compile(
+    rf"(?<![\w])(?:{_MONTHS}[\s\-]+\d{{1,2}}(?:st|nd|rd|th)?,?[\s\-]+\d{{4}}"
+    rf"|\d{{1,2}}(?:st|nd|rd|th)?[\s\-]+(?:of\s+)?{_MONTHS},?[\s\-]+\d{{4}})(?!\d)",
+    re.I,
+)
+_ISO_DATE = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})")
 
 
 def find_date(text: str | None) -> str | None:
-    """The first ``YYYY/MM/DD`` (or ``-``/``.`` separated) date in ``text``, as shown; else None."""
+    """The first date in ``text`` as shown: ``YYYY/MM/DD`` (or ``-``/``.`` separated, unpadded)
+    or a date with a month name (``Aug 23, 2016``, ``23 August 2016``); else None."""
     if not text:
         return None
-    m = _DATE.search(text)
-    return m.group(0) if m else None
+    found = [m for m in (_DATE.search(text), _WORD_DATE.search(text)) if m]
+    return min(found, key=lambda m: m.start()).group(0) if found else None
 
 
 def parse_date(text: str | None) -> dt.date | None:
-    """``2016/08/23`` (also ``2016-08-23``, ``2016.8.3``) to a date; None when absent or invalid."""
+    """A date as :func:`find_date` finds it, to a date; None when absent or not a real date
+    (``2019/02/30``)."""
     if not text:
         return None
     m = _DATE.search(text)
+    if m:
+        try:
+            return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        except ValueError:
+            return None
+    m = _WORD_DATE.search(text)
+    if m:
+        from dateutil import parser as date_parser
+
+        try:
+            return date_parser.parse(m.group(0), fuzzy=True, dayfirst=False).date()
+        except (ValueError, OverflowError):
+            return None
+    return None
+
+
+def iso_date(value: str | None) -> dt.date | None:
+    """The date of a machine-readable ``<time datetime>`` value (``2016-08-23``, or a full
+    timestamp, whose local date is taken as written); None when it holds none."""
+    if not value:
+        return None
+    m = _ISO_DATE.match(value)
     if not m:
         return None
     try:

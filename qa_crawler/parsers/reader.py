@@ -36,23 +36,28 @@ CHROME_TOKENS = frozenset(
 )
 HIDDEN_TOKENS = frozenset("hidden d-none sr-only visually-hidden screen-reader-text".split())
 # Text labels of the page itself; an element holding one is content, whatever it is called.
-LABELS_XPATH = (
-    "//text()[contains(., 'Ask Date') or contains(., 'Reply Date') or contains(., 'Similar Q')"
-    " or contains(., 'Related FAQ') or contains(., 'More Info')]"
-)
+LABELS = ("Ask Date", "Reply Date", "Similar Q", "Related FAQ", "More Info")
+_STRING = etree.XPath("string()")
 _TOKEN_SPLIT = re.compile(r"[\s_\-]+")
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 
 
 @dataclass(slots=True)
 class Line:
-    """One visual line: its cleaned text, its links (text, absolute href) and flags."""
+    """One visual line: its cleaned text, its links (text, absolute href) and flags.
+
+    ``times`` holds the ``(datetime attribute, visible text)`` of its ``<time>`` elements;
+    ``block`` is the block element the line was read from (for the few readings that need
+    the inline structure of a line, such as a topic and its department in two elements).
+    """
 
     text: str
     links: list[tuple[str, str]] = field(default_factory=list)
     link_chars: int = 0
     heading: int = 0
     chrome: bool = False
+    times: list[tuple[str, str]] = field(default_factory=list)
+    block: object = None
 
     @property
     def link_only(self) -> bool:
@@ -61,22 +66,19 @@ class Line:
             return False
         return self.link_chars >= 0.9 * len(self.text.replace(" ", ""))
 
-    @property
-    def hrefs(self) -> list[str]:
-        return [href for _, href in self.links]
-
 
 class _Builder:
-    def __init__(self, base_url: str, protected: set):
+    def __init__(self, base_url: str):
         self.base_url = base_url
-        self.protected = protected
         self.lines: list[Line] = []
         self.parts: list[str] = []
         self.part_chrome: list[bool] = []
         self.links: list[tuple[str, str]] = []
+        self.times: list[tuple[str, str]] = []
         self.link_chars = 0
         self.heading = 0
         self.open_links: list[list[str]] = []  # text of each <a> being read (may span lines)
+        self.blocks: list = [None]
         self.pre = 0
 
     def add_text(self, text: str | None, chrome: bool, in_link: int, heading: int) -> None:
@@ -100,15 +102,19 @@ class _Builder:
             self.heading = heading if not self.heading else min(self.heading, heading)
 
     def flush(self) -> None:
+        if not self.parts and not self.links and not self.heading and not self.times:
+            return  # nothing read since the last line (most block boundaries)
         if self.parts:
             text = clean_text("".join(self.parts))
             if text:
                 visible = [c for p, c in zip(self.parts, self.part_chrome) if p.strip()]
                 self.lines.append(
                     Line(text, self.links, self.link_chars, self.heading,
-                         bool(visible) and all(visible))
+                         bool(visible) and all(visible), self.times, self.blocks[-1])
                 )
-        self.parts, self.part_chrome, self.links = [], [], []
+            elif self.times:
+                return  # keep a <time> whose text is empty for the next line
+        self.parts, self.part_chrome, self.links, self.times = [], [], [], []
         self.link_chars, self.heading = 0, 0
 
 
@@ -129,47 +135,64 @@ def _hidden(el) -> bool:
     return bool(cls) and any(t in HIDDEN_TOKENS for t in cls.lower().split())
 
 
-def _walk(b: _Builder, el, chrome: bool, in_link: int, heading: int) -> None:
-    tag = el.tag
-    if not isinstance(tag, str):  # comments, processing instructions
-        b.add_text(el.tail, chrome, in_link, heading)
-        return
-    tag = tag.lower()
-    if tag in DROP_TAGS or _hidden(el):
-        b.add_text(el.tail, chrome, in_link, heading)
-        return
-    if el not in b.protected:
-        if tag in CHROME_TAGS or tag in FOOTER_TAGS or (_classes(el) & CHROME_TOKENS):
+def _walk(b: _Builder, root) -> None:
+    """Read the tree in document order with lxml's own walker (C speed, and no depth limit: old
+    editors nest hundreds of inline elements, past Python's recursion limit)."""
+    walker = etree.iterwalk(root, events=("start", "end"))
+    add_text = b.add_text
+    # Per open element: what its "end" must do and the context to restore for its tail.
+    opened: list[tuple] = []
+    chrome, in_link, heading = False, 0, 0
+    for event, el in walker:
+        if event == "end":
+            tag, block, is_link, chrome, in_link, heading = opened.pop()
+            if tag is None:  # dropped, hidden or a line break: only its tail is read
+                add_text(el.tail, chrome, in_link, heading)
+                continue
+            if tag == "pre":
+                b.pre -= 1
+            elif tag == "time":
+                b.times.append((el.get("datetime"), clean_text("".join(el.itertext())) or ""))
+            if is_link:
+                link_text = clean_text("".join(b.open_links.pop()))
+                href = el.get("href").strip()
+                absolute = safe_urljoin(b.base_url, href)
+                if absolute and not href.lower().startswith(("javascript:", "#")):
+                    b.links.append((link_text or "", absolute))
+            if block:
+                if b.parts or b.links or b.times:
+                    b.flush()
+                b.blocks.pop()
+            add_text(el.tail, chrome, in_link, heading)
+            continue
+        tag = el.tag
+        outer = (chrome, in_link, heading)
+        attrib = el.attrib
+        if tag in DROP_TAGS or (attrib and _hidden(el)) or not isinstance(tag, str):
+            walker.skip_subtree()
+            opened.append((None, False, False, *outer))
+            continue
+        if not chrome and (tag in CHROME_TAGS or tag in FOOTER_TAGS
+                           or (attrib and _classes(el) & CHROME_TOKENS)) and not _holds_label(el):
             chrome = True
-    block = tag in BLOCK_TAGS
-    if block:
-        b.flush()
-    if tag == "br" or tag == "hr":
-        b.add_text(el.tail, chrome, in_link, heading)
-        return
-    if len(tag) == 2 and tag[0] == "h" and tag[1] in "123456":
-        heading = int(tag[1])
-    is_link = tag == "a" and el.get("href") is not None
-    if is_link:
-        b.open_links.append([])
-        in_link += 1
-    if tag == "pre":
-        b.pre += 1
-    b.add_text(el.text, chrome, in_link, heading)
-    for child in el:
-        _walk(b, child, chrome, in_link, heading)
-    if tag == "pre":
-        b.pre -= 1
-    if is_link:
-        link_text = clean_text("".join(b.open_links.pop()))
-        href = el.get("href").strip()
-        absolute = safe_urljoin(b.base_url, href)
-        if absolute and not href.lower().startswith(("javascript:", "#")):
-            b.links.append((link_text or "", absolute))
-        in_link -= 1
-    if block:
-        b.flush()
-    b.add_text(el.tail, chrome, in_link, heading)
+        block = tag in BLOCK_TAGS
+        if block and (b.parts or b.links or b.times):
+            b.flush()
+        if tag == "br" or tag == "hr":
+            opened.append((None, False, False, *outer))
+            continue
+        if len(tag) == 2 and tag[0] == "h" and tag[1] in "123456":
+            heading = int(tag[1])
+        is_link = tag == "a" and el.get("href") is not None
+        if is_link:
+            b.open_links.append([])
+            in_link += 1
+        if tag == "pre":
+            b.pre += 1
+        if block:
+            b.blocks.append(el)
+        opened.append((tag, block, is_link, *outer))
+        add_text(el.text, chrome, in_link, heading)
 
 
 def safe_urljoin(base: str, href: str) -> str | None:
@@ -191,22 +214,20 @@ def _join(base: str, href: str) -> str | None:
         return None
 
 
+def _holds_label(el) -> bool:
+    """The element's text holds one of the page's labels (so it is content, not chrome)."""
+    text = _STRING(el)
+    return any(label in text for label in LABELS) or (
+        "\xa0" in text and any(label in text.replace("\xa0", " ") for label in LABELS))
+
+
 def read_lines(root, base_url: str) -> list[Line]:
     """The visual lines of the ``<body>`` of a parsed lxml HTML document, in reading order."""
-    protected: set = set()
-    for text in root.xpath(LABELS_XPATH):
-        parent = text.getparent()
-        if parent is None:
-            continue
-        node = parent.getparent() if text.is_tail else parent
-        while node is not None and node not in protected:
-            protected.add(node)
-            node = node.getparent()
     body = root.find("body")
     if body is None:
         body = root
-    b = _Builder(base_url, protected)
-    _walk(b, body, False, 0, 0)
+    b = _Builder(base_url)
+    _walk(b, body)
     b.flush()
     return b.lines
 
@@ -256,8 +277,38 @@ def document_links(root, base_url: str) -> list[str]:
     return out
 
 
+# Inline formatting that never starts a line: what an over-deep document is flattened of.
+_INLINE_TAGS = re.compile(
+    r"</?(?:font|span|b|i|u|em|strong|small|big|sup|sub|s|strike|tt|mark|abbr|cite|q|ins|del)"
+    r"(?:\s[^<>]*)?/?>",
+    re.I,
+)
+_TOO_DEEP = "Excessive depth"
+
+
+class TooDeep(ValueError):
+    """The document nests deeper than libxml2 can read, even without its inline formatting."""
+
+
 def parse_html(text: str):
-    """Parse HTML text with lxml's forgiving HTML parser; returns the root element."""
-    parser = etree.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True)
-    root = etree.fromstring(text.encode("utf-8", "surrogatepass"), parser)
+    """Parse HTML text with lxml's forgiving HTML parser; returns the root element.
+
+    ``huge_tree`` lifts libxml2's depth limit from 256 to 2048 levels. A document deeper than that
+    (libxml2 then drops everything below, silently but for its error log) is parsed again without
+    its inline formatting tags, which nest without limit in old WYSIWYG output and carry no line
+    breaks; if it is still too deep, :class:`TooDeep` says so: nothing is dropped silently.
+    """
+    data = text.encode("utf-8", "surrogatepass")
+    root, deep = _parse(data)
+    if deep:
+        root, deep = _parse(_INLINE_TAGS.sub("", text).encode("utf-8", "surrogatepass"))
+        if deep:
+            raise TooDeep("the document nests more than 2048 elements deep")
     return root
+
+
+def _parse(data: bytes):
+    parser = etree.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True,
+                              huge_tree=True)
+    root = etree.fromstring(data, parser)
+    return root, any(_TOO_DEEP in e.message for e in parser.error_log)

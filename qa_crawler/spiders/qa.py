@@ -20,8 +20,10 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from w3lib.url import canonicalize_url
 
 from qa_crawler.durations import parse_duration
-from qa_crawler.parsers.doctorqna import read_page
+from qa_crawler import stats as keys
+from qa_crawler.fetched import Fetch, read_fetched
 from qa_crawler.guard import NotStored, storage_failed
+from qa_crawler.record import issue_kind
 from qa_crawler.state import StorageError, for_crawler, known_urls
 
 logger = logging.getLogger(__name__)
@@ -33,15 +35,6 @@ _IGNORED = frozenset(IGNORED_EXTENSIONS)
 _LANG_PREFIX = re.compile(
     r"^/((?:zh|en|ja|jp|ko|kr|fr|de|es|pt|ru|vi|th|ms|ar|hi|tr|pl|nl|sv|tw|cn)"
     r"(?:[-_][a-z]{2,4})?)(?:/|$)", re.I)
-
-
-class FetchInfo:
-    """What the store needs to know of a fetch, attached to a record outside its columns."""
-
-    __slots__ = ("url", "etag", "last_modified")
-
-    def __init__(self, url: str, etag: str | None, last_modified: str | None):
-        self.url, self.etag, self.last_modified = url, etag, last_modified
 
 
 class QASpider(scrapy.Spider):
@@ -56,6 +49,7 @@ class QASpider(scrapy.Spider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider._setup(crawler.settings)
         crawler.signals.connect(spider._close_parse_pool, signal=signals.spider_closed)
+        crawler.signals.connect(spider._opened, signal=signals.spider_opened)
         return spider
 
     def _setup(self, settings) -> None:
@@ -64,9 +58,11 @@ class QASpider(scrapy.Spider):
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise NotConfigured(f"start URL {self.start_url!r} is not an http(s) URL")
         self.host = parts.hostname
-        self.article_re = re.compile(settings.get("QA_ARTICLE_URL_PATTERN"))
+        # One pattern routes the crawl and gives the parser the ids of the page and its links.
+        self.id_pattern = settings.get("QA_ARTICLE_URL_PATTERN")
+        self.article_re = re.compile(self.id_pattern)
         lang = _LANG_PREFIX.match(parts.path)
-        self.lang = (lang.group(1) if lang else settings.get("QA_LANGUAGE", "en") or "").lower()
+        self.lang = (lang.group(1) if lang else settings.get("QA_LANGUAGE") or "").lower()
         deny = list(settings.getlist("QA_DENY_PATTERNS"))
         # Same site: the start URL's host and port; "www." and the bare domain count as one.
         site = parts.netloc.lower().rsplit("@", 1)[-1]
@@ -82,7 +78,7 @@ class QASpider(scrapy.Spider):
         self.requested: set[str] = set()
         # QA_PARSE_PROCESSES > 0 parses pages in that many processes, so that the parser does
         # not hold the reactor: worth it only when the site lets us fetch fast (a mirror).
-        processes = settings.getint("QA_PARSE_PROCESSES", 0)
+        processes = settings.getint("QA_PARSE_PROCESSES")
         self.parse_pool = None
         if processes > 0:
             self.parse_pool = ProcessPoolExecutor(
@@ -151,7 +147,7 @@ class QASpider(scrapy.Spider):
             # Counted once per page, however many links point at it (the monitors compare it).
             if url not in self.skipped:
                 self.skipped.add(url)
-                self.stats.set_value("qa/skipped_known", len(self.skipped))
+                self.stats.set_value(keys.SKIPPED_KNOWN, len(self.skipped))
             return None
         if not start and url in self.requested:
             return None
@@ -203,23 +199,37 @@ class QASpider(scrapy.Spider):
         finally:
             self.done(response.request)
 
+    def fetch_of(self, response) -> Fetch:
+        """How ``response`` was fetched, in the terms the record and the store use."""
+        return Fetch(
+            url=response.url, status=response.status,
+            # The fetch time is read here, not in the parser: the parser never reads the clock.
+            fetched_at=dt.datetime.now(dt.timezone.utc),
+            content_type=_header(response, b"Content-Type"),
+            etag=_header(response, b"ETag"), last_modified=_header(response, b"Last-Modified"),
+            warc=response.meta.get("qa_warc"), key=self.canonical(response.request.url),
+        )
+
     async def _read(self, response):
-        """The parser's reading of the page (record and links), in the pool when there is one."""
-        args = (response.body, response.url)
-        content_type = response.headers.get(b"Content-Type", b"").decode("latin-1")
+        """The page's reading (its record and links), in the pool when there is one."""
+        args = (response.body, self.fetch_of(response))
         if self.parse_pool is None:
-            return read_page(*args, content_type=content_type)
+            return read_fetched(*args, id_pattern=self.id_pattern)
         return await asyncio.wrap_future(
-            self.parse_pool.submit(read_page, *args, content_type=content_type))
+            self.parse_pool.submit(read_fetched, *args, id_pattern=self.id_pattern))
+
+    def _opened(self, spider):
+        # Kept with the run, so that `rebuild` reads the stored pages with the same pattern.
+        self.stats.set_value(keys.ARTICLE_URL_PATTERN, self.id_pattern)
 
     def _close_parse_pool(self, spider):
         if self.parse_pool is not None:
             self.parse_pool.shutdown(wait=True, cancel_futures=True)
 
     async def _parse(self, response):
-        self.stats.inc_value("qa/pages")
+        self.stats.inc_value(keys.PAGES)
         if response.status == 304:
-            self.stats.inc_value("qa/recheck/not_modified")
+            self.stats.inc_value(keys.NOT_MODIFIED)
             if self.state is not None:
                 self.state.touch(self.canonical(response.request.url))
             return
@@ -229,30 +239,26 @@ class QASpider(scrapy.Spider):
                 self.failed_before.discard(url)
                 self.state.clear_failure(url)
         if not isinstance(response, HtmlResponse):
-            self.stats.inc_value("qa/skipped_not_html")
+            self.stats.inc_value(keys.SKIPPED_NOT_HTML)
             return
         article = response.meta.get("article") or self.is_article(response.url)
         reading = await self._read(response)
-        result = reading.result
-        if result is None and article:
-            self.stats.inc_value("qa/failures/not_qa_page")
+        page = reading.page
+        if page is None and article:
+            self.stats.inc_value(keys.FAILURES + "not_qa_page")
             logger.warning("Not a Q&A page: %s: %s", response.url, reading.not_qa)
             if self.state is not None:
                 self.state.record_failure(self.canonical(response.request.url), "not_qa_page",
                                           status=response.status, error=reading.not_qa)
-        if result is not None:
-            for part in result.missing:
-                self.stats.inc_value(f"qa/missing/{part}")
-            record = result.record
-            record.http_status = response.status
-            warc = response.meta.get("qa_warc")
-            if warc is not None:
-                record.warc_file, record.warc_offset = warc.file, warc.offset
-            record.fetch_info = FetchInfo(
-                self.canonical(response.request.url),
-                _header(response, b"ETag"), _header(response, b"Last-Modified"),
-            )
-            yield record
+        if page is not None:
+            for part in page.missing:
+                self.stats.inc_value(keys.MISSING + part)
+            issues = page.record.parse_issues
+            if issues:
+                self.stats.inc_value(keys.PARSE_ISSUE_ROWS)
+                for kind in {issue_kind(issue) for issue in issues}:
+                    self.stats.inc_value(keys.PARSE_ISSUES + kind)
+            yield page
         for url in reading.links:
             req = self.request_for(url)
             if req is not None:
@@ -266,9 +272,9 @@ class QASpider(scrapy.Spider):
             # robots.txt and the site rule: a choice, not a failure (nor a page the crawl,
             # stopping on a full disk, could not keep); but a start page refused is no crawl.
             if request.meta.get("start"):
-                self.stats.set_value("qa/start_failed", str(failure.value) or "ignored")
+                self.stats.set_value(keys.START_FAILED, str(failure.value) or "ignored")
             if not failure.check(NotStored):
-                self.stats.inc_value("qa/skipped_ignored")
+                self.stats.inc_value(keys.SKIPPED_IGNORED)
             return
         attempts = request.meta.get("retry_times", 0) + 1
         if failure.check(HttpError):
@@ -280,9 +286,9 @@ class QASpider(scrapy.Spider):
             maxsize = request.meta.get("download_maxsize",
                                        self.crawler.settings.getint("DOWNLOAD_MAXSIZE"))
             error = failure_reason(failure, maxsize)
-        self.stats.inc_value(f"qa/failures/{kind}")
+        self.stats.inc_value(keys.FAILURES + kind)
         if request.meta.get("start"):
-            self.stats.set_value("qa/start_failed", error)
+            self.stats.set_value(keys.START_FAILED, error)
         logger.warning("Failed %s after %d attempt(s): %s", request.url, attempts, error)
         if self.state is not None:
             try:

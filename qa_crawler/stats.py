@@ -1,0 +1,56 @@
+"""The crawl's own stats keys (``qa/...``), named once, and the sums read from them.
+
+Every component that counts, and every reader of the counts (progress line, monitors, summary,
+run history), uses these names; a key spelled anywhere else is a key nobody reads.
+"""
+
+from __future__ import annotations
+
+# Scrapy's own keys that we read.
+ITEMS = "item_scraped_count"  # records that reached the end of the pipelines
+RESPONSES = "downloader/response_count"
+
+PAGES = "qa/pages"  # responses the spider handled
+SKIPPED_KNOWN = "qa/skipped_known"  # Q&A pages not fetched: stored and fresh
+SKIPPED_NOT_HTML = "qa/skipped_not_html"
+SKIPPED_IGNORED = "qa/skipped_ignored"  # robots.txt, offsite: a choice, not a failure
+NOT_MODIFIED = "qa/recheck/not_modified"  # re-checks answered 304
+DUPLICATES = "qa/duplicates"
+PARSE_ISSUE_ROWS = "qa/parse_issue_rows"  # records with any parse issue
+START_FAILED = "qa/start_failed"  # why the start URL could not be fetched
+ARTICLE_URL_PATTERN = "qa/article_url_pattern"  # kept with the run for `rebuild`
+WARC_RECORDS = "qa/warc/records"
+VALIDATION_PASSED = "qa/validation/passed"
+VALIDATION_DROPPED = "qa/validation/dropped"
+MONITORS_VERDICT = "qa/monitors/verdict"
+DATASET_ROWS = "qa/dataset_rows"
+REPORT = "qa/report"  # path of report.html
+REPORT_ERROR = "qa/report_error"
+REDIS_LOST = "qa/redis_lost"
+WRITE_ERROR = "qa/write_error"  # the file that could not be written and why: the crawl stopped
+SITE_RULE_DROPPED = "qa/site_rule/dropped"  # requests (redirects) off the crawl's site
+CLUSTER_WORKER = "qa/cluster/worker"
+CLUSTER_RUN = "qa/cluster/run"
+CLUSTER_RECOVERED = "qa/cluster/recovered"
+
+# Families of keys, one per name: ``FAILURES + kind`` and so on.
+FAILURES = "qa/failures/"  # + http_error, network_error, too_large, not_qa_page
+MISSING = "qa/missing/"  # + a required part the page lacked
+PARSE_ISSUES = "qa/parse_issues/"  # + a kind of parse issue: records with one of that kind
+RECORDS = "qa/records/"  # + new, changed, unchanged (the store's outcome)
+VALIDATION = "qa/validation/"  # + the field that failed
+MONITOR_FAILED = "qa/monitors/failed/"  # + the check's name: its message
+END_ERROR = "qa/end/"  # + a step of the end of the run (monitors, run, export): its error
+
+# What a run keeps of its stats in the crawl state (and the manifest's runs).
+KEPT_PREFIXES = ("qa/", ITEMS, RESPONSES)
+
+
+def family(stats: dict, prefix: str) -> dict[str, object]:
+    """The keys of one family, by their last part: ``{"http_error": 3, ...}``."""
+    return {k[len(prefix):]: v for k, v in stats.items() if k.startswith(prefix)}
+
+
+def failures(stats: dict) -> int:
+    """Requests that failed after their retries, all kinds."""
+    return sum(v for v in family(stats, FAILURES).values() if isinstance(v, (int, float)))

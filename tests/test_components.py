@@ -1,0 +1,157 @@
+"""The crawl's components at their own size: Scrapy's get_crawler with our settings, fed real
+Request and Response objects (no subprocess, no server)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from scrapy import Request
+from scrapy.http import HtmlResponse
+from scrapy.exceptions import NotConfigured
+from scrapy.utils.test import get_crawler
+
+from pipelines.store import StorePipeline
+from pipelines.validate import ValidationPipeline
+from qa_crawler import stats as keys
+from qa_crawler.demo.site import SampleSite
+from qa_crawler.extensions import RunLifecycle
+from qa_crawler.fetched import FetchedPage
+from qa_crawler.record import record_fields
+from qa_crawler.spiders.qa import QASpider
+from qa_crawler.state import iter_merged_records, merged_runs
+from qa_crawler.warc import Location
+
+BASE = "http://127.0.0.1:8123"
+
+
+def make_crawler(out_dir=None, **overrides):
+    """A crawler of the ``qa`` spider with the project's settings, ``overrides`` on top."""
+    from qa_crawler import settings as project
+
+    settings = {k: getattr(project, k) for k in dir(project) if k.isupper()}
+    settings.update(QA_START_URL=f"{BASE}/", QA_OUT_DIR=str(out_dir or ""), **overrides)
+    crawler = get_crawler(QASpider, settings)
+    crawler.spider = crawler._create_spider()
+    return crawler
+
+
+def response(site, path, *, warc_offset=0, meta=None):
+    status, headers, body = site.render(path)
+    request = Request(BASE + path, meta={"qa_warc": Location("main-1.warc.gz", warc_offset),
+                                         **(meta or {})})
+    return HtmlResponse(BASE + path, status=status, headers=headers, body=body, request=request)
+
+
+def run(crawler, resp) -> list:
+    """The spider's outputs for one response, the records passed through both pipelines."""
+    outputs = asyncio.run(_outputs(crawler, resp))
+    validate, store = crawler.qa_pipelines
+    return [store.process_item(validate.process_item(o)) if isinstance(o, FetchedPage) else o
+            for o in outputs]
+
+
+@pytest.fixture
+def crawl_of(tmp_path):
+    crawlers = []
+
+    def make(**overrides):
+        crawler = make_crawler(tmp_path, **overrides)
+        crawler.qa_pipelines = (ValidationPipeline.from_crawler(crawler),
+                                StorePipeline.from_crawler(crawler))
+        crawlers.append(crawler)
+        return crawler
+
+    yield make
+    for crawler in crawlers:
+        crawler._qa_state.close()
+
+
+def test_recheck_answered_200_with_the_same_page_counts_it_unchanged(crawl_of, tmp_path):
+    site = SampleSite(n_pages=4, seed=3)
+    same, edited = site.qa_ids()[:2]
+    first = crawl_of()
+    for offset, qa_id in enumerate((same, edited)):
+        run(first, response(site, site.article_path(qa_id), warc_offset=offset * 1000))
+    assert first.stats.get_value("qa/records/new") == 2
+    first._qa_state.close()
+
+    site.change_page(edited)
+    second = crawl_of()
+    # A server without ETag or Last-Modified: the re-check is an unconditional 200.
+    for offset, qa_id in enumerate((same, edited)):
+        run(second, response(site, site.article_path(qa_id), warc_offset=50_000 + offset,
+                             meta={"recheck": True}))
+    assert second.stats.get_value("qa/records/unchanged") == 1
+    assert second.stats.get_value("qa/records/changed") == 1
+    second._qa_state.close()
+    history = {rec["qa_id"]: meta for rec, meta in iter_merged_records(tmp_path)}
+    assert history[same]["changed_at"] is None
+    assert history[edited]["changed_at"] is not None
+
+
+def test_the_user_agent_is_built_from_the_contact_of_this_run():
+    crawler = make_crawler(QA_CONTACT="mailto:crawl-desk@example.org")
+    agent = crawler.settings["USER_AGENT"]
+    assert agent.startswith("qa-crawler/") and "(+mailto:crawl-desk@example.org;" in agent
+    assert make_crawler(USER_AGENT="our-own/1.0").settings["USER_AGENT"] == "our-own/1.0"
+
+
+def test_a_custom_article_pattern_gives_the_ids_of_the_page_and_of_its_similar_entries():
+    site = SampleSite(n_pages=6, seed=4)
+    qa_id = next(q for q in site.qa_ids() if site.expected_record(q, BASE)["similar"])
+    crawler = make_crawler(QA_ARTICLE_URL_PATTERN=r"/(?P<id>article/[0-9]+)$")
+    [page] = [o for o in asyncio.run(_outputs(crawler, response(site, site.article_path(qa_id))))
+              if isinstance(o, FetchedPage)]
+    rec = page.record
+    assert rec.qa_id == f"article/{qa_id}"
+    expected = site.expected_record(qa_id, BASE)["similar"]
+    assert [s.qa_id for s in rec.similar] == [f"article/{s['qa_id']}" for s in expected]
+
+
+async def _outputs(crawler, resp):
+    return [out async for out in crawler.spider.parse(resp)]
+
+
+def test_the_spider_yields_the_page_with_its_fetch_and_provenance_declared():
+    site = SampleSite(n_pages=3, seed=5)
+    qa_id = site.qa_ids()[0]
+    path = site.article_path(qa_id)
+    status, headers, body = site.render(path)
+    request = Request(f"{BASE}{path}?utm_source=x",
+                      meta={"qa_warc": Location("main-2.warc.gz", 4096)})
+    resp = HtmlResponse(request.url, status=status, headers=headers, body=body, request=request)
+    crawler = make_crawler()
+    [page] = [o for o in asyncio.run(_outputs(crawler, resp)) if isinstance(o, FetchedPage)]
+    assert page.fetch.key_url == f"{BASE}{path}"  # the state's key: the canonical URL
+    assert (page.fetch.etag, page.fetch.last_modified) == (headers["ETag"],
+                                                           headers["Last-Modified"])
+    rec = page.record
+    assert (rec.http_status, rec.warc_file, rec.warc_offset) == (200, "main-2.warc.gz", 4096)
+    assert rec.crawled_at == page.fetch.fetched_at and rec.crawled_at.tzinfo is not None
+    # Nothing rides on the record outside its columns.
+    assert set(vars(rec)) == {f.name for f in record_fields()}
+
+
+def test_end_of_run_steps_each_run_and_a_failed_export_is_named_not_hidden(crawl_of, tmp_path):
+    site = SampleSite(n_pages=3, seed=6)
+    crawler = crawl_of(QA_REPORT=True)
+    ext = crawler.get_extension(RunLifecycle)  # built with the crawler, as in a crawl
+    ext.spider_opened(crawler.spider)
+    run(crawler, response(site, site.article_path(site.qa_ids()[0])))
+    # A folder where the export must put its qa table: the rename into place fails.
+    (tmp_path / "qa.parquet").mkdir()
+    (tmp_path / "qa.parquet" / "keep").write_text("x")
+    ext.spider_closed(crawler.spider, "finished")
+    stats = crawler.stats.get_stats()
+    assert stats[keys.MONITORS_VERDICT] == "pass"  # the monitors ran before
+    assert "qa.parquet" in stats[keys.END_ERROR + "export"]
+    assert stats[keys.REPORT_ERROR] == "the dataset was not written"
+    assert keys.DATASET_ROWS not in stats
+    [run_row] = merged_runs(tmp_path)  # and the run was recorded as finished
+    assert run_row["finish_reason"] == "finished" and run_row["monitors"]["verdict"] == "pass"
+
+
+def test_end_of_run_is_off_without_a_crawl_state():
+    with pytest.raises(NotConfigured):
+        RunLifecycle.from_crawler(make_crawler())

@@ -1,0 +1,107 @@
+"""The crawl state on its own: change detection by content, the page history it keeps."""
+
+import dataclasses
+import json
+import sqlite3
+
+import pytest
+
+from qa_crawler import record
+from qa_crawler.demo.site import SampleSite
+from qa_crawler.fetched import Fetch, parse_fetched
+from qa_crawler.state import CrawlState, content_key, iter_merged_records
+from qa_crawler.warc import Location
+from tests.sample_dataset import BASE_URL, CRAWLED_AT, sample_site_pages
+
+LATER = CRAWLED_AT.replace(day=CRAWLED_AT.day + 1)
+
+
+def stored_json(body, url, content_type, *, crawled, warc_offset):
+    """A page's record as the crawl stores it, with its provenance set."""
+    fetch = Fetch(url=url, status=200, fetched_at=crawled, content_type=content_type,
+                  warc=Location("main-1-00001.warc.gz", warc_offset))
+    return record.to_json_dict(parse_fetched(body, fetch).record)
+
+
+@pytest.fixture
+def site():
+    return SampleSite(n_pages=6, seed=2)
+
+
+def test_provenance_alone_does_not_make_a_change_every_other_column_does():
+    base = record.to_json_dict(record.QARecord(qa_id="1", url="u", title="t", answer="a"))
+    for name in record.PROVENANCE:
+        other = dict(base, **{name: "x"})
+        assert content_key(other) == content_key(base), name
+    for name in record.CONTENT:
+        other = dict(base, **{name: "x"})
+        assert content_key(other) != content_key(base), name
+
+
+def test_every_column_declares_one_known_kind():
+    for f in record.dataset_fields():
+        assert f.metadata["kind"] in record.KINDS, f.name
+    assert set(record.CONTENT) | set(record.PROVENANCE) == {f.name for f in record.record_fields()}
+    with pytest.raises(ValueError, match="kind"):
+        record.column(record.pa.string(), "a column of no known kind", kind="other")
+
+
+def test_a_recheck_of_an_unchanged_page_leaves_changed_at_alone(tmp_path, site):
+    (body, url, ctype), = sample_site_pages(site, site.qa_ids()[:1])
+    state = CrawlState(tmp_path)
+    first = stored_json(body, url, ctype, crawled=CRAWLED_AT, warc_offset=100)
+    # Fetched again: a new fetch time and a new place in the WARC files, the same page.
+    again = stored_json(body, url, ctype, crawled=LATER, warc_offset=90_000)
+    assert state.upsert(first, url, seen_at=CRAWLED_AT) == "new"
+    assert state.upsert(again, url, seen_at=LATER) == "unchanged"
+    state.close()
+    [(_, meta)] = list(iter_merged_records(tmp_path))
+    assert meta["changed_at"] is None
+    assert meta["first_seen"] < meta["last_seen"]
+
+
+def test_a_recheck_of_a_changed_page_sets_changed_at(tmp_path, site):
+    qa_id = site.qa_ids()[0]
+    (body, url, ctype), = sample_site_pages(site, [qa_id])
+    state = CrawlState(tmp_path)
+    state.upsert(stored_json(body, url, ctype, crawled=CRAWLED_AT, warc_offset=100), url,
+                 seen_at=CRAWLED_AT)
+    site.change_page(qa_id)
+    (body, url, ctype), = sample_site_pages(site, [qa_id])
+    changed = stored_json(body, url, ctype, crawled=LATER, warc_offset=90_000)
+    assert state.upsert(changed, url, seen_at=LATER) == "changed"
+    state.close()
+    [(stored, meta)] = list(iter_merged_records(tmp_path))
+    assert meta["changed_at"] == LATER.isoformat()
+    assert stored["answer"] == changed["answer"]
+
+
+def test_keys_of_an_older_database_are_recomputed_once_so_its_pages_stay_unchanged(tmp_path,
+                                                                                  site):
+    (body, url, ctype), = sample_site_pages(site, site.qa_ids()[:1])
+    state = CrawlState(tmp_path)
+    state.upsert(stored_json(body, url, ctype, crawled=CRAWLED_AT, warc_offset=100), url,
+                 seen_at=CRAWLED_AT)
+    path = state.path
+    state.close()
+    # As a database written before the key left out the WARC location.
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE pages SET content_sha256 = 'old key'")
+        db.execute("PRAGMA user_version = 0")
+    db.close()
+    state = CrawlState(tmp_path)
+    again = stored_json(body, url, ctype, crawled=LATER, warc_offset=90_000)
+    assert state.upsert(again, url, seen_at=LATER) == "unchanged"
+    state.close()
+
+
+def test_the_stored_record_round_trips_to_the_same_record(tmp_path, site):
+    (body, url, ctype), = sample_site_pages(site, site.qa_ids()[:1])
+    data = stored_json(body, url, ctype, crawled=CRAWLED_AT, warc_offset=7)
+    state = CrawlState(tmp_path)
+    state.upsert(data, url, seen_at=CRAWLED_AT)
+    state.close()
+    [(stored, _)] = list(iter_merged_records(tmp_path))
+    assert stored == json.loads(json.dumps(data))
+    assert dataclasses.asdict(record.from_json_dict(stored)) == dataclasses.asdict(
+        record.from_json_dict(data))
