@@ -81,6 +81,13 @@ def rebuild(out_dir: str | os.PathLike, *, workers: int | None = None,
     if not any(warc_dir(out).glob("*.warc.gz")):
         raise FileNotFoundError(f"{out}: no WARC files in {warc_dir(out)} (crawled with --no-warc?)")
     began = time.monotonic()
+    # A damaged state is what a rebuild is for: set aside (kept), then made again from the pages.
+    set_aside_files = []
+    for path in state_files(out):
+        try:
+            verify_state_file(path)
+        except DamagedStateError:
+            set_aside_files.append(str(set_aside(path)))
     pages = _latest_pages(out)
     by_file: dict[str, list[int]] = {}
     for loc in pages.values():
@@ -118,13 +125,6 @@ def rebuild(out_dir: str | os.PathLike, *, workers: int | None = None,
         if pool is not None:
             pool.shutdown()
 
-    # A damaged state is what a rebuild is for: set aside (kept), then made again from the pages.
-    set_aside_files = []
-    for path in state_files(out):
-        try:
-            verify_state_file(path)
-        except DamagedStateError:
-            set_aside_files.append(str(set_aside(path)))
     states = [CrawlState(out, worker=p.stem.removeprefix("state-")) for p in state_files(out)]
     if not states:
         states = [CrawlState(out)]
