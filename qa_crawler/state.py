@@ -127,40 +127,27 @@ class _Connection(sqlite3.Connection):
             return damaged(self.file, str(exc))
         for prefix, cause in _SQLITE_CAUSES.items():
             if name.startswith(prefix):
+                writing = prefix in ("SQLITE_FULL", "SQLITE_READONLY")
                 if prefix == "SQLITE_IOERR" and _disk_full(self.file):
-                    cause = _SQLITE_CAUSES["SQLITE_FULL"]  # SQLite says "I/O error" for some
-                return StorageError(f"cannot write {self.file}: {cause} ({name})")
+                    # SQLite says "I/O error" for some writes that hit a full disk.
+                    cause, writing = _SQLITE_CAUSES["SQLITE_FULL"], True
+                verb = "cannot write" if writing else "cannot use"
+                return StorageError(f"{verb} {self.file}: {cause} ({name})")
         return exc
 
-    def execute(self, *args):
-        try:
-            return super().execute(*args)
-        except sqlite3.Error as exc:
-            raise self._storage_error(exc) from exc
 
-    def executemany(self, *args):
+def _naming_errors(method):
+    def call(self, *args):
         try:
-            return super().executemany(*args)
+            return method(self, *args)
         except sqlite3.Error as exc:
             raise self._storage_error(exc) from exc
+    return call
 
-    def executescript(self, script):
-        try:
-            return super().executescript(script)
-        except sqlite3.Error as exc:
-            raise self._storage_error(exc) from exc
 
-    def commit(self):
-        try:
-            return super().commit()
-        except sqlite3.Error as exc:
-            raise self._storage_error(exc) from exc
-
-    def __exit__(self, *exc_info):
-        try:
-            return super().__exit__(*exc_info)
-        except sqlite3.Error as exc:
-            raise self._storage_error(exc) from exc
+# Every way a connection writes or reads (``with db:`` commits in ``__exit__``).
+for _name in ("execute", "executemany", "executescript", "commit", "__exit__"):
+    setattr(_Connection, _name, _naming_errors(getattr(sqlite3.Connection, _name)))
 
 
 def connect(path: Path, *, read_only: bool = False, **kwargs) -> sqlite3.Connection:
