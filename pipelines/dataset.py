@@ -244,7 +244,11 @@ def export_dataset(out_dir: str | os.PathLike, *, start_url: str | None = None,
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        _publish(out, tmp)
+        try:
+            _publish(out, tmp)
+        except OSError as exc:  # e.g. a file system without symbolic links
+            raise StorageError(f"cannot publish the dataset in {out}: {exc.strerror or exc}"
+                               f"{f' ({exc.filename})' if exc.filename else ''}") from exc
         return manifest
     finally:
         lock.close()

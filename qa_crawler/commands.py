@@ -413,7 +413,8 @@ def cmd_demo(args) -> int:
     if out.is_dir() and any(out.iterdir()):
         if not marker.is_file():
             print(f"qa-crawler demo: {out} is not empty and not a previous demo's folder (it has "
-                  f"no {DEMO_MARKER}); give --out a new or empty folder", file=sys.stderr)
+                  f"no {DEMO_MARKER}; demos before this marker left none, remove such a folder "
+                  "yourself); give --out a new or empty folder", file=sys.stderr)
             return EXIT_USAGE
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
