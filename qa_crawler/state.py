@@ -98,11 +98,18 @@ _SQLITE_CAUSES = {
 _SQLITE_DAMAGED = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
 
 
-def _disk_full(path: Path) -> bool:
+def _file_system_cause(path: Path) -> str | None:
+    """What the file system holding ``path`` says against writing (read-only, full), if anything:
+    SQLite reports some of these only as "I/O error" or "cannot open"."""
     try:
-        return os.statvfs(path.parent).f_bavail == 0
+        fs = os.statvfs(path.parent)
     except OSError:
-        return False
+        return None
+    if fs.f_flag & os.ST_RDONLY:
+        return os.strerror(errno.EROFS)
+    if fs.f_bavail == 0:
+        return os.strerror(errno.ENOSPC)
+    return None
 
 
 def damaged(path: Path, cause: str) -> DamagedStateError:
@@ -128,9 +135,8 @@ class _Connection(sqlite3.Connection):
         for prefix, cause in _SQLITE_CAUSES.items():
             if name.startswith(prefix):
                 writing = prefix in ("SQLITE_FULL", "SQLITE_READONLY")
-                if prefix == "SQLITE_IOERR" and _disk_full(self.file):
-                    # SQLite says "I/O error" for some writes that hit a full disk.
-                    cause, writing = _SQLITE_CAUSES["SQLITE_FULL"], True
+                if prefix != "SQLITE_FULL" and _file_system_cause(self.file):
+                    cause, writing = _file_system_cause(self.file), True
                 verb = "cannot write" if writing else "cannot use"
                 return StorageError(f"{verb} {self.file}: {cause} ({name})")
         return exc

@@ -173,3 +173,23 @@ def test_an_export_on_a_full_disk_says_so_and_leaves_the_published_set_whole(sma
     # The failed export's own folder is gone (it would hold the disk's last bytes).
     assert sorted(p.name for p in (out / ".qa-dataset").iterdir() if not p.is_symlink()) == [
         before.name]
+
+
+def test_a_read_only_folder_is_refused_in_one_line_naming_the_file(small_disk):
+    subprocess.run(["mount", "-o", "remount,size=16m", str(small_disk)], check=True)
+    site = SampleSite(n_pages=10, seed=3)
+    out = small_disk / "out"
+    with SiteServer(site) as server:
+        assert crawl(server.url("/"), out).returncode == 0
+        subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
+        server.clear_log()
+        proc = crawl(server.url("/"), out)
+        assert not [p for p in server.requests if "/article/" in p]
+    export = subprocess.run([sys.executable, "-m", "qa_crawler.cli", "export", str(out)],
+                            capture_output=True, text=True, timeout=120)
+    for command, ran in (("crawl", proc), ("export", export)):
+        assert ran.returncode == 3
+        lines = command_lines(ran.stderr, command)
+        assert len(lines) == 1 and "Traceback" not in ran.stderr, ran.stderr
+        assert f"cannot write {out}/.qa-crawler/" in lines[0]
+        assert "Read-only file system" in lines[0]
