@@ -62,6 +62,7 @@ from pipelines.privacy import export_options, hash_value, salt_for, split_of
 from qa_crawler.state import (
     STATE_DIRNAME,
     StorageError,
+    file_system_cause,
     hold_lock,
     iter_merged_records,
     merged_failures,
@@ -239,8 +240,9 @@ def export_dataset(out_dir: str | os.PathLike, *, start_url: str | None = None,
             _fsync_folder(tmp)
         except OSError as exc:  # a full disk, a read-only or failing one
             shutil.rmtree(tmp, ignore_errors=True)
-            raise StorageError(f"cannot write {exc.filename or tmp}: "
-                               f"{exc.strerror or exc}") from exc
+            # pyarrow's errors carry no strerror: the file system says what is wrong.
+            cause = exc.strerror or file_system_cause(tmp) or exc
+            raise StorageError(f"cannot write {exc.filename or tmp}: {cause}") from exc
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise

@@ -98,7 +98,7 @@ _SQLITE_CAUSES = {
 _SQLITE_DAMAGED = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
 
 
-def _file_system_cause(path: Path) -> str | None:
+def file_system_cause(path: Path) -> str | None:
     """What the file system holding ``path`` says against writing (read-only, full), if anything:
     SQLite reports some of these only as "I/O error" or "cannot open"."""
     try:
@@ -135,8 +135,8 @@ class _Connection(sqlite3.Connection):
         for prefix, cause in _SQLITE_CAUSES.items():
             if name.startswith(prefix):
                 writing = prefix in ("SQLITE_FULL", "SQLITE_READONLY")
-                if prefix != "SQLITE_FULL" and _file_system_cause(self.file):
-                    cause, writing = _file_system_cause(self.file), True
+                if prefix != "SQLITE_FULL" and file_system_cause(self.file):
+                    cause, writing = file_system_cause(self.file), True
                 verb = "cannot write" if writing else "cannot use"
                 return StorageError(f"{verb} {self.file}: {cause} ({name})")
         return exc
