@@ -239,9 +239,10 @@ def export_dataset(out_dir: str | os.PathLike, *, start_url: str | None = None,
             manifest = _write_set(out, tmp, start_url, extra_manifest, redact, split_ratios)
             _fsync_folder(tmp)
         except OSError as exc:  # a full disk, a read-only or failing one
-            shutil.rmtree(tmp, ignore_errors=True)
-            # pyarrow's errors carry no strerror: the file system says what is wrong.
+            # pyarrow's errors carry no strerror: the file system says what is wrong (asked
+            # before the partial set is removed, which frees the space).
             cause = exc.strerror or file_system_cause(tmp) or exc
+            shutil.rmtree(tmp, ignore_errors=True)
             raise StorageError(f"cannot write {exc.filename or tmp}: {cause}") from exc
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
