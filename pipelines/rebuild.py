@@ -132,6 +132,10 @@ def rebuild(out_dir: str | os.PathLike, *, workers: int | None = None,
         for record in records.values():
             if not any(s.replace_record(record) for s in states):
                 states[0].replace_record(record, insert=True)
+        if set_aside_files:
+            # The frontier went with the damaged file: the stored records' links make it again.
+            for s in states:
+                s.seed_frontier()
     finally:
         for s in states:
             s.close()

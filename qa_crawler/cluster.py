@@ -266,6 +266,11 @@ class ClusterScheduler(Scheduler):
             return None
         try:
             request = self.queue.pop()
+            while request is not None and self._stored(request):
+                # A killed worker's in-flight request whose page it stored before its ack.
+                self.ack(request)
+                self.stats.inc_value(stats_keys.CLUSTER_SKIPPED_STORED)
+                request = self.queue.pop()
         except redis.RedisError as exc:
             self._lost(exc)
             return None
@@ -273,6 +278,10 @@ class ClusterScheduler(Scheduler):
             self.idle_since = None
             self.stats.inc_value("scheduler/dequeued/redis")
         return request
+
+    def _stored(self, request) -> bool:
+        stored = getattr(self.crawler.spider, "stored", None)
+        return bool(stored and stored(request.url))
 
     def ack(self, request) -> None:
         """The page of ``request`` is stored (or finally failed): it is no longer in flight."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sys
 import time
@@ -131,6 +132,17 @@ def register(sub) -> None:
                                       "(self-contained, opens offline) and print its path")
     p.add_argument("dir", metavar="DIR", help="dataset folder (holds qa.parquet)")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser(
+        "diff", help="what changed between two releases of a dataset: ids added, changed "
+                     "(which columns) and removed",
+        description="Compare the qa tables of two dataset folders by qa_id, on what the pages "
+                    "say (re-fetches and provenance are no change). Example: qa-crawler diff "
+                    "releases/2026-11 data/doctorqna --json")
+    p.add_argument("old", metavar="OLD_DIR", help="the older dataset folder (or its qa.parquet)")
+    p.add_argument("new", metavar="NEW_DIR", help="the newer dataset folder (or its qa.parquet)")
+    p.add_argument("--json", action="store_true", help="print the difference as JSON")
+    p.set_defaults(func=cmd_diff)
 
 
 def run_crawl(start_url: str | None, out_dir: str, *, overrides=(), recheck: str | None = None,
@@ -262,6 +274,12 @@ def print_summary(stats: dict, out_dir, elapsed: float, stream) -> None:
         "  failures          " + (", ".join(f"{k} {v}" for k, v in sorted(failures.items()))
                                   or "none"),
     ]
+    if stats.get(keys.FRONTIER_RESUMED):
+        lines.append(f"  resumed           {stats[keys.FRONTIER_RESUMED]} URLs an earlier run "
+                     "left pending")
+    if stats.get(keys.FRONTIER_PENDING):
+        lines.append(f"  still pending     {stats[keys.FRONTIER_PENDING]} URLs in the frontier "
+                     "(the next run with this folder fetches them)")
     if missing:
         lines.append("  parts missing     " + ", ".join(f"{k} {v}" for k, v in sorted(missing.items())))
     issues = keys.family(stats, keys.PARSE_ISSUES)
@@ -453,6 +471,22 @@ def _write_report(folder, command: str):
     if path is None:
         print(f"qa-crawler {command}: {error}", file=sys.stderr)
     return path
+
+
+def cmd_diff(args) -> int:
+    from pipelines.diff import diff_datasets
+
+    try:
+        result = diff_datasets(args.old, args.new)
+    except (FileNotFoundError, OSError) as exc:
+        print(f"qa-crawler diff: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    if args.json:
+        json.dump(result.as_json(), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print(result.text())
+    return EXIT_OK
 
 
 def cmd_report(args) -> int:

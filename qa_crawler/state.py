@@ -1,13 +1,17 @@
-"""The crawl's durable state inside the dataset folder: records, fetched URLs, failures, runs.
+"""The crawl's durable state inside the dataset folder: records, fetched URLs, frontier, failures, runs.
 
-Everything a crawl collects is committed to an SQLite database (WAL mode) as it arrives, so a
-crawl killed with -9 loses at most the pages in flight, and the next run with the same folder
-rebuilds its frontier from here: it skips what is stored and fetches the rest. One database per
-process (``worker`` names it); ``qa-crawler export`` merges them.
+Everything a crawl collects is committed to an SQLite database (WAL mode) as it arrives: each
+record, and the frontier (every URL the crawl has scheduled, pending until it is finished). A
+page's links are committed before the page itself counts as finished, so a crawl killed at any
+moment loses only the work in flight, and the next run with the same folder starts from the
+pending frontier: it skips what is stored and fetches the rest. One database per process
+(``worker`` names it); the folder-wide readers (``known_urls``, ``pending_urls``, ``export``)
+merge them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import errno
 import fcntl
@@ -63,6 +67,12 @@ CREATE TABLE IF NOT EXISTS runs (
     stats TEXT,
     monitors TEXT
 );
+-- The frontier: URLs this worker scheduled (done = 0) and URLs it finished (done = 1). A URL is
+-- pending while some worker has it scheduled and no worker has finished or stored it.
+CREATE TABLE IF NOT EXISTS frontier (
+    url TEXT PRIMARY KEY,
+    done INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
 """
 
 
@@ -241,8 +251,12 @@ class CrawlState:
         self.db = connect(self.path, isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
+        before_frontier = not self.db.execute(
+            "SELECT 1 FROM sqlite_master WHERE name = 'frontier'").fetchone()
         self.db.executescript(_SCHEMA)
         self._migrate()
+        if before_frontier:
+            self.seed_frontier()
         self._lock_files: list = []
         self.run_id: int | None = None
 
@@ -253,11 +267,20 @@ class CrawlState:
             return
         # Before version 1 the key hashed the WARC location too, so every re-check of an
         # unchanged page looked like a change: the keys are recomputed from the stored records.
-        with self.db:
+        with self.transaction():
             rows = self.db.execute("SELECT qa_id, record FROM pages").fetchall()
             self.db.executemany("UPDATE pages SET content_sha256 = ? WHERE qa_id = ?",
                                 [(content_key(json.loads(body)), qa_id) for qa_id, body in rows])
             self.db.execute(f"PRAGMA user_version = {KEY_VERSION}")
+
+    def seed_frontier(self) -> None:
+        """A state from before the frontier: the links of its stored records become pending, so
+        that pages only they lead to, lost by an earlier stop, are fetched by the next run."""
+        links: set[str] = set()
+        for (body,) in self.db.execute("SELECT record FROM pages"):
+            links.update(_record_links(json.loads(body)))
+        if links:
+            self.add_pending(sorted(links))
 
     # -- locking -----------------------------------------------------------------------------
     def lock(self, distributed: bool = False) -> None:
@@ -285,6 +308,19 @@ class CrawlState:
             fcntl.flock(fh, fcntl.LOCK_UN)
             fh.close()
         self._lock_files = []
+
+    @contextlib.contextmanager
+    def transaction(self):
+        """One SQLite transaction: everything in the block is committed together, or nothing.
+        (The connection is in autocommit mode, where ``with self.db`` would not open one.)"""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+            self.db.execute("COMMIT")
+        except BaseException:
+            if self.db.in_transaction:  # a failed COMMIT (a full disk) may have rolled back
+                self.db.execute("ROLLBACK")
+            raise
 
     # -- runs --------------------------------------------------------------------------------
     def start_run(self, start_url: str | None) -> int:
@@ -332,7 +368,7 @@ class CrawlState:
         row = self.db.execute(
             "SELECT content_sha256, first_seen FROM pages WHERE qa_id = ?", (qa_id,)
         ).fetchone()
-        with self.db:
+        with self.transaction():
             if row is None:
                 outcome = "new"
                 self.db.execute(
@@ -369,7 +405,7 @@ class CrawlState:
         history; with ``insert`` a page not stored yet is added. Returns whether a row was written.
         """
         body = json.dumps(record_json, ensure_ascii=False, sort_keys=True)
-        with self.db:
+        with self.transaction():
             cur = self.db.execute(
                 "UPDATE pages SET record = ?, content_sha256 = ? WHERE qa_id = ?",
                 (body, content_key(record_json), record_json["qa_id"]),
@@ -392,7 +428,7 @@ class CrawlState:
     def touch(self, fetched_url: str) -> None:
         """A conditional re-check answered 304: the page is unchanged and was seen now."""
         seen = iso(utcnow())
-        with self.db:
+        with self.transaction():
             self.db.execute(
                 "UPDATE pages SET last_seen = ? WHERE qa_id = (SELECT qa_id FROM urls WHERE url = ?)",
                 (seen, fetched_url),
@@ -400,10 +436,34 @@ class CrawlState:
             self.db.execute("UPDATE urls SET fetched_at = ? WHERE url = ?", (seen, fetched_url))
             self.db.execute("DELETE FROM failures WHERE url = ?", (fetched_url,))
 
+    def record_links(self, fetched_url: str) -> list[str]:
+        """The Similar Q&A and Related FAQ URLs of the stored page fetched from ``fetched_url``
+        (what a 304 re-check still has to follow)."""
+        row = self.db.execute(
+            "SELECT p.record FROM urls u JOIN pages p USING (qa_id) WHERE u.url = ?",
+            (fetched_url,),
+        ).fetchone()
+        return _record_links(json.loads(row[0])) if row else []
+
+    # -- frontier ----------------------------------------------------------------------------
+    def add_pending(self, urls) -> None:
+        """Scheduled URLs, in one transaction; a URL already finished stays finished (its links
+        are in the frontier already)."""
+        with self.transaction():
+            self.db.executemany("INSERT OR IGNORE INTO frontier (url) VALUES (?)",
+                                ((u,) for u in urls))
+
+    def mark_done(self, urls) -> None:
+        """URLs finished: stored, finally failed, ignored, or read with their links pending."""
+        with self.transaction():
+            self.db.executemany(
+                "INSERT INTO frontier (url, done) VALUES (?, 1)"
+                " ON CONFLICT(url) DO UPDATE SET done = 1", ((u,) for u in urls))
+
     # -- failures ----------------------------------------------------------------------------
     def record_failure(self, url: str, kind: str, *, status: int | None = None,
                        error: str | None = None, attempts: int = 1) -> None:
-        with self.db:
+        with self.transaction():
             self.db.execute(
                 "INSERT INTO failures (url, kind, status, error, attempts, last_attempt)"
                 " VALUES (?,?,?,?,?,?) ON CONFLICT(url) DO UPDATE SET kind = excluded.kind,"
@@ -414,11 +474,16 @@ class CrawlState:
             )
 
     def clear_failure(self, url: str) -> None:
-        with self.db:
+        with self.transaction():
             self.db.execute("DELETE FROM failures WHERE url = ?", (url,))
 
     def failed_urls(self) -> list[str]:
         return [u for (u,) in self.db.execute("SELECT url FROM failures ORDER BY url")]
+
+
+def _record_links(record_json: dict) -> list[str]:
+    return [entry["url"] for key in ("similar", "related_topics")
+            for entry in record_json.get(key) or () if entry.get("url")]
 
 
 def content_key(record_json: dict) -> str:
@@ -488,6 +553,36 @@ def known_urls(out_dir: str | os.PathLike, fresher_than: dt.datetime | None = No
         finally:
             db.close()
     return urls
+
+
+def pending_urls(out_dir: str | os.PathLike) -> set[str]:
+    """The folder's frontier: URLs some worker scheduled that no worker has finished or stored.
+
+    In a distributed crawl one worker schedules a link and another fetches it, so each state
+    file's pending URLs are checked against every other file's finished and stored ones.
+    """
+    conns = [sqlite3.connect(f"file:{p}?mode=ro", uri=True) for p in state_files(out_dir)]
+    try:
+        # A state file from before the frontier existed has no table: nothing pending there,
+        # but the pages it stored count.
+        has_frontier = [bool(db.execute(
+            "SELECT 1 FROM sqlite_master WHERE name = 'frontier'").fetchone()) for db in conns]
+        pending: set[str] = set()
+        for db, frontier in zip(conns, has_frontier):
+            if frontier:
+                pending.update(u for (u,) in db.execute(
+                    "SELECT url FROM frontier f WHERE done = 0"
+                    " AND NOT EXISTS (SELECT 1 FROM urls WHERE url = f.url)"))
+        if len(conns) > 1:
+            for db, frontier in zip(conns, has_frontier):
+                finished = ("SELECT 1 FROM frontier WHERE url = ?1 AND done = 1 UNION ALL "
+                            if frontier else "") + "SELECT 1 FROM urls WHERE url = ?1"
+                pending.difference_update(
+                    [u for u in pending if db.execute(finished, (u,)).fetchone()])
+        return pending
+    finally:
+        for db in conns:
+            db.close()
 
 
 def merged_failures(out_dir: str | os.PathLike) -> list[dict]:

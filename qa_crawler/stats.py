@@ -20,6 +20,8 @@ PARSE_ISSUE_ROWS = "qa/parse_issue_rows"  # records with any parse issue
 START_FAILED = "qa/start_failed"  # why the start URL could not be fetched
 ARTICLE_URL_PATTERN = "qa/article_url_pattern"  # kept with the run for `rebuild`
 WARC_RECORDS = "qa/warc/records"
+FRONTIER_RESUMED = "qa/frontier/resumed"  # URLs an earlier run left pending, scheduled again
+FRONTIER_PENDING = "qa/frontier/pending"  # URLs still pending when the run closed
 VALIDATION_PASSED = "qa/validation/passed"
 VALIDATION_DROPPED = "qa/validation/dropped"
 MONITORS_VERDICT = "qa/monitors/verdict"
@@ -32,6 +34,7 @@ SITE_RULE_DROPPED = "qa/site_rule/dropped"  # requests (redirects) off the crawl
 CLUSTER_WORKER = "qa/cluster/worker"
 CLUSTER_RUN = "qa/cluster/run"
 CLUSTER_RECOVERED = "qa/cluster/recovered"
+CLUSTER_SKIPPED_STORED = "qa/cluster/skipped_stored"  # recovered requests for stored pages
 
 # Families of keys, one per name: ``FAILURES + kind`` and so on.
 FAILURES = "qa/failures/"  # + http_error, network_error, too_large, not_qa_page

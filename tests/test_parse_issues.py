@@ -111,9 +111,31 @@ def test_explain_gives_every_line_a_part_and_the_reason_for_a_refusal():
     assert parts["Dr. Lin Yu reply Otolaryngology"] == "reply header"
     assert parts["Throat Pain When Swallowing"] == "similar[0]"
     assert parts["Sore Throat (Otolaryngology)"] == "related[0]"
-    listing = page().replace("<h2>Similar", "<p>Ms. Wu, 20~29 year old female. Ask Date: "
-                             "2020/02/02</p><h2>Similar")
+    item = ("<p>Ms. Wu, 20~29 year old female. Ask Date: 2020/02/02</p>"
+            "<p>Dr. Wang Li reply Otolaryngology</p><p>Gargle with warm salt water.</p>"
+            "<p>Reply Date: 2020/02/03</p>")
+    listing = page().replace("<h2>Similar", item + "<h2>Similar")
     with pytest.raises(NotQAPage):
         parse_page(listing.encode(), URL)
     _, reason = explain_page(listing.encode(), URL)
-    assert reason.startswith("a listing")
+    assert reason == "a listing (2 asker lines, each with a reply and a reply date)"
+
+
+SIDEBAR = """<aside><h3>Latest questions</h3>
+<div><a href="/en/article/901">Ear Pain on Flights</a><p>Mr. Ko, 20~29 year old male. Ask Date:
+2021/03/03</p><p>Dr. Sun Mei reply Otolaryngology</p><a href="/en/article/901">[Read More]</a></div>
+<div><a href="/en/article/902">Hoarse Voice</a><p>Ms. Yu, 40~49 year old female. Ask Date:
+2021/03/04</p><p>Dr. Sun Mei reply Otolaryngology</p><a href="/en/article/902">[Read More]</a></div>
+</aside>"""
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_a_sidebar_of_recent_questions_does_not_make_a_qa_page_a_listing(where):
+    html = page()
+    html = (html.replace("<body>", "<body>" + SIDEBAR) if where == "before"
+            else html.replace("<h2>Similar", SIDEBAR + "<h2>Similar"))
+    rec = parse_page(html.encode(), URL).record
+    assert (rec.asker_name, rec.doctor_name, rec.answered_on.isoformat()) == (
+        "Mr. Lee", "Lin Yu", "2020-01-03")
+    assert rec.question == "My throat has been sore for a week and I have a mild fever."
+    assert rec.parse_issues == []

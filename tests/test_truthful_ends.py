@@ -70,8 +70,7 @@ def test_a_full_disk_stops_the_crawl_in_one_line_and_the_next_run_goes_on(small_
     rows = qa_rows(out)
     assert len(rows) >= len(kept) and {r["url"].split("/", 3)[3] for r in rows.values()} >= kept
     assert not fetched_again  # what was stored is not fetched again
-    # (That the resumed run also finds every page whose links the stopped one had not followed
-    # yet is the durable frontier's to prove: issue 13, item 1.)
+    assert set(rows) == set(site.qa_ids())  # and nothing found before the stop is lost
 
 
 @pytest.fixture(scope="module")

@@ -165,14 +165,18 @@ class SampleSite:
 
     ``render(path)`` answers any request path; ``expected_record(qa_id, base_url)`` is the
     ground truth a parser should produce for a Q&A page served under ``base_url``.
+    ``similar_only_per_mille`` of the pages are linked only from the Similar Q&A of the page
+    before them, which makes chains: at 750, most pages are found only through other Q&A pages.
     """
 
-    def __init__(self, n_pages: int = 300, seed: int = 0, page_kb: int | None = None):
+    def __init__(self, n_pages: int = 300, seed: int = 0, page_kb: int | None = None,
+                 similar_only_per_mille: int = SIMILAR_ONLY_PER_MILLE):
         if not 1 <= n_pages <= ID_SPAN // 2:
             raise ValueError(f"n_pages must be between 1 and {ID_SPAN // 2}")
         self.n_initial = n_pages
         self.seed = seed
         self.page_kb = page_kb
+        self.similar_only_per_mille = similar_only_per_mille
         self._offset = _hash64(f"offset:{seed}") % ID_SPAN
         self._lock = threading.Lock()
         self._dept = array("B")
@@ -249,7 +253,7 @@ class SampleSite:
 
     def _append_meta(self, i: int) -> None:
         h = _hash64(f"{self.seed}:{i}")
-        similar_only = 0 < i < self.n_initial and (h >> 32) % 1000 < SIMILAR_ONLY_PER_MILLE
+        similar_only = 0 < i < self.n_initial and (h >> 32) % 1000 < self.similar_only_per_mille
         if similar_only:
             # A similar-only page hangs off page i-1's Similar Q&A, so it shares its department.
             d = self._dept[i - 1]

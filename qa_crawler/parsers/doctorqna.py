@@ -73,6 +73,7 @@ _REPLY_HEADER = re.compile(
 )
 _HEADER_HINT = re.compile(r"repl|answer", re.I)
 _MORE_INFO = re.compile(r"^More\s+Info(?:rmation)?\s*[:：]?$", re.I)
+_MORE_INFO_INLINE = re.compile(r"^More\s+Info(?:rmation)?\s*[:：]\s*(?P<rest>\S.*)$", re.I)
 _SIMILAR = re.compile(r"^Similar\s+Q\s*(?:&|and)\s*A(?:s|'s)?\b.{0,20}$", re.I)
 _RELATED = re.compile(r"^Related\s+FAQs?\b.{0,20}$", re.I)
 _READ_MORE = re.compile(r"^\[?\s*Read\s+More\s*\]?\s*(?:[:»>›]\s*)?", re.I)
@@ -427,17 +428,35 @@ class _Page:
             self.unreadable.add(column)
         return raw, day
 
-    def _listing_check(self, end: int) -> None:
-        """A Q&A page has one asker line and one reply in its main part; repeated item groups
-        (each an asker line with its date, or a reply header with a link to another Q&A page)
-        make a listing, however Q&A-like each item looks."""
-        asks = 0
+    def _main_ask(self, end: int) -> int | None:
+        """The page's own asker line, and NotQAPage for a listing.
+
+        A Q&A page has one asker line with its reply header and its reply date in its main
+        part; other Q&A-like items on it (a sidebar of recent questions) are not whole groups.
+        Two whole groups, or repeated asker lines none of which is whole, or repeated reply
+        headers each with a link to another Q&A page, make a listing, however Q&A-like each
+        item looks."""
+        asks = []
         for i in range(end):
             if "ask" in self.lower[i] and not self.lines[i].chrome and _ASK.search(self.lines[i].text):
                 after = _after(self.lines[i].text, _ASK)
                 if n.find_date(after) or self.lines[i].times or (
                         not after.strip() and i + 1 < end and n.find_date(self.lines[i + 1].text)):
-                    asks += 1
+                    asks.append(i)
+        whole = []
+        for k, a in enumerate(asks):
+            stop = asks[k + 1] if k + 1 < len(asks) else end
+            header = self._reply_header(a + 1, stop)
+            reply = self._find(_REPLY_DATE, header[0] + header[1], stop) if header else None
+            if reply is not None:
+                whole.append((a, reply))
+        if len(whole) >= 2:
+            raise NotQAPage(f"a listing ({len(whole)} asker lines, each with a reply and a "
+                            "reply date)")
+        if len(asks) >= 2 and not whole:
+            raise NotQAPage(f"a listing ({len(asks)} asker lines with ask dates, one per item)")
+        if whole:
+            return whole[0][0]
         groups, linked = 0, 0
         i = 0
         while i < end:
@@ -451,10 +470,9 @@ class _Page:
                     _id_from_url(href, self.id_pattern) for _, href in line.links):
                 linked += 1
             i += 1
-        if asks >= 2:
-            raise NotQAPage(f"a listing ({asks} asker lines with ask dates, one per item)")
         if groups >= 2 and linked >= groups:
             raise NotQAPage(f"a listing ({groups} reply headers, each with a link to a Q&A page)")
+        return asks[0] if asks else None
 
     # -- the record --------------------------------------------------------------------------
     def record(self) -> QARecord:
@@ -462,9 +480,9 @@ class _Page:
         total = len(lines)
         sections = self._section_starts()
         main_end = min(sections.values(), default=total)
-        self._listing_check(main_end)
-
-        ask = self._find(_ASK, 0, main_end)
+        ask = self._main_ask(main_end)
+        if ask is None:  # an asker line whose date is unreadable or on no line of its own
+            ask = self._find(_ASK, 0, main_end)
         header = self._reply_header(ask + 1 if ask is not None else 0, main_end)
         if ask is None:
             reply_date = self._find(_REPLY_DATE, header[0] + 1, main_end) if header else None
@@ -511,6 +529,7 @@ class _Page:
         title_idx, title_text = self._title_line(asker_start, rec.department)
         if title_idx is not None:
             self.assign[title_idx] = "title"
+            title_text = _without_badge(self.lines[title_idx], rec.department)
         rec.title, title_dept = _split_title(title_text, rec.department)
         if rec.department is None:
             rec.department = n.department(title_dept)
@@ -540,6 +559,9 @@ class _Page:
                               "related": "related"}[name]
             if name == "more_info":
                 info = self._content(s + 1, e)
+                inline = _MORE_INFO_INLINE.match(lines[s].text)
+                if inline:
+                    info.insert(0, Line(inline.group("rest")))
                 self._mark(info, "more info")
                 rec.more_info = _join(info)
             elif name == "similar":
@@ -555,6 +577,8 @@ class _Page:
         for i in range(anchor, len(self.lines)):
             line = self.lines[i]
             if len(line.text) > 40:
+                if "more_info" not in found and _MORE_INFO_INLINE.match(line.text):
+                    found["more_info"] = i  # "More Info: <its first paragraph>"
                 continue
             for name, pattern in (("more_info", _MORE_INFO), ("similar", _SIMILAR),
                                   ("related", _RELATED)):
@@ -737,6 +761,7 @@ class _Page:
 
 
 _SEPARATORS = " ·|•,;/"
+_TOPIC_DASH = re.compile(r"^(?P<topic>.+?)\s+[-–—:]\s+(?P<dept>[^-–—:]+)$")
 
 
 def _entry_start(region: list[Line], rm_in_head: bool) -> int:
@@ -958,6 +983,20 @@ def _strip_title_prefix(title: str) -> str:
     return "".join(parts)
 
 
+def _without_badge(line: Line, department: str | None) -> str:
+    """A title line less a department shown as a badge, an element of its own inside the
+    heading without a dash (``<h1>Title <span class="badge">Neurology</span></h1>``)."""
+    text = line.text
+    if not department or not text.endswith(" " + department) or line.block is None or (
+            _split_title(text, department)[1] == department):  # "Title - Dept": not a badge
+        return text
+    kids = [c for c in line.block if isinstance(c.tag, str)]
+    if kids and n.clean_text("".join(kids[-1].itertext())) == department and not (
+            kids[-1].tail or "").strip():
+        return text[: -len(department) - 1]
+    return text
+
+
 def _is_site_name(line: Line) -> bool:
     """A heading that names the site: its name, or a link to the site's home page."""
     if _SITE_NAME.search(line.text) and len(line.text.split()) <= 4:
@@ -982,10 +1021,16 @@ def _is_post_meta(line: Line) -> bool:
 
 
 def _topic_and_department(line: Line) -> tuple[str, str] | None:
-    """A related topic whose department sits in an element of its own, without brackets:
-    ``<li><a>Muscle Twitching</a> <small>Neurology</small></li>``."""
+    """A related topic whose department sits in an element of its own, without brackets
+    (``<li><a>Muscle Twitching</a> <small>Neurology</small></li>``), or after a dash
+    (``Muscle Twitching - Neurology``)."""
+    if len(line.text) > 100:
+        return None
+    dashed = _TOPIC_DASH.match(line.text)
+    if dashed and line.links and _looks_like_department(dashed.group("dept")):
+        return dashed.group("topic"), dashed.group("dept")
     el = line.block
-    if el is None or len(line.text) > 100 or not len(el):
+    if el is None or not len(el):
         return None
     while True:
         kids = [c for c in el if isinstance(c.tag, str) and (len(c) or (c.text or "").strip())]

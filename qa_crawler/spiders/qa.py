@@ -21,10 +21,10 @@ from w3lib.url import canonicalize_url
 
 from qa_crawler.durations import parse_duration
 from qa_crawler import stats as keys
-from qa_crawler.fetched import Fetch, read_fetched
+from qa_crawler.fetched import Fetch, FetchedPage, read_fetched
 from qa_crawler.guard import NotStored, storage_failed
-from qa_crawler.record import issue_kind
-from qa_crawler.state import StorageError, for_crawler, known_urls
+from qa_crawler.record import QARecord, issue_kind
+from qa_crawler.state import StorageError, for_crawler, known_urls, pending_urls
 
 logger = logging.getLogger(__name__)
 _IGNORED = frozenset(IGNORED_EXTENSIONS)
@@ -50,6 +50,12 @@ class QASpider(scrapy.Spider):
         spider._setup(crawler.settings)
         crawler.signals.connect(spider._close_parse_pool, signal=signals.spider_closed)
         crawler.signals.connect(spider._opened, signal=signals.spider_opened)
+        crawler.signals.connect(spider._count_pending, signal=signals.spider_closed)
+        # A page with a record is finished once the record is stored (or dropped as a
+        # duplicate or invalid); a store that failed (item_error) leaves it pending.
+        crawler.signals.connect(spider._record_finished, signal=signals.item_scraped)
+        crawler.signals.connect(spider._record_finished, signal=signals.item_dropped)
+        crawler.signals.connect(spider._request_dropped, signal=signals.request_dropped)
         return spider
 
     def _setup(self, settings) -> None:
@@ -88,8 +94,11 @@ class QASpider(scrapy.Spider):
         self.recheck: set[str] = set()
         self.failed_before: set[str] = set()
         self.skipped: set[str] = set()
+        self.resumed: list[str] = []
         if self.state is not None:
             self.failed_before = set(self.state.failed_urls())
+            # What earlier runs (of any worker) scheduled and did not finish.
+            self.resumed = sorted(pending_urls(self.state.out_dir))
             older = settings.get("QA_RECHECK_OLDER_THAN")
             # Every worker's store counts: in a distributed crawl the folder holds several.
             self.known = known_urls(self.state.out_dir)
@@ -138,6 +147,11 @@ class QASpider(scrapy.Spider):
                 return False
         return True
 
+    def stored(self, url: str) -> bool:
+        """A Q&A page stored in the folder when this run started (and not due for a re-check)."""
+        url = self.canonical(url)
+        return url in self.known and self.is_article(url)
+
     def request_for(self, url: str, *, start: bool = False) -> scrapy.Request | None:
         url = self.canonical(url)
         if not start and not self.wanted(url):
@@ -166,11 +180,42 @@ class QASpider(scrapy.Spider):
         return scrapy.Request(url, callback=self.parse, errback=self.failed, headers=headers,
                               meta=meta, priority=10 if article else 0, dont_filter=start)
 
+    def follow(self, urls) -> list[scrapy.Request]:
+        """Requests for a page's links, committed to the frontier (one transaction) before they
+        are returned: the page that holds them is finished only after this."""
+        requests = [req for req in map(self.request_for, urls) if req is not None]
+        if requests and self.state is not None:
+            self.state.add_pending(self.canonical(req.url) for req in requests)
+        return requests
+
     def done(self, request) -> None:
-        """The page of ``request`` is stored or has finally failed (a distributed crawl's ack)."""
+        """The page of ``request`` is stored, has finally failed, or was read with its links in
+        the frontier: finished in the frontier (under every URL of its redirects), and acked in
+        a distributed crawl."""
+        if self.state is not None:
+            urls = [*request.meta.get("redirect_urls", ()), request.url]
+            try:
+                self.state.mark_done({self.canonical(u) for u in urls})
+            except StorageError as exc:
+                storage_failed(self.crawler, exc)
+                return  # not finished: the next run fetches it again
         cluster = getattr(self.crawler, "_qa_cluster", None)
         if cluster is not None:
             cluster.ack(request)
+
+    def _record_finished(self, item, response=None, **kwargs) -> None:
+        if isinstance(item, (FetchedPage, QARecord)) and response is not None:
+            self.done(response.request)
+
+    def _request_dropped(self, request, **kwargs) -> None:
+        # A redirect to a page already scheduled: the redirecting URL is finished, the page
+        # is another request's. (Other drops are duplicates of a request still under way.)
+        if request.meta.get("redirect_urls"):
+            self.done(request)
+
+    def _count_pending(self, spider) -> None:
+        if self.state is not None:
+            self.stats.set_value(keys.FRONTIER_PENDING, len(pending_urls(self.state.out_dir)))
 
     async def start(self):
         # In a distributed crawl the start page goes through the shared seen set, so that only
@@ -181,6 +226,12 @@ class QASpider(scrapy.Spider):
             first.meta["start"] = True
             yield first
         if self.state is not None:
+            # The frontier an earlier run left (killed, stopped, out of disk); stored pages
+            # are skipped by request_for.
+            resumed = [req for req in map(self.request_for, self.resumed) if req is not None]
+            self.stats.set_value(keys.FRONTIER_RESUMED, len(resumed))
+            for req in resumed:
+                yield req
             # Pages that failed last time and pages due for a re-check.
             for url in sorted(self.failed_before):
                 req = self.request_for(url)
@@ -193,10 +244,13 @@ class QASpider(scrapy.Spider):
 
     # -- callbacks ---------------------------------------------------------------------------
     async def parse(self, response):
-        try:
-            async for output in self._parse(response):
-                yield output
-        finally:
+        recorded = False
+        async for output in self._parse(response):
+            recorded = recorded or isinstance(output, FetchedPage)
+            yield output
+        # Not in a ``finally``: a page whose reading raised (a full disk) stays pending; one
+        # with a record is finished when the record is stored (_record_finished).
+        if not recorded:
             self.done(response.request)
 
     def fetch_of(self, response) -> Fetch:
@@ -231,7 +285,12 @@ class QASpider(scrapy.Spider):
         if response.status == 304:
             self.stats.inc_value(keys.NOT_MODIFIED)
             if self.state is not None:
-                self.state.touch(self.canonical(response.request.url))
+                url = self.canonical(response.request.url)
+                # Not read again, so its links come from the stored record: a page reachable
+                # only through them is not lost because this one did not change.
+                for req in self.follow(self.state.record_links(url)):
+                    yield req
+                self.state.touch(url)
             return
         if self.failed_before:
             url = self.canonical(response.request.url)
@@ -243,6 +302,9 @@ class QASpider(scrapy.Spider):
             return
         article = response.meta.get("article") or self.is_article(response.url)
         reading = await self._read(response)
+        # The links go into the frontier before the record is stored, so a kill in between
+        # cannot leave a stored page whose links nobody will follow.
+        requests = self.follow(reading.links)
         page = reading.page
         if page is None and article:
             self.stats.inc_value(keys.FAILURES + "not_qa_page")
@@ -259,22 +321,21 @@ class QASpider(scrapy.Spider):
                 for kind in {issue_kind(issue) for issue in issues}:
                     self.stats.inc_value(keys.PARSE_ISSUES + kind)
             yield page
-        for url in reading.links:
-            req = self.request_for(url)
-            if req is not None:
-                yield req
+        for req in requests:
+            yield req
 
     def failed(self, failure):
         request = failure.request
-        self.done(request)
         too_large = _over_maxsize(failure)
         if failure.check(IgnoreRequest) and not failure.check(HttpError) and not too_large:
-            # robots.txt and the site rule: a choice, not a failure (nor a page the crawl,
-            # stopping on a full disk, could not keep); but a start page refused is no crawl.
+            if failure.check(NotStored):
+                return  # the folder cannot be written (the crawl is stopping): still pending
+            # robots.txt and the site rule: a choice, not a failure; but a start page refused
+            # is no crawl.
             if request.meta.get("start"):
                 self.stats.set_value(keys.START_FAILED, str(failure.value) or "ignored")
-            if not failure.check(NotStored):
-                self.stats.inc_value(keys.SKIPPED_IGNORED)
+            self.stats.inc_value(keys.SKIPPED_IGNORED)
+            self.done(request)
             return
         attempts = request.meta.get("retry_times", 0) + 1
         if failure.check(HttpError):
@@ -296,6 +357,8 @@ class QASpider(scrapy.Spider):
                                           error=error, attempts=attempts)
             except StorageError as exc:
                 storage_failed(self.crawler, exc)
+                return  # not recorded: the page stays pending
+        self.done(request)  # after the failure is recorded: until then the page is pending
 
 
 # Errors that Scrapy raises with no message, and what each means (an empty DownloadCancelledError

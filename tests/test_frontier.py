@@ -1,0 +1,319 @@
+"""The durable frontier: what a crawl scheduled and did not finish survives any stop of it.
+
+Unit tests of the state's frontier and of the spider's ordering (a page's links are committed
+before the page counts as finished), then crawls of a sample site where most Q&A pages are
+linked only from other Q&A pages' Similar Q&A, stopped again and again (SIGKILL, SIGINT, a
+full disk) and resumed: every page ends up stored once and no stored page is fetched again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import os
+import signal
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from scrapy import signals
+from scrapy.http import HtmlResponse, Response
+from scrapy.utils.test import get_crawler
+
+import qa_crawler.settings as project_settings
+from qa_crawler.demo.server import SiteServer
+from qa_crawler.demo.site import SampleSite
+from qa_crawler.fetched import FetchedPage
+from qa_crawler.spiders.qa import QASpider
+from qa_crawler.state import CrawlState, pending_urls
+from tests.crawl_helpers import crawl, crawl_cmd, mismatches, qa_rows
+from tests.sample_dataset import sample_site_pages, store_pages
+
+BASE = "http://127.0.0.1:8999"
+# Three pages in four are linked only from the Similar Q&A of the page before them.
+MOSTLY_SIMILAR_ONLY = 750
+
+
+# -- the state's frontier ------------------------------------------------------------------------
+
+def test_pending_is_what_was_scheduled_and_not_finished_and_survives_reopening(tmp_path):
+    state = CrawlState(tmp_path)
+    state.add_pending([f"{BASE}/en/article/{n}" for n in range(5)] + [f"{BASE}/en/faq/"])
+    state.mark_done([f"{BASE}/en/article/0", f"{BASE}/en/faq/"])
+    record = {"qa_id": "1", "url": f"{BASE}/en/article/1", "title": "t"}
+    state.upsert(record, f"{BASE}/en/article/1")  # stored, not marked done: a kill in between
+    # Scheduling again what is finished leaves it finished: its links are in the frontier.
+    state.add_pending([f"{BASE}/en/article/0"])
+    state.close()
+
+    assert pending_urls(tmp_path) == {f"{BASE}/en/article/{n}" for n in (2, 3, 4)}
+    reopened = CrawlState(tmp_path)
+    reopened.mark_done([f"{BASE}/en/article/2"])
+    assert pending_urls(tmp_path) == {f"{BASE}/en/article/3", f"{BASE}/en/article/4"}
+    reopened.close()
+
+
+def test_a_pages_links_are_committed_in_one_transaction_or_not_at_all(tmp_path):
+    state = CrawlState(tmp_path)
+    statements = []
+    state.db.set_trace_callback(statements.append)
+    state.add_pending(f"{BASE}/en/article/{n}" for n in range(200))
+    assert [s for s in statements if s.startswith(("BEGIN", "COMMIT"))] == [
+        "BEGIN IMMEDIATE", "COMMIT"]
+    assert len(pending_urls(tmp_path)) == 200
+
+    def broken():
+        yield f"{BASE}/en/article/x"
+        raise OSError("disk full")
+
+    with pytest.raises(OSError):
+        state.add_pending(broken())
+    assert f"{BASE}/en/article/x" not in pending_urls(tmp_path)
+    assert not state.db.in_transaction
+    state.close()
+
+
+def test_the_folder_frontier_merges_workers_and_skips_state_files_without_one(tmp_path):
+    a, b = CrawlState(tmp_path, worker="a"), CrawlState(tmp_path, worker="b")
+    a.add_pending([f"{BASE}/x", f"{BASE}/y", f"{BASE}/en/article/7", f"{BASE}/z"])
+    b.mark_done([f"{BASE}/x"])  # worker b fetched what a had scheduled
+    b.upsert({"qa_id": "7", "url": f"{BASE}/en/article/7"}, f"{BASE}/en/article/7")
+    b.add_pending([f"{BASE}/w"])
+    a.mark_done([f"{BASE}/w"])
+    a.close()
+    b.close()
+    # A state file written before the frontier existed: it holds no pending URLs.
+    old = sqlite3.connect(tmp_path / ".qa-crawler" / "state-old.sqlite")
+    old.execute("CREATE TABLE urls (url TEXT PRIMARY KEY, qa_id TEXT, fetched_at TEXT)")
+    old.execute("INSERT INTO urls VALUES (?, '9', '2026-01-01')", (f"{BASE}/z",))
+    old.commit()
+    old.close()
+
+    assert pending_urls(tmp_path) == {f"{BASE}/y"}
+
+
+def test_a_state_from_before_the_frontier_gets_the_links_of_its_stored_records(tmp_path):
+    site = SampleSite(n_pages=40, seed=3, similar_only_per_mille=MOSTLY_SIMILAR_ONLY)
+    qa_id = next(q for q in site.listed_ids() if _similar_links(site, q))
+    state = CrawlState(tmp_path)
+    store_pages(state, sample_site_pages(site, [qa_id], base=BASE))
+    state.db.execute("DROP TABLE frontier")  # as the crawls of earlier versions left it
+    state.close()
+    assert pending_urls(tmp_path) == set()
+    CrawlState(tmp_path).close()
+    assert _similar_links(site, qa_id) <= pending_urls(tmp_path)
+    assert BASE + site.article_path(qa_id) not in pending_urls(tmp_path)
+
+
+# -- the spider's ordering, with real Scrapy requests and responses -----------------------------
+
+def _spider(out: Path, **extra) -> QASpider:
+    settings = {k: getattr(project_settings, k) for k in dir(project_settings) if k.isupper()}
+    settings.update(QA_OUT_DIR=str(out), QA_START_URL=f"{BASE}/", QA_WARC_ENABLED=False, **extra)
+    return QASpider.from_crawler(get_crawler(QASpider, settings))
+
+
+def _article(spider, site, qa_id) -> HtmlResponse:
+    path = site.article_path(qa_id)
+    status, headers, body = site.render(path)
+    (request,) = spider.follow([BASE + path])  # scheduled, as the page linking to it does
+    return HtmlResponse(url=request.url, status=status, headers=headers, body=body,
+                        request=request)
+
+
+def _similar_links(site, qa_id) -> set[str]:
+    return {s["url"] for s in site.expected_record(qa_id, BASE)["similar"]}
+
+
+async def _outputs(agen, on_record):
+    out = []
+    async for output in agen:
+        if isinstance(output, FetchedPage):
+            on_record(output)
+        out.append(output)
+    return out
+
+
+def test_links_are_pending_before_the_record_goes_on_and_the_page_waits_for_its_store(tmp_path):
+    site = SampleSite(n_pages=40, seed=3, similar_only_per_mille=MOSTLY_SIMILAR_ONLY)
+    spider = _spider(tmp_path)
+    qa_id = next(q for q in site.listed_ids() if _similar_links(site, q))
+    response = _article(spider, site, qa_id)
+    at_record = {}
+    outputs = asyncio.run(_outputs(spider.parse(response),
+                                   lambda rec: at_record.update(pending=pending_urls(tmp_path))))
+    links = _similar_links(site, qa_id)
+    # When the record was handed to the pipelines, its page's links were already committed.
+    assert links <= at_record["pending"]
+    assert response.url in at_record["pending"]
+    requested = {r.url for r in outputs if not isinstance(r, FetchedPage)}
+    assert links <= requested
+    # The callback is over, but the record is not stored yet: the page is still pending.
+    assert response.url in pending_urls(tmp_path)
+    record = next(o for o in outputs if isinstance(o, FetchedPage))
+    spider.crawler.signals.send_catch_log(signals.item_error, item=record, response=response,
+                                          spider=spider, failure=None)
+    assert response.url in pending_urls(tmp_path), "a failed store leaves the page pending"
+    spider.crawler.signals.send_catch_log(signals.item_scraped, item=record, response=response,
+                                          spider=spider)
+    assert response.url not in pending_urls(tmp_path)
+    assert links <= pending_urls(tmp_path)
+
+
+def test_a_304_recheck_follows_the_links_of_the_stored_record(tmp_path):
+    site = SampleSite(n_pages=40, seed=3, similar_only_per_mille=MOSTLY_SIMILAR_ONLY)
+    qa_id = next(q for q in site.listed_ids() if _similar_links(site, q))
+    # Stored by a crawl whose frontier was lost (one from before the frontier existed).
+    state = CrawlState(tmp_path)
+    store_pages(state, sample_site_pages(site, [qa_id], base=BASE))
+    state.close()
+    spider = _spider(tmp_path, QA_RECHECK_OLDER_THAN="0s")
+    (request,) = spider.follow([BASE + site.article_path(qa_id)])
+    assert request.meta.get("recheck")
+    not_modified = Response(url=request.url, status=304, request=request)
+    followed = asyncio.run(_outputs(spider.parse(not_modified), lambda rec: None))
+    links = _similar_links(site, qa_id)
+    assert links <= {r.url for r in followed}
+    assert links <= pending_urls(tmp_path) and request.url not in pending_urls(tmp_path)
+
+
+# -- crawls stopped again and again --------------------------------------------------------------
+
+N_PAGES = 300
+
+
+def _stored_urls(out: Path) -> set[str]:
+    db = out / ".qa-crawler" / "state-main.sqlite"
+    if not db.exists():
+        return set()
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as con:
+            return {u for (u,) in con.execute("SELECT url FROM urls")}
+    except sqlite3.OperationalError:
+        return set()
+
+
+def _mostly_similar_only_site(seed: int) -> SampleSite:
+    site = SampleSite(n_pages=N_PAGES, seed=seed, similar_only_per_mille=MOSTLY_SIMILAR_ONLY)
+    assert len(site.similar_only_ids()) > N_PAGES * 0.6
+    return site
+
+
+def _slow_pages(server, site, delay=0.03):
+    # Slow enough for a stop to land mid-crawl; later fetches of a page are not slowed.
+    for qa_id in site.qa_ids():
+        server.faults[site.article_path(qa_id)] = [{"delay": delay}]
+
+
+def _article_fetches(server) -> collections.Counter:
+    return collections.Counter(p.split("?")[0] for p in server.requests if "/article/" in p)
+
+
+def _stop_after(cmd, out: Path, records: int, how: int, timeout: float = 120):
+    """Run ``cmd`` until the state holds ``records`` pages, then send it ``how``; its output."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + timeout
+    while len(_stored_urls(out)) < records and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    assert proc.poll() is None, (
+        f"the crawl ended with {len(_stored_urls(out))} pages stored, before it could be stopped")
+    os.kill(proc.pid, how)
+    stdout, stderr = proc.communicate(timeout=120)
+    return proc.returncode, stdout, stderr
+
+
+def _check_every_page_once(site, base, out: Path, fetches: collections.Counter, rows=None):
+    rows = rows if rows is not None else qa_rows(out)
+    assert len(pq.read_table(out / "qa.parquet")) == len(rows) == N_PAGES
+    assert set(rows) == set(site.qa_ids())
+    assert mismatches(site, base, rows) == []
+    assert set(fetches) == {site.article_path(q) for q in site.qa_ids()}
+
+
+def _stopped_and_resumed(tmp_path, how: int, moments, seed: int):
+    site = _mostly_similar_only_site(seed)
+    out = tmp_path / "out"
+    fetches: collections.Counter = collections.Counter()
+    with SiteServer(site) as server:
+        _slow_pages(server, site)
+        cmd = crawl_cmd(server.url("/"), out, "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=4")
+        stopped_runs = []
+        for moment in moments:
+            before = _stored_urls(out)
+            stopped_runs.append(_stop_after(cmd, out, moment, how))
+            run = _article_fetches(server)
+            refetched = {server.base_url + p for p in run} & before
+            assert not refetched, f"stored pages fetched again: {sorted(refetched)[:5]}"
+            fetches.update(run)
+            server.clear_log()
+            assert moment <= len(_stored_urls(out)) < N_PAGES
+        before = _stored_urls(out)
+        final = crawl(server.url("/"), out, "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=4")
+        assert final.returncode == 0, final.stderr[-3000:]
+        run = _article_fetches(server)
+        assert not {server.base_url + p for p in run} & before
+        fetches.update(run)
+        base = server.base_url
+    _check_every_page_once(site, base, out, fetches)
+    assert "still pending" not in final.stdout
+    assert "resumed" in final.stdout
+    return stopped_runs
+
+
+@pytest.mark.slow
+def test_killed_with_9_again_and_again_every_page_ends_up_stored_once(tmp_path):
+    _stopped_and_resumed(tmp_path, signal.SIGKILL, (40, 110, 180, 250), seed=21)
+
+
+@pytest.mark.slow
+def test_stopped_with_ctrl_c_again_and_again_every_page_ends_up_stored_once(tmp_path):
+    runs = _stopped_and_resumed(tmp_path, signal.SIGINT, (60, 170), seed=22)
+    for code, stdout, stderr in runs:
+        assert "crawl shutdown" in stdout, stderr[-2000:]
+        # Scrapy's queue is gone with the process; the summary says what the frontier keeps.
+        assert "still pending" in stdout, stdout
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 2 MB tmpfs (root only); skips where mounting is not allowed."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs for the full-disk test (needs root): "
+                    f"{proc.stderr.strip() or proc.returncode}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+
+@pytest.mark.slow
+def test_a_full_disk_then_more_room_every_page_ends_up_stored_once(small_disk):
+    site = _mostly_similar_only_site(seed=23)
+    out = small_disk / "out"
+    fetches: collections.Counter = collections.Counter()
+    with SiteServer(site) as server:
+        cmd = crawl_cmd(server.url("/"), out, "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=4")
+        try:
+            full = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
+        except subprocess.TimeoutExpired:
+            full = None  # a crawl that goes on writing nothing; what counts is what it kept
+        stored = _stored_urls(out)
+        assert 0 < len(stored) < N_PAGES, "the disk should fill mid-crawl"
+        fetches.update(_article_fetches(server))
+        server.clear_log()
+        subprocess.run(["mount", "-o", "remount,size=256m", str(small_disk)], check=True)
+        resumed = crawl(server.url("/"), out, "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=4")
+        assert resumed.returncode == 0, resumed.stderr[-3000:]
+        run = _article_fetches(server)
+        assert not {server.base_url + p for p in run} & stored, "stored pages fetched again"
+        fetches.update(run)
+        base = server.base_url
+    assert full is None or full.returncode != 0 or "still pending" in full.stdout
+    _check_every_page_once(site, base, out, fetches)
