@@ -5,6 +5,8 @@ from __future__ import annotations
 import html
 import re
 
+from pipelines.croissant import citation
+from pipelines.release import hub_front_matter
 from qa_crawler.record import NESTED, PERSONAL_DATA, dataset_schema, flat_schema
 
 # What Markdown would read as syntax in text taken from pages (a department name): emphasis,
@@ -55,6 +57,7 @@ def render_card(manifest: dict, failures: list[dict]) -> str:
     rows = manifest["rows"]
     crawl = manifest["crawl"]
     out = [
+        hub_front_matter(manifest),
         "# Q&A pages of doctorqna.com: a qa-crawler dataset",
         "",
         "Questions that members of the public asked doctors on doctorqna.com, with the doctors' "
@@ -76,6 +79,8 @@ def render_card(manifest: dict, failures: list[dict]) -> str:
         f"{len(manifest.get('runs', []))} run(s).",
         f"- Questions asked between {manifest['asked_on_range'][0]} and "
         f"{manifest['asked_on_range'][1]}.",
+        f"- Release {manifest.get('version')} (`CHANGELOG.md` says what each release changed; "
+        "`qa-crawler diff OLD_DIR NEW_DIR` lists the ids).",
         f"- Schema version {manifest['schema_version']}; this card and `manifest.json` were "
         f"written at {manifest['created_at']}.",
         "",
@@ -177,7 +182,11 @@ def render_card(manifest: dict, failures: list[dict]) -> str:
         "pl.read_parquet('qa.parquet')",
         "",
         "import datasets",
-        "datasets.load_dataset('parquet', data_files={'train': 'qa.parquet'})",
+        "datasets.load_dataset('.', 'qa')               # train, validation and test splits",
+        "datasets.load_dataset('.', 'similar')          # also related_topics, failures",
+        "",
+        "import mlcroissant                             # the same through croissant.json",
+        "mlcroissant.Dataset('croissant.json').records('qa')",
         "```",
         "",
         "## Files and checksums",
@@ -201,6 +210,30 @@ def render_card(manifest: dict, failures: list[dict]) -> str:
         "- The replies are short answers to a written question, not a diagnosis.",
         "- `more_info` is explanatory text the site adds; it is not written by the doctor.",
         "- The site publishes the texts in English translation; names are romanised.",
+        "",
+    ]
+    out += [
+        "## Licence and terms",
+        "",
+        "The texts are the site's: the questions its users asked, its doctors' replies and its "
+        "explanations. The site's terms of use (https://doctorqna.com/) govern them, so the "
+        "licence is given as `other` (`doctorqna-terms-of-use`); read those terms before you "
+        "redistribute any of it. The crawl obeyed robots.txt.",
+        "",
+        "## Other files",
+        "",
+        "- `data/qa-train.parquet`, `data/qa-validation.parquet`, `data/qa-test.parquet`: the "
+        "`qa` table by its `split` column (what the Hugging Face configs above name).",
+        "- `croissant.json`: this folder in MLCommons Croissant 1.0 (files with sha256, a record "
+        "set per table, the Responsible-AI fields).",
+        "- `CHANGELOG.md`: what each release added, changed and removed, per department.",
+        "- `manifest.json`: files, rows, checksums, crawl window, version, monitors.",
+        "",
+        "## Citation",
+        "",
+        "```bibtex",
+        citation(manifest),
+        "```",
         "",
     ]
     return "\n".join(out)

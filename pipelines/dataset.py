@@ -12,7 +12,7 @@ a mix, and the manifest always matches the files beside it:
 - Each export writes its whole set (data files, card, manifest) into a fresh folder of its
   own, ``DIR/.qa-dataset/<time>-<pid>-<random>/``, and fsyncs it.
 - ``DIR/.qa-dataset/current`` is a symlink to the published set, and every published name in
-  DIR (``qa.parquet``, ..., ``manifest.json``) is a fixed symlink through it
+  DIR (``qa.parquet``, ``data/qa-train.parquet``, ..., ``manifest.json``) is a fixed symlink through it
   (``.qa-dataset/current/qa.parquet``). Publishing is one ``rename`` of a new ``current`` link
   over the old one, so all names switch at once; renaming files into DIR one by one could not
   do that (a kill between two renames left new Parquet beside old CSV and an old manifest).
@@ -58,7 +58,9 @@ from qa_crawler.record import (
     flat_rows,
     flat_schema,
 )
+from pipelines.croissant import croissant
 from pipelines.privacy import export_options, hash_value, salt_for, split_of
+from pipelines.release import changelog, changes_since, next_version, split_files, write_splits
 from qa_crawler.state import (
     STATE_DIRNAME,
     StorageError,
@@ -94,8 +96,6 @@ DATA_FILES = (
     "qa.parquet", "similar.parquet", "related_topics.parquet", "failures.parquet",
     "qa.csv", "similar.csv", "related_topics.csv", "failures.csv",
 )
-# Every name an export publishes in DIR; the manifest last wherever order matters.
-PUBLISHED = (*DATA_FILES, "README.md", "manifest.json")
 SETS_DIRNAME = ".qa-dataset"
 
 
@@ -168,9 +168,15 @@ class DatasetStats:
         self.last_asked: str | None = None
         self.issue_rows = 0
         self.issue_kinds: Counter = Counter()
+        self.last_seen: str | None = None  # the latest page history the rows hold
+        self.withdrawn = 0  # rows kept although withdrawn from the site (--keep-removed)
 
     def add(self, row: dict) -> None:
         self.rows += 1
+        self.withdrawn += bool(row.get("removed_at"))
+        seen = row.get("last_seen")
+        if seen and (self.last_seen is None or str(seen) > self.last_seen):
+            self.last_seen = str(seen)
         issues = row.get("parse_issues")
         if issues:
             self.issue_rows += 1
@@ -206,9 +212,31 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+# Files of a release beside the tables (see pipelines.release): not data, not in "files".
+RELEASE_FILES = ("CHANGELOG.md", "croissant.json")
+# Every name an export publishes in DIR (``data/...`` in a folder of its own); the manifest last
+# wherever order matters.
+PUBLISHED = (*DATA_FILES, *split_files(), *RELEASE_FILES, "README.md", "manifest.json")
+
+
+def _previous_release(out: Path) -> tuple[dict | None, set[str] | None, str | None]:
+    """The published release a new export follows: its manifest, its qa_ids and changelog."""
+    manifest_path, qa_path = out / "manifest.json", out / "qa.parquet"
+    if not manifest_path.is_file() or not qa_path.is_file():
+        return None, None, None
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        ids = set(pq.read_table(qa_path, columns=["qa_id"]).column("qa_id").to_pylist())
+    except (OSError, ValueError, pa.ArrowException):
+        return None, None, None  # unreadable: this export starts the history afresh
+    log = out / "CHANGELOG.md"
+    return manifest, ids, log.read_text(encoding="utf-8") if log.is_file() else None
+
+
 def export_dataset(out_dir: str | os.PathLike, *, start_url: str | None = None,
                    extra_manifest: dict | None = None, redact: list[str] | None = None,
-                   split_ratios: str | None = None, lock_wait: float | None = None) -> dict:
+                   split_ratios: str | None = None, keep_removed: bool | None = None,
+                   lock_wait: float | None = None) -> dict:
     """Write the dataset folder from the crawl state in ``out_dir``; returns the manifest.
 
     Waits up to ``lock_wait`` seconds (default ``QA_EXPORT_LOCK_WAIT``) for another export of
@@ -219,8 +247,13 @@ def export_dataset(out_dir: str | os.PathLike, *, start_url: str | None = None,
     specs; ``split_ratios`` (``"0.8,0.1,0.1"``) sets the train/validation/test shares of the
     ``split`` column. Both are kept in the state folder and apply to later exports until
     changed (see :func:`pipelines.privacy.export_options`); ValueError names a bad one.
+    Pages withdrawn from the site (``removed_at``) are left out unless ``keep_removed``
+    (default: the ``QA_KEEP_REMOVED`` setting).
     """
     from qa_crawler.settings import QA_EXPORT_LOCK_WAIT
+
+    if keep_removed is None:
+        from qa_crawler.settings import QA_KEEP_REMOVED as keep_removed
 
     out = Path(out_dir)
     (out / STATE_DIRNAME).mkdir(parents=True, exist_ok=True)
@@ -236,7 +269,8 @@ def export_dataset(out_dir: str | os.PathLike, *, start_url: str | None = None,
                      f"{secrets.token_hex(4)}"
         tmp.mkdir(parents=True)
         try:
-            manifest = _write_set(out, tmp, start_url, extra_manifest, redact, split_ratios)
+            manifest = _write_set(out, tmp, start_url, extra_manifest, redact, split_ratios,
+                                  keep_removed)
             _fsync_folder(tmp)
         except OSError as exc:  # a full disk, a read-only or failing one
             # pyarrow's errors carry no strerror: the file system says what is wrong (asked
@@ -257,7 +291,8 @@ def export_dataset(out_dir: str | os.PathLike, *, start_url: str | None = None,
         lock.close()
 
 
-def _write_set(out: Path, tmp: Path, start_url, extra_manifest, redact, split_ratios) -> dict:
+def _write_set(out: Path, tmp: Path, start_url, extra_manifest, redact, split_ratios,
+               keep_removed) -> dict:
     """Write every file of the dataset into the folder ``tmp``; returns the manifest."""
     redact, split_ratios = export_options(out / STATE_DIRNAME, redact, split_ratios)
     dropped = {c for c, how in redact.items() if how == "drop"}
@@ -268,8 +303,12 @@ def _write_set(out: Path, tmp: Path, start_url, extra_manifest, redact, split_ra
     qa = _TableSink(tmp, "qa", schema, csv_schema(dropped))
     flat = {name: _TableSink(tmp, name, flat_schema(name), flat_schema(name)) for name in NESTED}
     stats = DatasetStats(schema.names)
+    withdrawn = 0
     try:
         for record, meta in iter_merged_records(out):
+            if meta.get("removed_at") and not keep_removed:
+                withdrawn += 1
+                continue
             row = dict(record)
             row.update(meta)
             row["split"] = split_of(record["qa_id"], split_ratios)
@@ -300,19 +339,25 @@ def _write_set(out: Path, tmp: Path, start_url, extra_manifest, redact, split_ra
         "qa": qa.rows, "similar": flat["similar"].rows,
         "related_topics": flat["related_topics"].rows, "failures": fail_sink.rows,
     }
+    split_rows = write_splits(tmp, PARQUET_OPTIONS)
     files = {}
-    for path in sorted(tmp.iterdir()):
-        table = path.name.split(".")[0]
-        files[path.name] = {
-            "rows": counts[table], "bytes": path.stat().st_size, "sha256": _sha256(path),
+    for name in [*DATA_FILES, *split_rows]:
+        path = tmp / name
+        files[name] = {
+            "rows": split_rows.get(name, counts.get(name.split(".")[0])),
+            "bytes": path.stat().st_size, "sha256": _sha256(path),
             "format": path.suffix.lstrip("."),
         }
+    previous = _previous_release(out)
     started = min((r["started_at"] for r in runs), default=None)
     finished = max((r["finished_at"] for r in runs if r["finished_at"]), default=None)
     manifest = {
         "name": "qa-crawler dataset",
         "schema_version": SCHEMA_VERSION,
         "schema_history": {str(k): v for k, v in SCHEMA_HISTORY.items()},
+        "version": None,  # below, from what changed since the previous release
+        # The rows' history reaches this time: the next release's changes are those after it.
+        "history_watermark": stats.last_seen,
         "tool": "qa-crawler",
         "tool_version": __version__,
         "parser_version": PARSER_VERSION,
@@ -327,6 +372,8 @@ def _write_set(out: Path, tmp: Path, start_url, extra_manifest, redact, split_ra
         "asked_on_range": [stats.first_asked, stats.last_asked],
         "fill_rates": stats.fill_rates(),
         "parse_issues": stats.parse_issues(),
+        "withdrawn": {"rows": withdrawn if not keep_removed else stats.withdrawn,
+                      "kept": bool(keep_removed)},
         "monitors": next((r["monitors"] for r in reversed(runs) if r.get("monitors")), None),
         "split": {"column": "split", "method": "sha256(qa_id), first 8 bytes / 2**64",
                   "ratios": dict(split_ratios), "rows": dict(sorted(stats.by_split.items()))},
@@ -343,6 +390,17 @@ def _write_set(out: Path, tmp: Path, start_url, extra_manifest, redact, split_ra
     }
     if extra_manifest:
         manifest.update(extra_manifest)
+    changes = changes_since(previous[0], previous[1], tmp / "qa.parquet")
+    manifest["version"] = next_version(previous[0], changes)
+    manifest["changes"] = {"since": previous[0].get("version") if previous[0] else None,
+                           **{k: len(changes[k]) for k in ("added", "changed", "removed")},
+                           "by_department": changes["by_department"]}
+    (tmp / "CHANGELOG.md").write_text(
+        changelog(previous[2], manifest["version"], previous[0], changes, manifest["created_at"]),
+        encoding="utf-8")
+    (tmp / "croissant.json").write_text(
+        json.dumps(croissant(manifest, FAILURE_SCHEMA), indent=2, ensure_ascii=False) + "\n",
+        encoding="utf-8")
 
     from pipelines.card import render_card
 
@@ -373,16 +431,13 @@ def _point(link: Path, target: str) -> None:
 
 
 def _fsync_folder(folder: Path) -> None:
-    for path in folder.iterdir():
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+    for path in sorted(folder.rglob("*"), reverse=True):  # files before their folders
+        _fsync_dir(path)
     _fsync_dir(folder)
 
 
 def _fsync_dir(folder: Path) -> None:
+    """fsync a file or a folder (its entries)."""
     fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -400,10 +455,13 @@ def _publish(out: Path, new_set: Path) -> None:
     # Fixed links, made once per folder (a folder written before them held plain files, which
     # are replaced one by one, the manifest last, that one time).
     for name in PUBLISHED:
-        link, target = out / name, f"{SETS_DIRNAME}/current/{name}"
+        link = out / name
+        link.parent.mkdir(exist_ok=True)  # data/
+        target = os.path.relpath(current / name, link.parent)
         if not (link.is_symlink() and os.readlink(link) == target):
             _point(link, target)
-    _fsync_dir(out)
+    for folder in {(out / name).parent for name in PUBLISHED}:
+        _fsync_dir(folder)
     _remove_unpublished(out)
 
 
@@ -412,9 +470,11 @@ def _remove_unpublished(out: Path) -> None:
     the shared temporary folder of exports before these sets; run under the export lock."""
     shutil.rmtree(out / STATE_DIRNAME / "export-tmp", ignore_errors=True)
     for name in PUBLISHED:
-        for stray in out.glob(f".{name}.*"):  # links a crashed _point left
-            if stray.is_symlink():
-                stray.unlink()
+        link = out / name
+        if link.parent.is_dir():
+            for stray in link.parent.glob(f".{link.name}.*"):  # links a crashed _point left
+                if stray.is_symlink():
+                    stray.unlink()
     sets = out / SETS_DIRNAME
     if not sets.is_dir():
         return

@@ -83,6 +83,9 @@ def _dataset_options(p) -> None:
                         "kept for later exports of the folder ('--redact none' clears)")
     p.add_argument("--split-ratios", type=_ratios, metavar="TRAIN,VALIDATION,TEST",
                    help="shares of the split column (default 0.8,0.1,0.1); kept for later exports")
+    p.add_argument("--keep-removed", action="store_true",
+                   help="keep pages withdrawn from the site (a re-check answered 404 or 410; "
+                        "their removed_at says when) in the published tables")
 
 
 def register(sub) -> None:
@@ -282,6 +285,9 @@ def print_summary(stats: dict, out_dir, elapsed: float, stream) -> None:
                      "(the next run with this folder fetches them)")
     if missing:
         lines.append("  parts missing     " + ", ".join(f"{k} {v}" for k, v in sorted(missing.items())))
+    if stats.get(keys.REMOVED):
+        lines.append(f"  withdrawn         {stats[keys.REMOVED]} stored pages the site no longer "
+                     "has (404/410: removed_at set, left out of the tables unless --keep-removed)")
     issues = keys.family(stats, keys.PARSE_ISSUES)
     if issues:
         lines.append(f"  parse issues      {stats.get(keys.PARSE_ISSUE_ROWS, 0)} records ("
@@ -312,6 +318,8 @@ def cmd_crawl(args) -> int:
         overrides.append(("QA_REDACT", ",".join(args.redact)))
     if args.split_ratios:
         overrides.append(("QA_SPLIT_RATIOS", args.split_ratios))
+    if args.keep_removed:
+        overrides.append(("QA_KEEP_REMOVED", "True"))
     if args.redis:
         from qa_crawler.cluster import connect, default_worker_name
 
@@ -402,7 +410,7 @@ def cmd_export(args) -> int:
     try:
         verify_state_files(args.dir)
         manifest = export_dataset(args.dir, redact=args.redact, split_ratios=args.split_ratios,
-                                  lock_wait=args.wait)
+                                  keep_removed=args.keep_removed, lock_wait=args.wait)
     except (ExportBusy, StorageError) as exc:
         print(f"qa-crawler export: {exc}", file=sys.stderr)
         return EXIT_CANNOT_RUN

@@ -108,6 +108,7 @@ class RunLifecycle:
 
         manifest = export_dataset(
             self.state.out_dir, start_url=getattr(spider, "start_url", None),
+            keep_removed=self.crawler.settings.getbool("QA_KEEP_REMOVED"),
             lock_wait=self.crawler.settings.getfloat("QA_EXPORT_LOCK_WAIT"))
         self.stats.set_value(keys.DATASET_ROWS, manifest["rows"]["qa"])
         logger.info("Dataset written to %s (%d Q&A rows)", self.state.out_dir,

@@ -19,7 +19,8 @@ SCHEMA_VERSION = 2
 # What each schema version added; the card and the manifest say it. Columns are only added.
 SCHEMA_HISTORY = {
     1: "the first release: the page's parts, provenance, page history and split",
-    2: "parse_issues: what the parser was unsure of on the page",
+    2: "parse_issues: what the parser was unsure of on the page; removed_at: when the page "
+       "was found withdrawn from the site",
 }
 
 
@@ -200,6 +201,12 @@ class PageHistory:
     changed_at: dt.datetime | None = column(
         pa.timestamp("us", tz="UTC"), "When a re-check last found the page's content changed "
         "(UTC); null if it never changed.", kind="history",
+    )
+    removed_at: dt.datetime | None = column(
+        pa.timestamp("us", tz="UTC"), "When a re-check found the page withdrawn from the site "
+        "(HTTP 404 or 410; UTC); null while it is online. Withdrawn rows are left out of the "
+        "published tables unless the export keeps them (--keep-removed). (Schema version 2.)",
+        kind="history",
     )
 
 

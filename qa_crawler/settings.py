@@ -107,6 +107,9 @@ QA_SPLIT_RATIOS = ""
 # Write the dataset folder when the crawl ends (off for the workers of a distributed crawl, whose
 # dataset `qa-crawler export` writes).
 QA_EXPORT_ON_CLOSE = True
+# Keep pages withdrawn from the site (a re-check answered 404 or 410; their removed_at is set)
+# in the published tables (`--keep-removed`); by default they are left out.
+QA_KEEP_REMOVED = False
 # Draw report.html (charts, `qa-crawler report`) after the dataset is written at the end of a run.
 QA_REPORT = True
 

@@ -42,7 +42,8 @@ CREATE TABLE IF NOT EXISTS pages (
     last_seen TEXT NOT NULL,
     changed_at TEXT,
     etag TEXT,
-    last_modified TEXT
+    last_modified TEXT,
+    removed_at TEXT
 );
 CREATE TABLE IF NOT EXISTS urls (
     url TEXT PRIMARY KEY,
@@ -261,7 +262,10 @@ class CrawlState:
         self.run_id: int | None = None
 
     def _migrate(self) -> None:
-        """Bring an older database's change keys up to date (once; ``user_version`` says)."""
+        """Bring an older database up to date: the ``removed_at`` column, and the change keys
+        (once; ``user_version`` says)."""
+        if "removed_at" not in _columns(self.db, "pages"):
+            self.db.execute("ALTER TABLE pages ADD COLUMN removed_at TEXT")
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
         if version >= KEY_VERSION:
             return
@@ -380,7 +384,7 @@ class CrawlState:
             elif row[0] == digest:
                 outcome = "unchanged"
                 self.db.execute(
-                    "UPDATE pages SET last_seen = ?, etag = COALESCE(?, etag),"
+                    "UPDATE pages SET last_seen = ?, etag = COALESCE(?, etag), removed_at = NULL,"
                     " last_modified = COALESCE(?, last_modified) WHERE qa_id = ?",
                     (seen, etag, last_modified, qa_id),
                 )
@@ -388,7 +392,8 @@ class CrawlState:
                 outcome = "changed"
                 self.db.execute(
                     "UPDATE pages SET url = ?, fetched_url = ?, record = ?, content_sha256 = ?,"
-                    " last_seen = ?, changed_at = ?, etag = ?, last_modified = ? WHERE qa_id = ?",
+                    " last_seen = ?, changed_at = ?, etag = ?, last_modified = ?,"
+                    " removed_at = NULL WHERE qa_id = ?",
                     (record_json["url"], fetched_url, body, digest, seen, seen, etag,
                      last_modified, qa_id),
                 )
@@ -425,12 +430,26 @@ class CrawlState:
                 " DO NOTHING", (record_json["url"], record_json["qa_id"], seen))
         return True
 
+    def mark_removed(self, fetched_url: str) -> bool:
+        """A re-check found the stored page of ``fetched_url`` withdrawn (404, 410): its row gets
+        ``removed_at`` (kept from the first time) and stays; no failure. Whether one was stored."""
+        seen = iso(utcnow())
+        with self.transaction():
+            cur = self.db.execute(
+                "UPDATE pages SET removed_at = COALESCE(removed_at, ?), last_seen = ?"
+                " WHERE qa_id = (SELECT qa_id FROM urls WHERE url = ?)", (seen, seen, fetched_url))
+            if cur.rowcount:
+                self.db.execute("UPDATE urls SET fetched_at = ? WHERE url = ?", (seen, fetched_url))
+                self.db.execute("DELETE FROM failures WHERE url = ?", (fetched_url,))
+        return bool(cur.rowcount)
+
     def touch(self, fetched_url: str) -> None:
         """A conditional re-check answered 304: the page is unchanged and was seen now."""
         seen = iso(utcnow())
         with self.transaction():
             self.db.execute(
-                "UPDATE pages SET last_seen = ? WHERE qa_id = (SELECT qa_id FROM urls WHERE url = ?)",
+                "UPDATE pages SET last_seen = ?, removed_at = NULL"  # online after all
+                " WHERE qa_id = (SELECT qa_id FROM urls WHERE url = ?)",
                 (seen, fetched_url),
             )
             self.db.execute("UPDATE urls SET fetched_at = ? WHERE url = ?", (seen, fetched_url))
@@ -519,8 +538,10 @@ def iter_merged_records(out_dir: str | os.PathLike) -> Iterator[tuple[dict, dict
     """
     conns = [connect(p, read_only=True) for p in state_files(out_dir)]
     streams = [
-        c.execute("SELECT qa_id, last_seen, first_seen, changed_at, record FROM pages"
-                  " ORDER BY qa_id")
+        # A worker's file from before removed_at has none (it is migrated when it next runs).
+        c.execute("SELECT qa_id, last_seen, first_seen, changed_at, record, "
+                  + ("removed_at" if "removed_at" in _columns(c, "pages") else "NULL")
+                  + " FROM pages ORDER BY qa_id")
         for c in conns
     ]
     merged = heapq.merge(*streams)
@@ -532,11 +553,16 @@ def iter_merged_records(out_dir: str | os.PathLike) -> Iterator[tuple[dict, dict
                 "first_seen": min(row[2] for row in rows),
                 "last_seen": latest[1],
                 "changed_at": max((row[3] for row in rows if row[3]), default=None),
+                "removed_at": latest[5],
             }
     finally:
         merged.close()  # before the connections its cursors read from
         for c in conns:
             c.close()
+
+
+def _columns(db, table: str) -> set[str]:
+    return {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
 
 
 def known_urls(out_dir: str | os.PathLike, fresher_than: dt.datetime | None = None) -> set[str]:

@@ -16,6 +16,7 @@ SKIPPED_NOT_HTML = "qa/skipped_not_html"
 SKIPPED_IGNORED = "qa/skipped_ignored"  # robots.txt, offsite: a choice, not a failure
 NOT_MODIFIED = "qa/recheck/not_modified"  # re-checks answered 304
 DUPLICATES = "qa/duplicates"
+REMOVED = "qa/removed"  # stored pages a re-check found withdrawn (404, 410)
 PARSE_ISSUE_ROWS = "qa/parse_issue_rows"  # records with any parse issue
 START_FAILED = "qa/start_failed"  # why the start URL could not be fetched
 ARTICLE_URL_PATTERN = "qa/article_url_pattern"  # kept with the run for `rebuild`

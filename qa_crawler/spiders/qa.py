@@ -27,6 +27,8 @@ from qa_crawler.record import QARecord, issue_kind
 from qa_crawler.state import StorageError, for_crawler, known_urls, pending_urls
 
 logger = logging.getLogger(__name__)
+# Statuses that say a stored page was withdrawn from the site (its row gets removed_at).
+WITHDRAWN = frozenset({404, 410})
 _IGNORED = frozenset(IGNORED_EXTENSIONS)
 
 # Language prefixes such as /zh/ or /zh-tw/: only the start URL's language (else QA_LANGUAGE) is
@@ -338,6 +340,15 @@ class QASpider(scrapy.Spider):
             self.done(request)
             return
         attempts = request.meta.get("retry_times", 0) + 1
+        if (failure.check(HttpError) and failure.value.response.status in WITHDRAWN
+                and self.state is not None
+                and self.state.mark_removed(self.canonical(request.url))):
+            # A stored page the site no longer has: withdrawn, not a failure.
+            self.stats.inc_value(keys.REMOVED)
+            logger.info("Withdrawn from the site (HTTP %d): %s", failure.value.response.status,
+                        request.url)
+            self.done(request)
+            return
         if failure.check(HttpError):
             status = failure.value.response.status
             kind, error = "http_error", f"HTTP {status}"
