@@ -28,17 +28,9 @@ def command_lines(stderr: str, command: str = "crawl") -> list[str]:
 
 
 @pytest.fixture
-def small_disk(tmp_path):
-    """A 1 MB file system (tmpfs; we run as root in CI), unmounted afterwards."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)],
-                          capture_output=True, text=True)
-    if proc.returncode != 0:
-        pytest.skip(f"the full-disk test needs to mount a small tmpfs (as root): "
-                    f"{proc.stderr.strip() or proc.returncode}")
-    yield mount
-    subprocess.run(["umount", "-l", str(mount)], check=False)
+def small_disk(mount_small_disk):
+    """A 1 MB file system (tmpfs; root only), unmounted afterwards."""
+    return mount_small_disk("1m")
 
 
 # Without WARC the state database is the first file to fill the disk; with it, a WARC file.
