@@ -121,11 +121,18 @@ def render_card(manifest: dict, failures: list[dict]) -> str:
                                                 key=lambda kv: (-kv[1], kv[0]))]
     split = manifest.get("split") or {}
     if split:
+        near = manifest.get("near_duplicates") or {}
         out += ["", "### Splits", "",
                 "The `split` column assigns every question to train, validation or test by a "
                 f"hash of its `qa_id` (ratios {split['ratios']}), so two crawls of the site agree "
                 "on the split of every question they share: "
                 + ", ".join(f"{k} {v}" for k, v in split["rows"].items()) + "."]
+        if near:
+            out += ["", f"Near-duplicate questions ({near['method']}) form {near['groups']} "
+                    f"group(s) holding {near['rows']} rows; `dup_cluster` names each row's group "
+                    "(its smallest `qa_id`), and a group's rows share the split of that key, so "
+                    "no question has a near-copy in another split. A row's split changes between "
+                    "releases only when its group does (it gains or loses members)."]
     out += ["", "### Questions per year asked", "", "| year | questions |", "| --- | --- |"]
     out += [f"| {md_text(y)} | {c} |" for y, c in manifest["by_year"].items()]
     out += ["", "### Fill rate of each column", "", "| column | share of rows with a value |",

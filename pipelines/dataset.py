@@ -12,8 +12,8 @@ a mix, and the manifest always matches the files beside it:
 - Each export writes its whole set (data files, card, manifest) into a fresh folder of its
   own, ``DIR/.qa-dataset/<time>-<pid>-<random>/``, and fsyncs it.
 - ``DIR/.qa-dataset/current`` is a symlink to the published set, and every published name in
-  DIR (``qa.parquet``, ``data/qa-train.parquet``, ..., ``manifest.json``) is a fixed symlink through it
-  (``.qa-dataset/current/qa.parquet``). Publishing is one ``rename`` of a new ``current`` link
+  DIR (``qa.parquet``, ``data/qa-train.parquet``, ..., ``manifest.json``) is a fixed symlink
+  through it (``.qa-dataset/current/qa.parquet``). Publishing is one ``rename`` of a new ``current`` link
   over the old one, so all names switch at once; renaming files into DIR one by one could not
   do that (a kill between two renames left new Parquet beside old CSV and an old manifest).
   Readers need nothing new: opening ``DIR/qa.parquet`` follows the links (pandas, pyarrow,
@@ -61,12 +61,14 @@ from qa_crawler.record import (
 from pipelines.croissant import croissant
 from pipelines.privacy import export_options, hash_value, salt_for, split_of
 from pipelines.release import changelog, changes_since, next_version, split_files, write_splits
+from pipelines.dedup import NUM_PERM, SHINGLE_WORDS, THRESHOLD, near_duplicate_groups
 from qa_crawler.state import (
     STATE_DIRNAME,
     StorageError,
     file_system_cause,
     hold_lock,
     iter_merged_records,
+    iter_merged_texts,
     merged_failures,
     merged_runs,
 )
@@ -304,6 +306,9 @@ def _write_set(out: Path, tmp: Path, start_url, extra_manifest, redact, split_ra
     flat = {name: _TableSink(tmp, name, flat_schema(name), flat_schema(name)) for name in NESTED}
     stats = DatasetStats(schema.names)
     withdrawn = 0
+    # Near-duplicate groups first (a pass over the questions alone): a group's rows share a
+    # split, so that no question has a near-copy in another split.
+    groups = near_duplicate_groups(iter_merged_texts(out, ("subject", "question")))
     try:
         for record, meta in iter_merged_records(out):
             if meta.get("removed_at") and not keep_removed:
@@ -311,7 +316,8 @@ def _write_set(out: Path, tmp: Path, start_url, extra_manifest, redact, split_ra
                 continue
             row = dict(record)
             row.update(meta)
-            row["split"] = split_of(record["qa_id"], split_ratios)
+            row["dup_cluster"] = groups.get(record["qa_id"])
+            row["split"] = split_of(row["dup_cluster"] or record["qa_id"], split_ratios)
             for column in hashed:
                 row[column] = hash_value(row.get(column), salt)
             for column in dropped:
@@ -375,7 +381,12 @@ def _write_set(out: Path, tmp: Path, start_url, extra_manifest, redact, split_ra
         "withdrawn": {"rows": withdrawn if not keep_removed else stats.withdrawn,
                       "kept": bool(keep_removed)},
         "monitors": next((r["monitors"] for r in reversed(runs) if r.get("monitors")), None),
-        "split": {"column": "split", "method": "sha256(qa_id), first 8 bytes / 2**64",
+        "near_duplicates": {
+            "column": "dup_cluster", "groups": len(set(groups.values())), "rows": len(groups),
+            "method": f"MinHash LSH (datasketch, {NUM_PERM} permutations) over word "
+                      f"{SHINGLE_WORDS}-shingles of subject and question, Jaccard >= {THRESHOLD}"},
+        "split": {"column": "split",
+                  "method": "sha256(dup_cluster, else qa_id), first 8 bytes / 2**64",
                   "ratios": dict(split_ratios), "rows": dict(sorted(stats.by_split.items()))},
         "redacted": {c: ("dropped" if how == "drop" else "salted sha256 (HMAC), 20 hex digits")
                      for c, how in sorted(redact.items())},
@@ -432,13 +443,13 @@ def _point(link: Path, target: str) -> None:
 
 def _fsync_folder(folder: Path) -> None:
     for path in sorted(folder.rglob("*"), reverse=True):  # files before their folders
-        _fsync_dir(path)
-    _fsync_dir(folder)
+        _fsync(path)
+    _fsync(folder)
 
 
-def _fsync_dir(folder: Path) -> None:
-    """fsync a file or a folder (its entries)."""
-    fd = os.open(folder, os.O_RDONLY)
+def _fsync(path: Path) -> None:
+    """fsync a file, or a folder (its entries)."""
+    fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
@@ -451,7 +462,7 @@ def _publish(out: Path, new_set: Path) -> None:
     if current.is_symlink():
         _point(sets / "previous", os.readlink(current))
     _point(current, new_set.name)  # the switch: every published name follows this one link
-    _fsync_dir(sets)
+    _fsync(sets)
     # Fixed links, made once per folder (a folder written before them held plain files, which
     # are replaced one by one, the manifest last, that one time).
     for name in PUBLISHED:
@@ -461,7 +472,7 @@ def _publish(out: Path, new_set: Path) -> None:
         if not (link.is_symlink() and os.readlink(link) == target):
             _point(link, target)
     for folder in {(out / name).parent for name in PUBLISHED}:
-        _fsync_dir(folder)
+        _fsync(folder)
     _remove_unpublished(out)
 
 

@@ -561,6 +561,24 @@ def iter_merged_records(out_dir: str | os.PathLike) -> Iterator[tuple[dict, dict
             c.close()
 
 
+def iter_merged_texts(out_dir: str | os.PathLike, fields: tuple[str, ...]
+                      ) -> Iterator[tuple[str, str]]:
+    """(qa_id, the record's ``fields`` joined by a space) of every page, the most recently seen
+    copy where workers overlap, ordered by qa_id; read by SQLite (no record is decoded here)."""
+    conns = [sqlite3.connect(f"file:{p}?mode=ro", uri=True) for p in state_files(out_dir)]
+    extract = " || ' ' || ".join(f"coalesce(json_extract(record, '$.{f}'), '')" for f in fields)
+    streams = [c.execute(f"SELECT qa_id, last_seen, {extract} FROM pages ORDER BY qa_id")
+               for c in conns]
+    merged = heapq.merge(*streams)
+    try:
+        for qa_id, group in itertools.groupby(merged, key=lambda row: row[0]):
+            yield qa_id, max(group, key=lambda row: row[1])[2]
+    finally:
+        merged.close()
+        for c in conns:
+            c.close()
+
+
 def _columns(db, table: str) -> set[str]:
     return {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
 

@@ -147,3 +147,47 @@ def test_a_page_withdrawn_on_a_recheck_gets_removed_at_and_leaves_the_published_
         assert third.returncode == 0, third.stderr[-2000:]
         ids = set(pq.read_table(tmp_path / "qa.parquet", columns=["qa_id"])["qa_id"].to_pylist())
         assert {gone, also_gone} <= ids
+
+
+def test_near_duplicate_questions_share_a_group_and_a_split(tmp_path):
+    from pipelines.dedup import near_duplicate_groups
+
+    site = SampleSite(n_pages=60, seed=33)
+    ids = site.qa_ids()
+    copies = {}
+
+    def near_copies(k, rec):
+        # Pages 1-4 repeat page 0's question with a word changed; 11 repeats 10's verbatim.
+        if k == 0:
+            copies["a"] = (rec.subject, rec.question)
+        elif 1 <= k <= 4:
+            subject, question = copies["a"]
+            words = question.split()
+            words[len(words) // 2] = f"word{k}"
+            rec.subject, rec.question = subject, " ".join(words)
+        elif k == 10:
+            copies["b"] = (rec.subject, rec.question)
+        elif k == 11:
+            rec.subject, rec.question = copies["b"]
+
+    state = CrawlState(tmp_path)
+    state.start_run("https://doctorqna.com/en/")
+    store_pages(state, sample_site_pages(site, ids), T0, edit=near_copies)
+    state.finish_run("finished", {})
+    state.close()
+    manifest = export_dataset(tmp_path)
+    rows = {r["qa_id"]: r for r in pq.read_table(
+        tmp_path / "qa.parquet", columns=["qa_id", "dup_cluster", "split"]).to_pylist()}
+    first, second = set(ids[0:5]), set(ids[10:12])
+    for group in (first, second):
+        assert {rows[i]["dup_cluster"] for i in group} == {min(group)}
+        assert len({rows[i]["split"] for i in group}) == 1, "a group never straddles splits"
+    others = set(ids) - first - second
+    assert all(rows[i]["dup_cluster"] is None for i in others)
+    assert manifest["near_duplicates"]["groups"] == 2 and manifest["near_duplicates"]["rows"] == 7
+    assert "form 2 group(s) holding 7 rows" in (tmp_path / "README.md").read_text()
+    # Distinct questions make no group; the key is the group's smallest id whatever the order.
+    assert near_duplicate_groups([("1", "a b c d e f"), ("2", "g h i j k l")]) == {}
+    text = "my knee hurts when I climb the stairs after a long walk in the park"
+    assert near_duplicate_groups([("9", text), ("3", text), ("5", text)]) == {
+        "9": "3", "3": "3", "5": "3"}
