@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+import html
+import re
+
 from pipelines.croissant import citation
 from pipelines.release import hub_front_matter
 from qa_crawler.record import NESTED, PERSONAL_DATA, dataset_schema, flat_schema
+
+# What Markdown would read as syntax in text taken from pages (a department name): emphasis,
+# code, links and images, table cells, headings, strike-through. HTML is made entities first.
+_MARKDOWN_SYNTAX = re.compile(r"([\\`*_{}\[\]()#!|~])")
+
+
+def md_text(value) -> str:
+    """Text from a page, safe in a Markdown table cell or line: one line, no HTML, no syntax."""
+    text = html.escape(" ".join(str(value).split()), quote=False)
+    return _MARKDOWN_SYNTAX.sub(r"\\\1", text)
 
 
 def _type_name(t) -> str:
@@ -60,7 +73,7 @@ def render_card(manifest: dict, failures: list[dict]) -> str:
         "",
         "## Where and when",
         "",
-        f"- Source: {manifest.get('start_url') or 'unknown'} (crawled by qa-crawler "
+        f"- Source: {md_text(manifest.get('start_url') or 'unknown')} (crawled by qa-crawler "
         f"{manifest['tool_version']}, parser {manifest['parser_version']}).",
         f"- Crawl window: {crawl.get('started_at')} to {crawl.get('finished_at')} (UTC), "
         f"{len(manifest.get('runs', []))} run(s).",
@@ -104,7 +117,7 @@ def render_card(manifest: dict, failures: list[dict]) -> str:
         "| department | questions |",
         "| --- | --- |",
     ]
-    out += [f"| {d} | {c} |" for d, c in sorted(manifest["by_department"].items(),
+    out += [f"| {md_text(d)} | {c} |" for d, c in sorted(manifest["by_department"].items(),
                                                 key=lambda kv: (-kv[1], kv[0]))]
     split = manifest.get("split") or {}
     if split:
@@ -121,7 +134,7 @@ def render_card(manifest: dict, failures: list[dict]) -> str:
                     "no question has a near-copy in another split. A row's split changes between "
                     "releases only when its group does (it gains or loses members)."]
     out += ["", "### Questions per year asked", "", "| year | questions |", "| --- | --- |"]
-    out += [f"| {y} | {c} |" for y, c in manifest["by_year"].items()]
+    out += [f"| {md_text(y)} | {c} |" for y, c in manifest["by_year"].items()]
     out += ["", "### Fill rate of each column", "", "| column | share of rows with a value |",
             "| --- | --- |"]
     out += [f"| `{c}` | {r:.1%} |" for c, r in manifest["fill_rates"].items()]

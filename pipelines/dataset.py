@@ -1,9 +1,29 @@
 """Write the dataset folder: qa/similar/related_topics as Parquet and CSV, failures, manifest, card.
 
 The writer takes its schemas up front (from :mod:`qa_crawler.record`), buffers rows and writes
-them in batches, casting every batch to the fixed schema; it never lets pyarrow infer one. Every
-file is written under a temporary name in the state folder and renamed into place when complete,
-so a crash never leaves a half-written file where a finished one should be.
+them in batches, casting every batch to the fixed schema; it never lets pyarrow infer one.
+
+How a new set of files replaces the old one, so that a reader sees one set or the other, never
+a mix, and the manifest always matches the files beside it:
+
+- One export at a time per folder: each takes ``DIR/.qa-crawler/export.lock`` (an flock, gone
+  with its process), waiting a bounded time for another (the crawl's closing export takes it
+  too); :class:`ExportBusy` names the holder when the wait runs out.
+- Each export writes its whole set (data files, card, manifest) into a fresh folder of its
+  own, ``DIR/.qa-dataset/<time>-<pid>-<random>/``, and fsyncs it.
+- ``DIR/.qa-dataset/current`` is a symlink to the published set, and every published name in
+  DIR (``qa.parquet``, ``data/qa-train.parquet``, ..., ``manifest.json``) is a fixed symlink
+  through it (``.qa-dataset/current/qa.parquet``). Publishing is one ``rename`` of a new ``current`` link
+  over the old one, so all names switch at once; renaming files into DIR one by one could not
+  do that (a kill between two renames left new Parquet beside old CSV and an old manifest).
+  Readers need nothing new: opening ``DIR/qa.parquet`` follows the links (pandas, pyarrow,
+  ``load_dataset``, DuckDB, polars, Hugging Face ``datasets``), ``cp`` and ``zip`` copy the
+  contents. A reader that opens several files and must not straddle a switch reads them from
+  :func:`published_set` (the resolved folder).
+- The previous set stays (``.qa-dataset/previous``) so that a reader that resolved it just
+  before a switch can finish; older sets and the folders of crashed exports are removed by the
+  next export, under the lock. The sets live outside the state folder ``.qa-crawler`` so that a
+  copy of the dataset without its state (and the redaction salt) still holds its files.
 """
 
 from __future__ import annotations
@@ -12,6 +32,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import secrets
 import shutil
 from collections import Counter
 from collections.abc import Iterable
@@ -43,6 +64,9 @@ from pipelines.release import changelog, changes_since, next_version, split_file
 from pipelines.dedup import NUM_PERM, SHINGLE_WORDS, THRESHOLD, near_duplicate_groups
 from qa_crawler.state import (
     STATE_DIRNAME,
+    StorageError,
+    file_system_cause,
+    hold_lock,
     iter_merged_records,
     iter_merged_texts,
     merged_failures,
@@ -61,7 +85,8 @@ FORMULA_START = r"^([=+\-@\t\r])"
 FAILURE_SCHEMA = pa.schema([
     pa.field("url", pa.string(), nullable=False, metadata={"doc": "URL that could not be used."}),
     pa.field("kind", pa.string(), nullable=False,
-             metadata={"doc": "Why: http_error, network_error, not_qa_page, invalid_record, ..."}),
+             metadata={"doc": "Why: http_error, network_error, too_large, not_qa_page, "
+                                  "invalid_record, ..."}),
     pa.field("status", pa.int16(), metadata={"doc": "Last HTTP status, when there was one."}),
     pa.field("error", pa.string(), metadata={"doc": "The error or parser reason, one line."}),
     pa.field("attempts", pa.int32(), metadata={"doc": "Fetch attempts so far, over all runs."}),
@@ -73,6 +98,7 @@ DATA_FILES = (
     "qa.parquet", "similar.parquet", "related_topics.parquet", "failures.parquet",
     "qa.csv", "similar.csv", "related_topics.csv", "failures.csv",
 )
+SETS_DIRNAME = ".qa-dataset"
 
 
 def neutralise_formulas(table: pa.Table) -> pa.Table:
@@ -190,6 +216,9 @@ def _sha256(path: Path) -> str:
 
 # Files of a release beside the tables (see pipelines.release): not data, not in "files".
 RELEASE_FILES = ("CHANGELOG.md", "croissant.json")
+# Every name an export publishes in DIR (``data/...`` in a folder of its own); the manifest last
+# wherever order matters.
+PUBLISHED = (*DATA_FILES, *split_files(), *RELEASE_FILES, "README.md", "manifest.json")
 
 
 def _previous_release(out: Path) -> tuple[dict | None, set[str] | None, str | None]:
@@ -208,8 +237,13 @@ def _previous_release(out: Path) -> tuple[dict | None, set[str] | None, str | No
 
 def export_dataset(out_dir: str | os.PathLike, *, start_url: str | None = None,
                    extra_manifest: dict | None = None, redact: list[str] | None = None,
-                   split_ratios: str | None = None, keep_removed: bool | None = None) -> dict:
+                   split_ratios: str | None = None, keep_removed: bool | None = None,
+                   lock_wait: float | None = None) -> dict:
     """Write the dataset folder from the crawl state in ``out_dir``; returns the manifest.
+
+    Waits up to ``lock_wait`` seconds (default ``QA_EXPORT_LOCK_WAIT``) for another export of
+    the folder to finish, then raises :class:`ExportBusy`. See the module's docstring for how
+    the new files replace the old ones.
 
     ``redact`` lists ``NAME``, ``NAME:hash`` (a salted hash replaces the value) or ``NAME:drop``
     specs; ``split_ratios`` (``"0.8,0.1,0.1"``) sets the train/validation/test shares of the
@@ -218,14 +252,51 @@ def export_dataset(out_dir: str | os.PathLike, *, start_url: str | None = None,
     Pages withdrawn from the site (``removed_at``) are left out unless ``keep_removed``
     (default: the ``QA_KEEP_REMOVED`` setting).
     """
+    from qa_crawler.settings import QA_EXPORT_LOCK_WAIT
+
     if keep_removed is None:
         from qa_crawler.settings import QA_KEEP_REMOVED as keep_removed
-    out = Path(out_dir)
-    redact, split_ratios = export_options(out / STATE_DIRNAME, redact, split_ratios)
-    tmp = out / STATE_DIRNAME / "export-tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
 
+    out = Path(out_dir)
+    (out / STATE_DIRNAME).mkdir(parents=True, exist_ok=True)
+    wait = QA_EXPORT_LOCK_WAIT if lock_wait is None else lock_wait
+    lock = hold_lock(out / STATE_DIRNAME / "export.lock", wait)
+    if isinstance(lock, str):
+        raise ExportBusy(f"{out} is being exported by {lock}; waited {wait:g}s for it, run the "
+                         "export again when it is done")
+    try:
+        sets = out / SETS_DIRNAME
+        _remove_unpublished(out)
+        tmp = sets / f"{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S}-{os.getpid()}-" \
+                     f"{secrets.token_hex(4)}"
+        tmp.mkdir(parents=True)
+        try:
+            manifest = _write_set(out, tmp, start_url, extra_manifest, redact, split_ratios,
+                                  keep_removed)
+            _fsync_folder(tmp)
+        except OSError as exc:  # a full disk, a read-only or failing one
+            # pyarrow's errors carry no strerror: the file system says what is wrong (asked
+            # before the partial set is removed, which frees the space).
+            cause = exc.strerror or file_system_cause(tmp) or exc
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise StorageError(f"cannot write {exc.filename or tmp}: {cause}") from exc
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        try:
+            _publish(out, tmp)
+        except OSError as exc:  # e.g. a file system without symbolic links
+            raise StorageError(f"cannot publish the dataset in {out}: {exc.strerror or exc}"
+                               f"{f' ({exc.filename})' if exc.filename else ''}") from exc
+        return manifest
+    finally:
+        lock.close()
+
+
+def _write_set(out: Path, tmp: Path, start_url, extra_manifest, redact, split_ratios,
+               keep_removed) -> dict:
+    """Write every file of the dataset into the folder ``tmp``; returns the manifest."""
+    redact, split_ratios = export_options(out / STATE_DIRNAME, redact, split_ratios)
     dropped = {c for c, how in redact.items() if how == "drop"}
     hashed = [c for c, how in redact.items() if how == "hash"]
     salt = salt_for(out / STATE_DIRNAME) if hashed else b""
@@ -348,9 +419,80 @@ def export_dataset(out_dir: str | os.PathLike, *, start_url: str | None = None,
     (tmp / "manifest.json").write_text(
         json.dumps(manifest, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8"
     )
-    # Data files first, manifest last: a manifest in place means its files are complete.
-    (out / "data").mkdir(exist_ok=True)
-    for name in [*DATA_FILES, *split_files(), *RELEASE_FILES, "README.md", "manifest.json"]:
-        os.replace(tmp / name, out / name)
-    shutil.rmtree(tmp, ignore_errors=True)
     return manifest
+
+
+class ExportBusy(RuntimeError):
+    """Another export of the folder held its lock for longer than this one would wait."""
+
+
+def published_set(out_dir: str | os.PathLike) -> Path:
+    """The folder holding the published files of a dataset folder, resolved once: read several
+    files from it and they are of one export, whatever export runs meanwhile."""
+    out = Path(out_dir)
+    current = out / SETS_DIRNAME / "current"
+    return current.resolve() if current.is_symlink() else out
+
+
+def _point(link: Path, target: str) -> None:
+    """Make ``link`` a symlink to ``target`` in one rename (a reader sees the old or the new)."""
+    tmp = link.with_name(f".{link.name}.{secrets.token_hex(4)}")
+    os.symlink(target, tmp)
+    os.replace(tmp, link)
+
+
+def _fsync_folder(folder: Path) -> None:
+    for path in sorted(folder.rglob("*"), reverse=True):  # files before their folders
+        _fsync(path)
+    _fsync(folder)
+
+
+def _fsync(path: Path) -> None:
+    """fsync a file, or a folder (its entries)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _publish(out: Path, new_set: Path) -> None:
+    sets = new_set.parent
+    current = sets / "current"
+    if current.is_symlink():
+        _point(sets / "previous", os.readlink(current))
+    _point(current, new_set.name)  # the switch: every published name follows this one link
+    _fsync(sets)
+    # Fixed links, made once per folder (a folder written before them held plain files, which
+    # are replaced one by one, the manifest last, that one time).
+    for name in PUBLISHED:
+        link = out / name
+        link.parent.mkdir(exist_ok=True)  # data/
+        target = os.path.relpath(current / name, link.parent)
+        if not (link.is_symlink() and os.readlink(link) == target):
+            _point(link, target)
+    for folder in {(out / name).parent for name in PUBLISHED}:
+        _fsync(folder)
+    _remove_unpublished(out)
+
+
+def _remove_unpublished(out: Path) -> None:
+    """Remove the sets neither current nor previous (older ones, crashed exports' folders) and
+    the shared temporary folder of exports before these sets; run under the export lock."""
+    shutil.rmtree(out / STATE_DIRNAME / "export-tmp", ignore_errors=True)
+    for name in PUBLISHED:
+        link = out / name
+        if link.parent.is_dir():
+            for stray in link.parent.glob(f".{link.name}.*"):  # links a crashed _point left
+                if stray.is_symlink():
+                    stray.unlink()
+    sets = out / SETS_DIRNAME
+    if not sets.is_dir():
+        return
+    keep = {os.readlink(sets / n) for n in ("current", "previous") if (sets / n).is_symlink()}
+    for path in sets.iterdir():
+        if path.is_symlink():
+            if path.name not in ("current", "previous"):
+                path.unlink()  # a link a crashed _point left under its temporary name
+        elif path.name not in keep:
+            shutil.rmtree(path, ignore_errors=True)

@@ -22,7 +22,8 @@ from scrapy.exceptions import DropItem
 from qa_crawler import stats as keys
 from qa_crawler.fetched import FetchedPage
 from qa_crawler.record import json_schema, to_json_dict
-from qa_crawler.state import for_crawler
+from qa_crawler.guard import storage_failed
+from qa_crawler.state import StorageError, for_crawler
 
 logger = logging.getLogger(__name__)
 DRAFT_7 = "http://json-schema.org/draft-07/schema#"
@@ -69,8 +70,11 @@ class ValidationPipeline:
             return self._onward(item)
         self.stats.inc_value(keys.VALIDATION_DROPPED)
         if self.state is not None:
-            self.state.record_failure(item.fetch.key_url, "invalid_record",
-                                      status=item.fetch.status, error=reason)
+            try:
+                self.state.record_failure(item.fetch.key_url, "invalid_record",
+                                          status=item.fetch.status, error=reason)
+            except StorageError as exc:
+                storage_failed(self.crawler, exc)
         raise DropItem(f"invalid record {record.url}: {reason}")
 
     def _onward(self, page: FetchedPage):

@@ -12,7 +12,7 @@ from qa_crawler import __version__
 EXIT_OK = 0
 EXIT_NOT_QA = 1  # parse: the file is not a Q&A page
 EXIT_USAGE = 2  # bad arguments (argparse's own code)
-EXIT_CANNOT_RUN = 3  # crawl could not start: output folder locked, start URL unreachable, bad setting
+EXIT_CANNOT_RUN = 3  # could not run or could not write the dataset (see the README table)
 
 
 def _cmd_parse(args: argparse.Namespace) -> int:

@@ -16,6 +16,8 @@ EXIT_OK = 0
 EXIT_USAGE = 2
 EXIT_CANNOT_RUN = 3
 EXIT_MONITORS = 4  # the crawl finished but a monitor crossed its threshold
+# Marks a folder `qa-crawler demo` made, the only kind of non-empty folder it may replace.
+DEMO_MARKER = ".qa-crawler-demo"
 
 
 def _setting(text: str) -> tuple[str, str]:
@@ -62,7 +64,14 @@ def _check_ratios(text: str) -> None:
     parse_ratios(text)
 
 
+def _check_redis_url(text: str) -> None:
+    from qa_crawler.cluster import check_url
+
+    check_url(text)
+
+
 _duration = _checked(_check_duration)
+_redis_url = _checked(_check_redis_url)
 _redaction = _checked(_check_redaction)
 _ratios = _checked(_check_ratios)
 
@@ -89,7 +98,7 @@ def register(sub) -> None:
                    help="re-fetch stored pages fetched longer ago than this (30d, 12h; 0s: all)")
     p.add_argument("-s", "--set", dest="settings", action="append", type=_setting, default=[],
                    metavar="NAME=VALUE", help="set a Scrapy setting for this run (repeatable)")
-    p.add_argument("--redis", metavar="URL",
+    p.add_argument("--redis", metavar="URL", type=_redis_url,
                    help="join a distributed crawl coordinated by this Redis (redis://HOST:PORT/DB); "
                         "then run `qa-crawler export DIR` when the workers are done")
     p.add_argument("--no-warc", action="store_true",
@@ -111,6 +120,9 @@ def register(sub) -> None:
 
     p = sub.add_parser("export", help="write the dataset folder from the state a crawl left in DIR")
     p.add_argument("dir", metavar="DIR")
+    p.add_argument("--wait", type=float, default=None, metavar="SECONDS",
+                   help="how long to wait for another export of DIR to finish (default: "
+                        "QA_EXPORT_LOCK_WAIT, 300); then give up with exit status 3")
     _dataset_options(p)
     p.set_defaults(func=cmd_export)
 
@@ -143,7 +155,7 @@ def run_crawl(start_url: str | None, out_dir: str, *, overrides=(), recheck: str
     from scrapy.settings import Settings
 
     from qa_crawler.spiders.qa import QASpider
-    from qa_crawler.state import CrawlState, LockedError
+    from qa_crawler.state import CrawlState, LockedError, StorageError, verify_state_files
 
     stream = stream or sys.stdout
     settings = Settings()
@@ -158,11 +170,16 @@ def run_crawl(start_url: str | None, out_dir: str, *, overrides=(), recheck: str
         settings.set("QA_RECHECK_OLDER_THAN", recheck, priority="cmdline")
     start_url = settings.get("QA_START_URL")
 
+    unreachable = _unreachable(start_url, settings.getfloat("DOWNLOAD_TIMEOUT"))
+    if unreachable:
+        print(f"qa-crawler crawl: cannot reach {start_url}: {unreachable}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
     try:
         Path(out_dir).mkdir(parents=True, exist_ok=True)
+        verify_state_files(out_dir)
         state = CrawlState(out_dir, worker=settings.get("QA_WORKER") or "main")
-        state.lock()
-    except LockedError as exc:
+        state.lock(distributed=bool(settings.get("REDIS_URL")))
+    except (LockedError, StorageError) as exc:
         print(f"qa-crawler crawl: {exc}", file=sys.stderr)
         return EXIT_CANNOT_RUN
     except OSError as exc:
@@ -182,6 +199,11 @@ def run_crawl(start_url: str | None, out_dir: str, *, overrides=(), recheck: str
     state.close()
 
     print_summary(stats, out_dir, time.monotonic() - began, stream)
+    if stats.get(keys.WRITE_ERROR):
+        print(f"qa-crawler crawl: {stats[keys.WRITE_ERROR]}; what was stored is kept in the "
+              "folder: make room (or fix the disk) and run the same command again to go on",
+              file=sys.stderr)
+        return EXIT_CANNOT_RUN
     if stats.get(keys.REDIS_LOST):
         print(f"qa-crawler crawl: lost Redis: {stats[keys.REDIS_LOST]}; what was stored is kept "
               "in the folder, run the same command again to go on", file=sys.stderr)
@@ -198,11 +220,45 @@ def run_crawl(start_url: str | None, out_dir: str, *, overrides=(), recheck: str
         return EXIT_CANNOT_RUN
     if stats.get(keys.END_ERROR + "export"):
         print(f"qa-crawler crawl: the dataset could not be written to {out_dir}: "
-              f"{stats[keys.END_ERROR + 'export']}", file=sys.stderr)
+              f"{stats[keys.END_ERROR + 'export']}; what was crawled is kept in the folder",
+              file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    if settings.getbool("QA_EXPORT_ON_CLOSE") and keys.DATASET_ROWS not in stats:
+        # 0 and 4 say the dataset was written: never give them when it was not.
+        print("qa-crawler crawl: the dataset was not written (see the log above)",
+              file=sys.stderr)
         return EXIT_CANNOT_RUN
     if stats.get(keys.MONITORS_VERDICT) == "fail":
         return EXIT_MONITORS
     return EXIT_OK
+
+
+def _unreachable(url: str, timeout: float) -> str | None:
+    """Why the start URL's server cannot be reached (a TCP connection), or None if it can.
+
+    Checked before the crawl, so that a wrong host or port fails at once in one line instead of
+    retrying robots.txt and the start page for half a minute. Skipped (None) when a proxy is set
+    for the URL: then only the proxy could tell.
+    """
+    import socket
+    import urllib.request
+
+    parts = urlsplit(url)
+    if urllib.request.getproxies().get(parts.scheme) and not urllib.request.proxy_bypass(
+            parts.hostname):
+        return None
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        socket.create_connection((parts.hostname, port), timeout=min(timeout, 30)).close()
+    except ConnectionRefusedError:
+        return "connection refused"
+    except socket.gaierror as exc:
+        return f"unknown host {parts.hostname} ({exc.strerror})"
+    except TimeoutError:
+        return f"no answer from {parts.hostname}:{port} in {min(timeout, 30):g}s"
+    except OSError as exc:
+        return (exc.strerror or str(exc)).lower()
+    return None
 
 
 def print_summary(stats: dict, out_dir, elapsed: float, stream) -> None:
@@ -283,18 +339,26 @@ def cmd_crawl(args) -> int:
 
 
 def cmd_rebuild(args) -> int:
+    from pipelines.dataset import ExportBusy
     from pipelines.rebuild import print_progress, rebuild
+    from qa_crawler.state import StorageError
 
     try:
         manifest = rebuild(args.dir, workers=args.workers, progress=print_progress)
     except FileNotFoundError as exc:
         print(f"qa-crawler rebuild: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except (ExportBusy, StorageError) as exc:
+        print(f"qa-crawler rebuild: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
     info = manifest["rebuild"]
     print(f"qa-crawler: rebuilt {args.dir} with parser {info['parser_version']}: "
           f"{info['records']} Q&A records from {info['pages_parsed']} stored pages "
           f"({info['not_qa_pages']} not Q&A pages) in {info['seconds']}s on {info['workers']} "
           "process(es); nothing was fetched")
+    for path in info.get("damaged_state_set_aside") or ():
+        print(f"qa-crawler: the damaged crawl state was set aside as {path}; the pages' history "
+              "(first seen, runs) starts again from the raw pages")
     report = _write_report(Path(args.dir), "rebuild")
     if report is not None:
         print(f"qa-crawler: report: {report}")
@@ -317,7 +381,12 @@ def cmd_show(args) -> int:
         print(f"qa-crawler show: the raw page of {args.qa_id} was not kept (crawled with "
               "--no-warc)", file=sys.stderr)
         return EXIT_USAGE
-    stored = read_at(args.dir, Location(found["warc_file"], found["warc_offset"]))
+    try:
+        stored = read_at(args.dir, Location(found["warc_file"], found["warc_offset"]))
+    except OSError as exc:
+        print(f"qa-crawler show: cannot read the raw page of {args.qa_id} from "
+              f"{exc.filename or found['warc_file']}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
     if args.browser:
         with tempfile.NamedTemporaryFile("wb", suffix=".html", delete=False) as fh:
             fh.write(stored.body)
@@ -331,15 +400,20 @@ def cmd_show(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from pipelines.dataset import export_dataset
-    from qa_crawler.state import state_files
+    from pipelines.dataset import ExportBusy, export_dataset
+    from qa_crawler.state import StorageError, state_files, verify_state_files
 
     if not state_files(args.dir):
         print(f"qa-crawler export: {args.dir} holds no crawl state (run qa-crawler crawl first)",
               file=sys.stderr)
         return EXIT_USAGE
-    manifest = export_dataset(args.dir, redact=args.redact, split_ratios=args.split_ratios,
-                              keep_removed=args.keep_removed)
+    try:
+        verify_state_files(args.dir)
+        manifest = export_dataset(args.dir, redact=args.redact, split_ratios=args.split_ratios,
+                                  keep_removed=args.keep_removed, lock_wait=args.wait)
+    except (ExportBusy, StorageError) as exc:
+        print(f"qa-crawler export: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
     rows = manifest["rows"]
     print(f"qa-crawler: dataset written to {args.dir}: {rows['qa']} Q&A rows, "
           f"{rows['similar']} similar, {rows['related_topics']} related topics, "
@@ -355,8 +429,23 @@ def cmd_demo(args) -> int:
     from qa_crawler.demo.site import SampleSite
 
     out = Path(args.out)
-    # The demo site gets a new port each time, so a previous demo's state would not match it.
-    shutil.rmtree(out, ignore_errors=True)
+    # The demo site gets a new port each time, so a previous demo's state would not match it:
+    # a previous demo's folder is replaced; any other folder that holds something is refused.
+    marker = out / DEMO_MARKER
+    if out.is_symlink() or out.exists() and not out.is_dir():
+        print(f"qa-crawler demo: {out} is not a folder; give --out a new or empty folder",
+              file=sys.stderr)
+        return EXIT_USAGE
+    if out.is_dir() and any(out.iterdir()):
+        if not marker.is_file():
+            print(f"qa-crawler demo: {out} is not empty and not a previous demo's folder (it has "
+                  f"no {DEMO_MARKER}; demos before this marker left none, remove such a folder "
+                  "yourself); give --out a new or empty folder", file=sys.stderr)
+            return EXIT_USAGE
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    marker.write_text("Made by `qa-crawler demo`, which replaces this folder when run again.\n",
+                      encoding="utf-8")
     site = SampleSite(n_pages=args.pages)
     with SiteServer(site) as server:
         print(f"qa-crawler demo: serving a sample site of {args.pages} Q&A pages at "

@@ -15,7 +15,8 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
 from qa_crawler import stats as keys
-from qa_crawler.state import for_crawler
+from qa_crawler.guard import storage_failed
+from qa_crawler.state import StorageError, for_crawler
 
 logger = logging.getLogger(__name__)
 
@@ -41,11 +42,19 @@ class RunLifecycle:
         return ext
 
     def spider_opened(self, spider):
-        self.state.start_run(getattr(spider, "start_url", None))
+        try:
+            self.state.start_run(getattr(spider, "start_url", None))
+        except StorageError as exc:
+            storage_failed(self.crawler, exc)
 
     def spider_closed(self, spider, reason):
         verdict = self._step("monitors", self.run_monitors, reason)
         self._step("run", self.finish_run, reason, verdict)
+        stats = self.stats.get_stats()
+        if stats.get(keys.WRITE_ERROR):
+            return  # the folder cannot be written: the dataset published before stays as it was
+        if stats.get(keys.START_FAILED) and not stats.get(keys.PAGES):
+            return  # nothing was reached: no empty dataset over what the folder held
         if self.export_on_close:
             manifest = self._step("export", self.export, spider)
             if self.report:
@@ -59,7 +68,11 @@ class RunLifecycle:
         try:
             return step(*args)
         except Exception as exc:  # any failure: the steps after it must still run
-            message = f"{type(exc).__name__}: {exc}"
+            from pipelines.dataset import ExportBusy
+
+            # Our own errors are one line already (the file, the cause, what to do).
+            named = isinstance(exc, (StorageError, ExportBusy))
+            message = str(exc) if named else f"{type(exc).__name__}: {exc}"
             self.stats.set_value(keys.END_ERROR + name, message)
             logger.error("End of run, %s failed: %s", name, message)
             logger.debug("End of run, %s failed", name, exc_info=True)
@@ -85,14 +98,18 @@ class RunLifecycle:
     def finish_run(self, reason, verdict) -> None:
         summary = {k: v for k, v in self.stats.get_stats().items()
                    if k.startswith(keys.KEPT_PREFIXES)}
-        self.state.finish_run(str(reason), summary, monitors=verdict)
+        try:
+            self.state.finish_run(str(reason), summary, monitors=verdict)
+        except StorageError as exc:
+            storage_failed(self.crawler, exc)
 
     def export(self, spider) -> dict:
         from pipelines.dataset import export_dataset
 
-        manifest = export_dataset(self.state.out_dir,
-                                  start_url=getattr(spider, "start_url", None),
-                                  keep_removed=self.crawler.settings.getbool("QA_KEEP_REMOVED"))
+        manifest = export_dataset(
+            self.state.out_dir, start_url=getattr(spider, "start_url", None),
+            keep_removed=self.crawler.settings.getbool("QA_KEEP_REMOVED"),
+            lock_wait=self.crawler.settings.getfloat("QA_EXPORT_LOCK_WAIT"))
         self.stats.set_value(keys.DATASET_ROWS, manifest["rows"]["qa"])
         logger.info("Dataset written to %s (%d Q&A rows)", self.state.out_dir,
                     manifest["rows"]["qa"])

@@ -1,4 +1,4 @@
-"""Downloader middleware: retries with exponential backoff that honour ``Retry-After``."""
+"""Downloader middlewares: the site rule on every request, backoff retries, the WARC archive."""
 
 from __future__ import annotations
 
@@ -69,6 +69,46 @@ class BackoffRetryMiddleware(RetryMiddleware):
         return retry
 
 
+class SiteRule:
+    """Every request the crawl sends passes the spider's rule for links (``QASpider.wanted``):
+    a redirect to another host or port (or to a denied path) is dropped before anything is
+    sent to it. Runs before the robots.txt middleware, so another host's robots.txt is not
+    fetched either. Scrapy's OffsiteMiddleware would not do: it knows no ports, and it lets
+    through whatever the start request redirects to (``dont_filter``)."""
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def process_request(self, request, spider=None):
+        from urllib.parse import urlsplit
+
+        from scrapy.exceptions import IgnoreRequest
+
+        spider = self.crawler.spider
+        if not hasattr(spider, "wanted"):
+            return None
+        if request.meta.get("start") and not request.meta.get("redirect_urls"):
+            return None  # the start URL defines the site
+        if urlsplit(request.url).path == "/robots.txt":
+            ok = spider.on_site(request.url)
+        else:
+            ok = spider.wanted(request.url)
+        if ok:
+            return None
+        came_from = (request.meta.get("redirect_urls") or [None])[-1]
+        from qa_crawler import stats as keys
+
+        self.crawler.stats.inc_value(keys.SITE_RULE_DROPPED)
+        logger.info("Not fetching %s (redirected from %s): outside the crawl's site",
+                    request.url, came_from)
+        raise IgnoreRequest(f"outside the crawl's site: {request.url}"
+                            + (f" (redirected from {came_from})" if came_from else ""))
+
+
 class WarcMiddleware:
     """Appends every response (with its request) to the crawl's WARC files.
 
@@ -94,6 +134,7 @@ class WarcMiddleware:
             max_bytes=crawler.settings.getint("QA_WARC_MAX_BYTES"),
         )
         self.stats = crawler.stats
+        self.crawler = crawler
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
     @classmethod
@@ -112,14 +153,26 @@ class WarcMiddleware:
             reason = HTTPStatus(response.status).phrase
         except ValueError:
             reason = ""
-        location = self.archive.write(
-            response.url, method=request.method, request_headers=self._headers(request.headers),
-            status=response.status, reason=reason,
-            response_headers=self._headers(response.headers), body=response.body,
-        )
+        try:
+            location = self.archive.write(
+                response.url, method=request.method,
+                request_headers=self._headers(request.headers), status=response.status,
+                reason=reason, response_headers=self._headers(response.headers),
+                body=response.body,
+            )
+        except OSError as exc:
+            from qa_crawler.guard import NotStored, os_error, storage_failed
+
+            storage_failed(self.crawler, os_error(self.archive.dir / self.archive.name, exc))
+            raise NotStored(f"not stored: {exc}") from None
         request.meta["qa_warc"] = location
         self.stats.inc_value(keys.WARC_RECORDS)
         return response
 
     def spider_closed(self, spider):
-        self.archive.close()
+        try:
+            self.archive.close()
+        except OSError as exc:
+            from qa_crawler.guard import os_error, storage_failed
+
+            storage_failed(self.crawler, os_error(self.archive.dir / self.archive.name, exc))

@@ -36,6 +36,8 @@ RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 QA_RETRY_BACKOFF_BASE = 1.0
 QA_RETRY_BACKOFF_MAX = 60.0
 DOWNLOADER_MIDDLEWARES = {
+    # Before robots.txt (100): a redirect off the site is dropped before anything is sent.
+    "qa_crawler.middlewares.SiteRule": 40,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "qa_crawler.middlewares.BackoffRetryMiddleware": 550,
     "qa_crawler.middlewares.WarcMiddleware": 580,
@@ -49,6 +51,10 @@ CONCURRENT_ITEMS = 1
 ITEM_PIPELINES = {
     "pipelines.validate.ValidationPipeline": 200,
     "pipelines.store.StorePipeline": 800,
+}
+SPIDER_MIDDLEWARES = {
+    # A callback that cannot write the folder (disk full) stops the crawl in one line.
+    "qa_crawler.guard.StorageGuardMiddleware": 50,
 }
 EXTENSIONS = {
     "qa_crawler.progress.Progress": 500,
@@ -79,6 +85,9 @@ QA_WORKER = "main"
 # Keep every raw response in WARC files under DIR/.qa-crawler/warc (for `rebuild` and `show`).
 QA_WARC_ENABLED = True
 QA_WARC_MAX_BYTES = 1 << 30
+# Seconds an export (the crawl's closing one, `qa-crawler export`) waits for another export of
+# the same folder to finish before it gives up (exit status 3).
+QA_EXPORT_LOCK_WAIT = 300.0
 # Distributed mode (--redis): seconds a worker waits on an empty frontier with nothing in flight
 # anywhere before it stops; heartbeat lifetime after which a silent worker counts as dead.
 QA_REDIS_IDLE_SECONDS = 10.0

@@ -30,13 +30,15 @@ DATASET_ROWS = "qa/dataset_rows"
 REPORT = "qa/report"  # path of report.html
 REPORT_ERROR = "qa/report_error"
 REDIS_LOST = "qa/redis_lost"
+WRITE_ERROR = "qa/write_error"  # the file that could not be written and why: the crawl stopped
+SITE_RULE_DROPPED = "qa/site_rule/dropped"  # requests (redirects) off the crawl's site
 CLUSTER_WORKER = "qa/cluster/worker"
 CLUSTER_RUN = "qa/cluster/run"
 CLUSTER_RECOVERED = "qa/cluster/recovered"
 CLUSTER_SKIPPED_STORED = "qa/cluster/skipped_stored"  # recovered requests for stored pages
 
 # Families of keys, one per name: ``FAILURES + kind`` and so on.
-FAILURES = "qa/failures/"  # + http_error, network_error, not_qa_page
+FAILURES = "qa/failures/"  # + http_error, network_error, too_large, not_qa_page
 MISSING = "qa/missing/"  # + a required part the page lacked
 PARSE_ISSUES = "qa/parse_issues/"  # + a kind of parse issue: records with one of that kind
 RECORDS = "qa/records/"  # + new, changed, unchanged (the store's outcome)
