@@ -1,9 +1,11 @@
 """The raw archive: WARC files that standard tools read, `show`, and `rebuild` without fetching."""
 
 import dataclasses
+import gzip
 import json
 import subprocess
 import sys
+import zipfile
 
 import pyarrow.parquet as pq
 import pytest
@@ -121,6 +123,11 @@ def test_no_warc_keeps_no_raw_pages_and_the_card_says_so(tmp_path):
     rebuild_proc = subprocess.run([sys.executable, "-m", "qa_crawler.cli", "rebuild",
                                    str(tmp_path)], capture_output=True, text=True, timeout=60)
     assert rebuild_proc.returncode == 2 and "no WARC files" in rebuild_proc.stderr
+    wacz_proc = subprocess.run([sys.executable, "-m", "qa_crawler.cli", "wacz", str(tmp_path)],
+                               capture_output=True, text=True, timeout=60)
+    assert wacz_proc.returncode == 3
+    assert wacz_proc.stderr.startswith("qa-crawler wacz: ") and "no WARC files" in wacz_proc.stderr
+    assert len(wacz_proc.stderr.splitlines()) == 1
 
 
 def _records(out):
@@ -268,6 +275,32 @@ def test_a_cdxj_index_lists_every_response_and_revisit(rechecked):
     archived = {(name, off) for name, off, kind, *_ in _records(out)
                 if kind in ("response", "revisit")}
     assert indexed == archived
+
+
+def test_export_wacz_packages_the_archive_and_wacz_validates_it(rechecked, tmp_path):
+    site, out, base, _, _, _ = rechecked
+    proc = subprocess.run([sys.executable, "-m", "qa_crawler.cli", "export", str(out), "--wacz"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    path = out / ".qa-crawler" / "archive.wacz"
+    assert str(path) in proc.stdout
+    check = subprocess.run([sys.executable, "-m", "wacz", "validate", "-f", str(path)],
+                           capture_output=True, text=True, timeout=120)
+    assert check.returncode == 0 and "is valid" in check.stdout, check.stdout + check.stderr
+    with zipfile.ZipFile(path) as wacz:
+        names = set(wacz.namelist())
+        assert {f"archive/{p.name}" for p in warc_dir(out).glob("*.warc.gz")} <= names
+        index = gzip.decompress(wacz.read("indexes/index.cdx.gz")).decode().splitlines()
+        pages = [json.loads(line) for line in wacz.read("pages/pages.jsonl").splitlines()]
+    # The 304 re-checks are in the WACZ's index as revisits, and every Q&A row is a page.
+    assert sum('"mime": "warc/revisit"' in line for line in index) == len(site.qa_ids()) - 1
+    rows = qa_rows(out)
+    assert sorted(p["title"] for p in pages[1:]) == sorted(r["title"] for r in rows.values())
+    # The subcommand writes one where it is told to.
+    other = tmp_path / "copy.wacz"
+    proc = subprocess.run([sys.executable, "-m", "qa_crawler.cli", "wacz", str(out), "--out",
+                           str(other)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and other.is_file(), proc.stderr
 
 
 def test_rebuild_reads_a_folder_with_revisits_and_redirects(rechecked, tmp_path):
