@@ -121,7 +121,7 @@ class WarcMiddleware:
     @staticmethod
     def warcinfo(settings) -> dict[str, str]:
         """The fields of the ``warcinfo`` record that opens each WARC file."""
-        import platform
+        from pathlib import Path
 
         import scrapy
 
@@ -135,7 +135,7 @@ class WarcMiddleware:
             "operator": settings.get("QA_CONTACT"),
             "robots": "obey" if settings.getbool("ROBOTSTXT_OBEY") else "ignore",
             "http-header-user-agent": settings.get("USER_AGENT"),
-            "hostname": platform.node(),
+            "isPartOf": Path(settings.get("QA_OUT_DIR")).resolve().name,
             "description": f"qa-crawler crawl of {settings.get('QA_START_URL')}",
         }
 

@@ -186,6 +186,7 @@ def test_each_warc_file_opens_with_a_warcinfo_record(rechecked):
         assert fields["robots"] == robots
         assert fields["format"] == "WARC File Format 1.1"
         assert fields["http-header-user-agent"].startswith("qa-crawler/")
+        assert fields["isPartOf"] == out.name
         operators.append(fields["operator"])
     # The first run was given a contact; the second has the project's default.
     assert operators[0] == "mailto:archivist@example.org"
@@ -284,6 +285,7 @@ def test_export_wacz_packages_the_archive_and_wacz_validates_it(rechecked, tmp_p
     assert proc.returncode == 0, proc.stderr
     path = out / ".qa-crawler" / "archive.wacz"
     assert str(path) in proc.stdout
+    assert "`qa-crawler wacz DIR`" in (out / "README.md").read_text()  # the card says so
     check = subprocess.run([sys.executable, "-m", "wacz", "validate", "-f", str(path)],
                            capture_output=True, text=True, timeout=120)
     assert check.returncode == 0 and "is valid" in check.stdout, check.stdout + check.stderr
