@@ -103,7 +103,10 @@ def render_card(manifest: dict, failures: list[dict]) -> str:
     if raw.get("kept"):
         out += ["", f"The raw pages are kept: {raw['files']} WARC file(s), {raw['bytes']} bytes, in "
                 f"`{raw['folder']}`; `warc_file` and `warc_offset` trace each row to its page "
-                "(`qa-crawler show DIR QA_ID`), and `qa-crawler rebuild DIR` re-parses them."]
+                "(`qa-crawler show DIR QA_ID`), and `qa-crawler rebuild DIR` re-parses them. "
+                "They open with a `warcinfo` record, keep redirects and 304 re-checks (as "
+                "revisits), are indexed in `index.cdxj` beside them, and `qa-crawler wacz DIR` "
+                "packages them as WACZ for ReplayWeb.page."]
     else:
         out += ["", "The raw pages were not kept (crawled with `--no-warc`)."]
     if manifest.get("rebuild"):

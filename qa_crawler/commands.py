@@ -1,4 +1,4 @@
-"""Subcommands that run Scrapy: crawl, export, demo (registered on the CLI's parser)."""
+"""The subcommands that crawl or read a crawl's folder: crawl, export, wacz, show, rebuild, ..."""
 
 from __future__ import annotations
 
@@ -124,7 +124,17 @@ def register(sub) -> None:
                    help="how long to wait for another export of DIR to finish (default: "
                         "QA_EXPORT_LOCK_WAIT, 300); then give up with exit status 3")
     _dataset_options(p)
+    p.add_argument("--wacz", action="store_true",
+                   help="also package the raw pages as WACZ (DIR/.qa-crawler/archive.wacz) for "
+                        "ReplayWeb.page and other replay tools")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("wacz", help="package the raw pages (WARC) of DIR as one WACZ file for "
+                                    "ReplayWeb.page and other replay tools")
+    p.add_argument("dir", metavar="DIR")
+    p.add_argument("--out", metavar="FILE", default=None,
+                   help="where to write it (default DIR/.qa-crawler/archive.wacz)")
+    p.set_defaults(func=cmd_wacz)
 
     p = sub.add_parser("demo", help="crawl the bundled sample site on loopback into output/demo")
     p.add_argument("--pages", type=int, default=300, help="Q&A pages of the sample site")
@@ -418,10 +428,33 @@ def cmd_export(args) -> int:
     print(f"qa-crawler: dataset written to {args.dir}: {rows['qa']} Q&A rows, "
           f"{rows['similar']} similar, {rows['related_topics']} related topics, "
           f"{rows['failures']} failures; workers: {', '.join(manifest['workers'])}")
+    from qa_crawler.warc import write_index
+
+    index = write_index(args.dir)
+    if index is not None:
+        print(f"qa-crawler: CDXJ index of the raw pages: {index}")
     report = _write_report(Path(args.dir), "export")
     if report is not None:
         print(f"qa-crawler: report: {report}")
+    if args.wacz:
+        return _wacz(args.dir, None, "export")
     return EXIT_OK
+
+
+def _wacz(folder, dest, command: str) -> int:
+    from pipelines.replay import write_wacz
+
+    try:
+        path, pages = write_wacz(folder, dest)
+    except (OSError, LookupError, RuntimeError) as exc:
+        print(f"qa-crawler {command}: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    print(f"qa-crawler: WACZ written to {path} ({pages} Q&A pages); open it in ReplayWeb.page")
+    return EXIT_OK
+
+
+def cmd_wacz(args) -> int:
+    return _wacz(args.dir, args.out, "wacz")
 
 
 def cmd_demo(args) -> int:

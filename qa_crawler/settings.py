@@ -40,7 +40,11 @@ DOWNLOADER_MIDDLEWARES = {
     "qa_crawler.middlewares.SiteRule": 40,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "qa_crawler.middlewares.BackoffRetryMiddleware": 550,
-    "qa_crawler.middlewares.WarcMiddleware": 580,
+    # The archive sees every response after decompression and before redirects and retries; the
+    # wire headers are noted before decompression (moved up from 590 for that).
+    "qa_crawler.middlewares.WireHeadersMiddleware": 615,
+    "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": 610,
+    "qa_crawler.middlewares.WarcMiddleware": 605,
     # Only with --redis: the politeness budget shared by every worker of the crawl.
     "qa_crawler.cluster.ClusterPolitenessMiddleware": 960,
 }

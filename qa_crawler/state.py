@@ -455,14 +455,19 @@ class CrawlState:
             self.db.execute("UPDATE urls SET fetched_at = ? WHERE url = ?", (seen, fetched_url))
             self.db.execute("DELETE FROM failures WHERE url = ?", (fetched_url,))
 
-    def record_links(self, fetched_url: str) -> list[str]:
-        """The Similar Q&A and Related FAQ URLs of the stored page fetched from ``fetched_url``
-        (what a 304 re-check still has to follow)."""
+    def stored_record(self, fetched_url: str) -> dict | None:
+        """The stored record (JSON) of the page fetched from ``fetched_url``, if any."""
         row = self.db.execute(
             "SELECT p.record FROM urls u JOIN pages p USING (qa_id) WHERE u.url = ?",
             (fetched_url,),
         ).fetchone()
-        return _record_links(json.loads(row[0])) if row else []
+        return json.loads(row[0]) if row else None
+
+    def record_links(self, fetched_url: str) -> list[str]:
+        """The Similar Q&A and Related FAQ URLs of the stored page fetched from ``fetched_url``
+        (what a 304 re-check still has to follow)."""
+        record = self.stored_record(fetched_url)
+        return _record_links(record) if record else []
 
     # -- frontier ----------------------------------------------------------------------------
     def add_pending(self, urls) -> None:
