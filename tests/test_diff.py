@@ -80,3 +80,32 @@ def test_diff_of_a_folder_that_is_no_dataset_exits_3_naming_it(tmp_path, release
     proc = run(tmp_path / "nothing", releases[0])
     assert proc.returncode == 3
     assert proc.stderr.strip() == f"qa-crawler diff: {tmp_path / 'nothing'}: no such dataset folder"
+
+
+@pytest.mark.slow
+def test_diff_of_two_crawls_of_a_site_that_adds_changes_and_withdraws_pages(tmp_path):
+    import shutil
+
+    import pyarrow.parquet as pq
+
+    from qa_crawler.demo.server import SiteServer
+    from tests.crawl_helpers import crawl
+
+    site = SampleSite(n_pages=25, seed=17)
+    out, old = tmp_path / "data", tmp_path / "release-1"
+    with SiteServer(site) as server:
+        first = crawl(server.url("/"), out, "-s", "CLOSESPIDER_ITEMCOUNT=12")
+        assert first.returncode in (0, 4), first.stderr[-2000:]
+        shutil.copytree(out, old, symlinks=False, ignore=shutil.ignore_patterns(".qa-crawler"))
+        had = set(pq.read_table(old / "qa.parquet", columns=["qa_id"])["qa_id"].to_pylist())
+        changed, gone = sorted(had)[:2]
+        site.change_page(changed)
+        server.faults[site.article_path(gone)] = [{"status": 410}]
+        second = crawl(server.url("/"), out, "--recheck-older-than", "0s")
+        assert second.returncode == 0, second.stderr[-2000:]
+    proc = run(old, out, "--json")
+    assert proc.returncode == 0, proc.stderr
+    got = json.loads(proc.stdout)
+    assert got["added"] == sorted(set(site.qa_ids()) - had)
+    assert got["removed"] == [gone]
+    assert list(got["changed"]) == [changed]
