@@ -152,3 +152,11 @@ def test_a_question_in_another_language_is_detected_and_flagged():
 
 def test_an_english_question_is_english():
     assert parse_page(page().encode(), URL).record.language == "en"
+
+
+def test_a_question_paragraph_that_starts_with_a_count_is_kept():
+    html = page().replace("<p>My throat has been sore for a week and I have a mild fever.</p>",
+                          "<p>My throat has been sore for a week and I have a mild fever.</p>"
+                          "<p>3 replies from other doctors did not help me.</p>")
+    rec = parse_page(html.encode(), URL).record
+    assert rec.question.endswith("\n3 replies from other doctors did not help me.")

@@ -102,7 +102,9 @@ _TOPIC_PAIR = re.compile(
 # Post metadata that forum and CMS templates put around a question: counters, bylines, page
 # counts, "Was this helpful?" widgets. Never the subject or a paragraph of the question.
 _POST_META = re.compile(
-    r"^(?:\d[\d,.]*\s+(?:posts?|repl(?:y|ies)|answers?|comments?|views?|reads?|hits)\b.{0,60}"
+    # "12 replies", "1 post • Page 1 of 1" (not "3 replies from other doctors did not help")
+    r"^(?:\d[\d,.]*\s+(?:posts?|repl(?:y|ies)|answers?|comments?|views?|reads?|hits)"
+    r"(?:\s*[•|·].{0,40})?"
     r"|page\s+\d+\s+of\s+\d+.{0,40}"
     r"|by\s+\S.{0,60}?\s[»|]\s.{0,60}"
     r"|(?:views?|hits|reads?|viewed|read)\s*[:：]?\s*[\d,.]+k?(?:\s+times)?"
