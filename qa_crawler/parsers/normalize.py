@@ -11,12 +11,12 @@ import re
 
 def language(text: str | None) -> str | None:
     """The ISO 639 code of the language of ``text`` (``en``), detected offline by py3langid
-    from its first 300 characters (0.1 ms); None for no text."""
+    from its first 200 characters (its cost grows with the text: 0.1 ms); None for no text."""
     if not text or not text.strip():
         return None
     import py3langid
 
-    code, _ = py3langid.classify(text[:300])
+    code, _ = py3langid.classify(text[:200])
     return code
 
 
