@@ -154,8 +154,14 @@ def run_crawl(start_url: str | None, out_dir: str, *, overrides=(), recheck: str
         print(f"qa-crawler crawl: cannot use output folder {out_dir}: {exc}", file=sys.stderr)
         return EXIT_CANNOT_RUN
 
+    class Process(CrawlerProcess):
+        def _log_shutdown(self, signum):  # on the reactor, right after the signal
+            super()._log_shutdown(signum)
+            print("qa-crawler: stopping after the requests in flight; Ctrl-C again to stop now",
+                  file=sys.stderr, flush=True)
+
     began = time.monotonic()
-    process = CrawlerProcess(settings)
+    process = Process(settings)
     crawler = process.create_crawler(QASpider)
     crawler._qa_state = state
     process.crawl(crawler, start_url=start_url)
@@ -194,17 +200,20 @@ def print_summary(stats: dict, out_dir, elapsed: float, stream) -> None:
     failures = keys.family(stats, keys.FAILURES)
     missing = keys.family(stats, keys.MISSING)
     records = keys.family(stats, keys.RECORDS)
+    failed = sum(failures.values())
     lines = [
         "",
-        f"qa-crawler: crawl {stats.get('finish_reason', 'not started')} in {elapsed:.1f}s",
+        f"qa-crawler: crawl {keys.finish_reason_words(stats.get(keys.FINISH_REASON))} "
+        f"in {elapsed:.1f}s",
         f"  pages fetched     {stats.get(keys.PAGES, 0)}",
-        f"  Q&A records       {stats.get(keys.ITEMS, 0)} "
-        f"(new {records.get('new', 0)}, changed {records.get('changed', 0)}, "
-        f"unchanged {records.get('unchanged', 0)})",
+        f"  new               {records.get('new', 0)}",
+        f"  changed           {records.get('changed', 0)}",
+        f"  unchanged         {records.get('unchanged', 0)}",
+        f"  not modified      {stats.get(keys.NOT_MODIFIED, 0)} (answered 304)",
         f"  skipped (stored)  {stats.get(keys.SKIPPED_KNOWN, 0)}",
-        f"  not modified      {stats.get(keys.NOT_MODIFIED, 0)}",
-        "  failures          " + (", ".join(f"{k} {v}" for k, v in sorted(failures.items()))
-                                  or "none"),
+        f"  failed            {failed}" + (
+            " (" + ", ".join(f"{k} {v}" for k, v in sorted(failures.items())) + ")"
+            if failed else ""),
     ]
     if stats.get(keys.FRONTIER_RESUMED):
         lines.append(f"  resumed           {stats[keys.FRONTIER_RESUMED]} URLs an earlier run "

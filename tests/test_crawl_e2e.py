@@ -2,6 +2,7 @@
 
 import collections
 import json
+import re
 import subprocess
 import sys
 import time
@@ -30,7 +31,7 @@ def crawled(tmp_path_factory):
 def test_crawl_exits_zero_and_prints_a_summary(crawled):
     proc = crawled[3]
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "pages fetched" in proc.stdout and f"Q&A records       {N_PAGES}" in proc.stdout
+    assert "pages fetched" in proc.stdout and f"new               {N_PAGES}\n" in proc.stdout
     assert "report.html" in proc.stdout
 
 
@@ -137,3 +138,6 @@ def test_contact_and_article_pattern_given_with_s_reach_the_server_the_ids_and_r
         rebuilt = subprocess.run([sys.executable, "-m", "qa_crawler.cli", "rebuild", str(tmp_path),
                                   "--workers", "1"], capture_output=True, text=True, timeout=120)
         assert rebuilt.returncode == 0, rebuilt.stderr[-2000:]
+        # Off a terminal (a log): plain lines, the last one the whole count, no carriage return.
+        assert "\r" not in rebuilt.stderr
+        assert re.fullmatch(r"rebuild: (\d+)/\1 pages parsed", rebuilt.stderr.splitlines()[-1])
