@@ -142,6 +142,13 @@ def run_crawl(start_url: str | None, out_dir: str, *, overrides=(), recheck: str
     if recheck:
         settings.set("QA_RECHECK_OLDER_THAN", recheck, priority="cmdline")
     start_url = settings.get("QA_START_URL")
+    from qa_crawler.extensions import checked_alerts
+
+    try:
+        checked_alerts(settings)
+    except ValueError as exc:
+        print(f"qa-crawler crawl: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
 
     try:
         Path(out_dir).mkdir(parents=True, exist_ok=True)
@@ -149,9 +156,11 @@ def run_crawl(start_url: str | None, out_dir: str, *, overrides=(), recheck: str
         state.lock()
     except LockedError as exc:
         print(f"qa-crawler crawl: {exc}", file=sys.stderr)
+        _alert_cannot_run(settings, out_dir, start_url, str(exc))
         return EXIT_CANNOT_RUN
     except OSError as exc:
         print(f"qa-crawler crawl: cannot use output folder {out_dir}: {exc}", file=sys.stderr)
+        _alert_cannot_run(settings, out_dir, start_url, f"cannot use output folder: {exc}")
         return EXIT_CANNOT_RUN
 
     class Process(CrawlerProcess):
@@ -186,6 +195,7 @@ def run_crawl(start_url: str | None, out_dir: str, *, overrides=(), recheck: str
         return EXIT_CANNOT_RUN
     if "finish_reason" not in stats:
         print("qa-crawler crawl: the crawl did not start (see the log above)", file=sys.stderr)
+        _alert_cannot_run(settings, out_dir, start_url, "the crawl did not start (see its log)")
         return EXIT_CANNOT_RUN
     if stats.get(keys.END_ERROR + "export"):
         print(f"qa-crawler crawl: the dataset could not be written to {out_dir}: "
@@ -194,6 +204,20 @@ def run_crawl(start_url: str | None, out_dir: str, *, overrides=(), recheck: str
     if stats.get(keys.MONITORS_VERDICT) == "fail":
         return EXIT_MONITORS
     return EXIT_OK
+
+
+def _alert_cannot_run(settings, out_dir, start_url, problem: str) -> None:
+    """Alert on a crawl that could not run before its crawler did (the crawler alerts after)."""
+    from qa_crawler.alerts import Alerts, payload
+
+    try:
+        alerts = Alerts.from_settings(settings)
+    except ValueError as exc:
+        print(f"qa-crawler crawl: {exc}", file=sys.stderr)
+        return
+    if alerts:
+        alerts.send(payload("cannot_run", {}, out_dir=out_dir, start_url=start_url,
+                            problems=[problem]))
 
 
 def print_summary(stats: dict, out_dir, elapsed: float, stream) -> None:
@@ -234,6 +258,12 @@ def print_summary(stats: dict, out_dir, elapsed: float, stream) -> None:
         failed = keys.family(stats, keys.MONITOR_FAILED)
         lines.append(f"  monitors          {verdict}"
                      + "".join(f"\n    {name}: {msg}" for name, msg in sorted(failed.items())))
+    if stats.get(keys.MONITORS_ALERTED):
+        lines.append(f"  during the run    failed and alerted on: {stats[keys.MONITORS_ALERTED]}")
+    if stats.get(keys.ALERTS_SENT):
+        lines.append(f"  alerts sent       {stats[keys.ALERTS_SENT]}")
+    if stats.get(keys.ALERT_ERROR):
+        lines.append(f"  alerts not sent   {stats[keys.ALERT_ERROR]}")
     for step, error in sorted(keys.family(stats, keys.END_ERROR).items()):
         lines.append(f"  {step + ' failed':<17} {error}")
     if keys.DATASET_ROWS in stats:

@@ -176,7 +176,7 @@ def test_faults_are_retried_and_a_page_that_always_fails_is_listed(tmp_path):
     failures = pq.read_table(tmp_path / "failures.parquet").to_pylist()
     failed = [f for f in failures if f["url"].endswith(site.article_path(ids[5]))]
     assert failed and failed[0]["status"] == 500 and failed[0]["attempts"] >= 2
-    assert "http_error" in proc.stdout and "failures" in proc.stdout
+    assert "  failed            1 (http_error 1)\n" in proc.stdout
 
 
 def test_unreachable_start_url_exits_non_zero_naming_it(tmp_path):
