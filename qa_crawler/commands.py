@@ -95,24 +95,25 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_crawl)
 
     p = sub.add_parser("rebuild", help="re-parse the stored raw pages and write the dataset again")
-    p.add_argument("dir", metavar="DIR")
+    p.add_argument("dir", metavar="DIR", help="dataset folder a crawl wrote (holds its raw pages)")
     p.add_argument("--workers", type=int, default=None, help="processes (default: every core)")
     p.set_defaults(func=cmd_rebuild)
 
     p = sub.add_parser("show", help="print the stored raw page of one record")
-    p.add_argument("dir", metavar="DIR")
-    p.add_argument("qa_id", metavar="QA_ID")
+    p.add_argument("dir", metavar="DIR", help="dataset folder a crawl wrote (holds its raw pages)")
+    p.add_argument("qa_id", metavar="QA_ID", help="the record's qa_id (a column of qa.parquet)")
     p.add_argument("--browser", action="store_true", help="open it in a web browser instead")
     p.set_defaults(func=cmd_show)
 
     p = sub.add_parser("export", help="write the dataset folder from the state a crawl left in DIR")
-    p.add_argument("dir", metavar="DIR")
+    p.add_argument("dir", metavar="DIR", help="dataset folder a crawl wrote (holds its state)")
     _dataset_options(p)
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("demo", help="crawl the bundled sample site on loopback into output/demo")
     p.add_argument("--pages", type=int, default=300, help="Q&A pages of the sample site")
-    p.add_argument("--out", default="output/demo", metavar="DIR")
+    p.add_argument("--out", default="output/demo", metavar="DIR",
+                   help="dataset folder to write (default output/demo; replaced each time)")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("report", help="write DIR/report.html: charts of what the dataset holds "
@@ -159,8 +160,12 @@ def run_crawl(start_url: str | None, out_dir: str, *, overrides=(), recheck: str
         _alert_cannot_run(settings, out_dir, start_url, str(exc))
         return EXIT_CANNOT_RUN
     except OSError as exc:
-        print(f"qa-crawler crawl: cannot use output folder {out_dir}: {exc}", file=sys.stderr)
-        _alert_cannot_run(settings, out_dir, start_url, f"cannot use output folder: {exc}")
+        if Path(out_dir).is_file():
+            problem = f"--out {out_dir} is a file, not a folder"
+        else:
+            problem = f"cannot create the output folder {out_dir}: {exc.strerror or exc}"
+        print(f"qa-crawler crawl: {problem}", file=sys.stderr)
+        _alert_cannot_run(settings, out_dir, start_url, problem)
         return EXIT_CANNOT_RUN
 
     class Process(CrawlerProcess):
@@ -301,9 +306,27 @@ def cmd_crawl(args) -> int:
                      recheck=args.recheck_older_than, verbose=args.verbose)
 
 
+def _never_crawled(folder, command: str) -> bool:
+    """Say so (the same words for report, export and rebuild) when ``folder`` holds neither a
+    crawl's state nor a dataset."""
+    from qa_crawler.state import state_files
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        print(f"qa-crawler {command}: {folder}: no such dataset folder", file=sys.stderr)
+        return True
+    if state_files(folder) or (folder / "qa.parquet").is_file():
+        return False
+    print(f"qa-crawler {command}: {folder} was never crawled: it holds no crawl state and no "
+          f"dataset (run `qa-crawler crawl --out {folder}` first)", file=sys.stderr)
+    return True
+
+
 def cmd_rebuild(args) -> int:
     from pipelines.rebuild import print_progress, rebuild
 
+    if _never_crawled(args.dir, "rebuild"):
+        return EXIT_USAGE
     try:
         manifest = rebuild(args.dir, workers=args.workers, progress=print_progress)
     except FileNotFoundError as exc:
@@ -353,9 +376,11 @@ def cmd_export(args) -> int:
     from pipelines.dataset import export_dataset
     from qa_crawler.state import state_files
 
+    if _never_crawled(args.dir, "export"):
+        return EXIT_USAGE
     if not state_files(args.dir):
-        print(f"qa-crawler export: {args.dir} holds no crawl state (run qa-crawler crawl first)",
-              file=sys.stderr)
+        print(f"qa-crawler export: {args.dir} holds a dataset but no crawl state to write it "
+              "from (it was copied without its .qa-crawler folder?)", file=sys.stderr)
         return EXIT_USAGE
     manifest = export_dataset(args.dir, redact=args.redact, split_ratios=args.split_ratios)
     rows = manifest["rows"]
@@ -386,7 +411,7 @@ def cmd_demo(args) -> int:
                        ("QA_PROGRESS_INTERVAL", "2")],
         )
     if code == EXIT_OK:
-        print(f"\nOpen it: python -c \"import qa_crawler; "
+        print(f"\nOpen it: .venv/bin/python -c \"import qa_crawler; "
               f"print(qa_crawler.load_dataset('{out}').head())\"")
         print(f"The dataset card: {out / 'README.md'}")
     if (out / "qa.parquet").is_file():  # written also when a monitor failed (exit status 4)
@@ -411,6 +436,8 @@ def _write_report(folder, command: str):
 
 
 def cmd_report(args) -> int:
+    if _never_crawled(args.dir, "report"):
+        return EXIT_CANNOT_RUN
     path = _write_report(Path(args.dir), "report")
     if path is None:
         return EXIT_CANNOT_RUN

@@ -310,10 +310,10 @@ def test_missing_folder_exits_3_naming_the_path(tmp_path, capsys):
     assert not missing.exists()
 
 
-def test_folder_without_qa_parquet_exits_3_naming_the_file(tmp_path, capsys):
+def test_folder_never_crawled_exits_3_naming_it(tmp_path, capsys):
     assert cli_main(["report", str(tmp_path)]) == 3
     err = capsys.readouterr().err
-    assert str(tmp_path / "qa.parquet") in err
+    assert f"{tmp_path} was never crawled" in err  # the words of export and rebuild too
     assert not (tmp_path / "report.html").exists()
 
 
