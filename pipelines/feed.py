@@ -1,4 +1,5 @@
-"""A Scrapy feed exporter for Parquet, so ``scrapy crawl qa -O records.parquet`` works.
+"""Scrapy feed exporters: Parquet, so ``scrapy crawl qa -O records.parquet`` works, and CSV with
+the nested lists (``similar``, ``related_topics``, ``parse_issues``) written as JSON.
 
 Small on purpose: ``pyarrow.parquet.ParquetWriter`` with the record's explicit schema, items
 buffered and written as row groups.
@@ -7,11 +8,12 @@ buffered and written as row groups.
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 from itemadapter import ItemAdapter
-from scrapy.exporters import BaseItemExporter
+from scrapy.exporters import BaseItemExporter, CsvItemExporter
 
 from qa_crawler.record import QARecord, arrow_schema
 
@@ -48,3 +50,22 @@ class ParquetItemExporter(BaseItemExporter):
         self._flush()
         if self.writer is not None:
             self.writer.close()
+
+
+def _plain(value):
+    """Dataclasses (a Similar Q&A entry) as dicts, all the way down."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+class JsonListsCsvItemExporter(CsvItemExporter):
+    """Scrapy's CSV exporter, with list fields written as JSON arrays (not Python reprs), as the
+    JSON and JSON lines feeds write them; ``json.loads`` reads them back."""
+
+    def serialize_field(self, field, name, value):
+        if isinstance(value, (list, tuple)):
+            return json.dumps(_plain(value), ensure_ascii=False, default=str)
+        return super().serialize_field(field, name, value)

@@ -50,7 +50,9 @@ class RunLifecycle:
     def from_crawler(cls, crawler):
         state = for_crawler(crawler)
         if state is None:
-            raise NotConfigured("QA_OUT_DIR is not set: no crawl state to keep the run in")
+            # No crawl state to keep the run in (QA_OUT_DIR not set): a plain `scrapy crawl -O`,
+            # so no message (Scrapy logs a NotConfigured's message as a warning).
+            raise NotConfigured
         ext = cls(crawler, state)
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         # The finish reason is known only in spider_closed, after the pipelines have closed.

@@ -56,6 +56,7 @@ EXTENSIONS = {
 }
 FEED_EXPORTERS = {
     "parquet": "pipelines.feed.ParquetItemExporter",
+    "csv": "pipelines.feed.JsonListsCsvItemExporter",
 }
 
 # qa-crawler's own settings.

@@ -108,6 +108,35 @@ def test_scrapy_crawl_with_a_parquet_feed_works_for_scrapy_users(tmp_path):
     assert str(table.schema.field("asked_on").type) == "date32[day]"
 
 
+@pytest.mark.parametrize("fmt", ["csv", "json", "jsonl"])
+def test_scrapy_feeds_write_the_nested_lists_as_json_and_warn_of_nothing(tmp_path, fmt):
+    import csv
+
+    site = SampleSite(n_pages=6, seed=8)
+    feed = tmp_path / f"records.{fmt}"
+    with SiteServer(site) as server:
+        proc = subprocess.run(
+            [sys.executable, "-m", "scrapy", "crawl", "qa", "-a", f"start_url={server.url('/')}",
+             "-O", str(feed), "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0",
+             "-s", "QA_PROGRESS_INTERVAL=0", "-s", "LOG_LEVEL=WARNING"],
+            capture_output=True, text=True, timeout=180, cwd=str(Path(__file__).parents[1]),
+        )
+        base = server.base_url
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr[-2000:]
+    text = feed.read_text(encoding="utf-8")
+    if fmt == "csv":
+        rows = [{k: json.loads(v) if k in ("similar", "related_topics") else v for k, v in r.items()}
+                for r in csv.DictReader(text.splitlines(keepends=True))]
+    elif fmt == "json":
+        rows = json.loads(text)
+    else:
+        rows = [json.loads(line) for line in text.splitlines()]
+    assert sorted(r["qa_id"] for r in rows) == sorted(site.qa_ids())
+    for row in rows:
+        want = site.expected_record(row["qa_id"], base)
+        assert row["similar"] == want["similar"] and row["related_topics"] == want["related_topics"]
+
+
 def test_parsing_in_a_process_pool_gives_the_same_dataset(crawled, tmp_path):
     site, _, out, _, _ = crawled
     with SiteServer(site) as server:
