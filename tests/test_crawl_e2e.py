@@ -90,18 +90,23 @@ def test_a_second_crawl_on_the_same_folder_is_refused_while_one_runs(tmp_path):
     assert first.returncode == 0
 
 
+def scrapy_feed_crawl(start_url: str, feed: Path):
+    """``scrapy crawl qa -O FEED``, as a Scrapy user runs it from the checkout."""
+    return subprocess.run(
+        [sys.executable, "-m", "scrapy", "crawl", "qa", "-a", f"start_url={start_url}",
+         "-O", str(feed), "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0",
+         "-s", "QA_PROGRESS_INTERVAL=0", "-s", "LOG_LEVEL=WARNING"],
+        capture_output=True, text=True, timeout=180, cwd=str(Path(__file__).parents[1]),
+    )
+
+
 def test_scrapy_crawl_with_a_parquet_feed_works_for_scrapy_users(tmp_path):
     import pyarrow.parquet as pq
 
     site = SampleSite(n_pages=20, seed=5)
     feed = tmp_path / "records.parquet"
     with SiteServer(site) as server:
-        proc = subprocess.run(
-            [sys.executable, "-m", "scrapy", "crawl", "qa", "-a", f"start_url={server.url('/')}",
-             "-O", str(feed), "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0",
-             "-s", "QA_PROGRESS_INTERVAL=0", "-s", "LOG_LEVEL=WARNING"],
-            capture_output=True, text=True, timeout=180, cwd=str(Path(__file__).parents[1]),
-        )
+        proc = scrapy_feed_crawl(server.url("/"), feed)
     assert proc.returncode == 0, proc.stderr[-2000:]
     table = pq.read_table(feed)
     assert sorted(table["qa_id"].to_pylist()) == sorted(site.qa_ids())
@@ -115,12 +120,7 @@ def test_scrapy_feeds_write_the_nested_lists_as_json_and_warn_of_nothing(tmp_pat
     site = SampleSite(n_pages=6, seed=8)
     feed = tmp_path / f"records.{fmt}"
     with SiteServer(site) as server:
-        proc = subprocess.run(
-            [sys.executable, "-m", "scrapy", "crawl", "qa", "-a", f"start_url={server.url('/')}",
-             "-O", str(feed), "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0",
-             "-s", "QA_PROGRESS_INTERVAL=0", "-s", "LOG_LEVEL=WARNING"],
-            capture_output=True, text=True, timeout=180, cwd=str(Path(__file__).parents[1]),
-        )
+        proc = scrapy_feed_crawl(server.url("/"), feed)
         base = server.base_url
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr[-2000:]
     text = feed.read_text(encoding="utf-8")
