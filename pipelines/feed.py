@@ -15,16 +15,19 @@ import pyarrow.parquet as pq
 from itemadapter import ItemAdapter
 from scrapy.exporters import BaseItemExporter, CsvItemExporter
 
-from qa_crawler.record import QARecord, arrow_schema
+from pipelines.privacy import split_of
+from qa_crawler.record import QARecord, dataset_schema
 
 
 class ParquetItemExporter(BaseItemExporter):
-    """Writes records to a Parquet file with the declared schema; never infers one."""
+    """Writes records to a Parquet file with the declared schema of ``qa.parquet``; never infers
+    one. A feed has no crawl history: a page is first and last seen when it was fetched, and its
+    split comes from the default ratios."""
 
     def __init__(self, file, *, row_group_size: int = 1000, **kwargs):
         super().__init__(dont_fail=True, **kwargs)
         self.file = file
-        self.schema = arrow_schema()
+        self.schema = dataset_schema()
         self.row_group_size = row_group_size
         self.buffer: list[dict] = []
         self.writer: pq.ParquetWriter | None = None
@@ -37,6 +40,9 @@ class ParquetItemExporter(BaseItemExporter):
             row = dataclasses.asdict(item)
         else:
             row = ItemAdapter(item).asdict()
+        row.setdefault("first_seen", row.get("crawled_at"))
+        row.setdefault("last_seen", row.get("crawled_at"))
+        row.setdefault("split", split_of(row["qa_id"]))
         self.buffer.append(row)
         if len(self.buffer) >= self.row_group_size:
             self._flush()

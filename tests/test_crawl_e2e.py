@@ -12,6 +12,7 @@ import pytest
 
 from qa_crawler.demo.server import SiteServer
 from qa_crawler.demo.site import SampleSite
+from qa_crawler.record import dataset_schema
 from tests.crawl_helpers import crawl, crawl_cmd, mismatches, qa_rows
 
 pytestmark = pytest.mark.slow
@@ -110,6 +111,7 @@ def test_scrapy_crawl_with_a_parquet_feed_works_for_scrapy_users(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     table = pq.read_table(feed)
     assert sorted(table["qa_id"].to_pylist()) == sorted(site.qa_ids())
+    assert table.schema.names == dataset_schema().names  # the columns of qa.parquet
     assert str(table.schema.field("asked_on").type) == "date32[day]"
 
 
