@@ -84,7 +84,7 @@ class RunLifecycle:
         if stop:
             self.stats.set_value(keys.MONITORS_STOPPED, "; ".join(problems))
             problems.append("the crawl is being stopped (QA_MONITOR_ON_FAIL = stop)")
-        self.send_alert("monitor_failed_during_run", spider, problems)
+        self.send_alert("monitor_failed_during_run", spider, problems, in_thread=True)
         if stop:
             self.loop.stop()
             engine = self.crawler.engine
@@ -95,12 +95,21 @@ class RunLifecycle:
             else:  # Scrapy before 2.14
                 engine.close_spider(spider, keys.STOPPED_BY_MONITOR)
 
-    def send_alert(self, event, spider, problems=None) -> None:
+    def send_alert(self, event, spider, problems=None, *, in_thread: bool = False):
+        """Send an alert; during the run in a thread, so that a slow webhook or mail server
+        does not hold up the crawl (the result is counted back on the reactor)."""
         if not self.alerts:
-            return
-        errors = self.alerts.send(payload(
-            event, self.stats.get_stats(), out_dir=self.state.out_dir,
-            start_url=getattr(spider, "start_url", None), problems=problems))
+            return None
+        message = payload(event, self.stats.get_stats(), out_dir=self.state.out_dir,
+                          start_url=getattr(spider, "start_url", None), problems=problems)
+        if in_thread:
+            from twisted.internet.threads import deferToThread
+
+            return deferToThread(self.alerts.send, message).addCallback(self._alert_sent)
+        self._alert_sent(self.alerts.send(message))
+        return None
+
+    def _alert_sent(self, errors) -> None:
         if errors:
             self.stats.set_value(keys.ALERT_ERROR, "; ".join(errors))
         else:
