@@ -92,7 +92,7 @@ class Progress:
 
             # Refreshed by our loop (on the reactor), not by rich's own thread.
             self.live = Live(Text("starting"), console=Console(file=self.stream),
-                             auto_refresh=False, transient=False)
+                             auto_refresh=False, transient=False, redirect_stdout=False)
             self.live.start()
         self.loop = task.LoopingCall(self.show)
         self.loop.start(self.interval, now=False)
