@@ -71,13 +71,15 @@ class Progress:
 
     def pending(self) -> int | None:
         """The frontier's size: URLs scheduled and not yet finished (from the crawl state), or
-        the scheduler's queue when the run keeps no state."""
+        the scheduler's queue and the downloads under way when the run keeps no state."""
         if self.state is not None:
             return self.state.pending_count()
         engine = getattr(self.crawler, "engine", None)
         slot = getattr(engine, "_slot", None) or getattr(engine, "slot", None)
         scheduler = getattr(slot, "scheduler", None)
-        return len(scheduler) if scheduler is not None and hasattr(scheduler, "__len__") else None
+        if scheduler is None or not hasattr(scheduler, "__len__"):
+            return None
+        return len(scheduler) + len(getattr(engine.downloader, "active", ()))
 
     def line(self) -> str:
         return progress_line(self.crawler.stats.get_stats(), time.monotonic() - self.started,

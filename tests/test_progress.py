@@ -7,8 +7,10 @@ import pty
 import re
 import struct
 import subprocess
+import sys
 import termios
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -66,6 +68,28 @@ def test_off_a_terminal_plain_lines_and_a_last_one_that_matches_the_summary(tmp_
     assert int(first.group(4)) >= 1 and first.group(5) != "?"  # the blocked page is pending
     assert int(last.group(1)) == _summary_pages(stdout) and last.group(4) == "0"
     assert all(line.startswith("progress: ") for line in stderr.splitlines() if LINE.search(line))
+
+
+@pytest.mark.slow
+def test_a_scrapy_crawl_without_a_state_counts_its_scheduler_and_downloads_as_pending(tmp_path):
+    site = SampleSite(n_pages=15, seed=43)
+    with SiteServer(site) as server:
+        shown = _blocked_site(server, site)
+        cmd = [sys.executable, "-m", "scrapy", "crawl", "qa", "-a", f"start_url={server.url('/')}",
+               "-O", str(tmp_path / "records.jsonl"), "-s", "AUTOTHROTTLE_ENABLED=False",
+               "-s", "DOWNLOAD_DELAY=0", "-s", "QA_PROGRESS_INTERVAL=0.2", "-s", "LOG_LEVEL=WARNING"]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                cwd=str(Path(__file__).parents[1]))
+        early = []
+        for raw in proc.stderr:
+            early.append(raw)
+            match = LINE.search(raw)
+            if match and int(match.group(4)) >= 1:  # the blocked page, in flight
+                shown.set()
+                break
+        _, rest = proc.communicate(timeout=240)
+    assert proc.returncode == 0 and shown.is_set(), ("".join(early) + rest)[-3000:]
+    assert LINE.search(rest.splitlines()[-1]).group(4) == "0"
 
 
 @pytest.mark.slow
