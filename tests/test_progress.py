@@ -5,6 +5,7 @@ import fcntl
 import os
 import pty
 import re
+import signal
 import struct
 import subprocess
 import sys
@@ -123,3 +124,38 @@ def test_on_a_terminal_a_live_display_refreshed_before_the_summary(tmp_path):
     lines = LINE.findall(screen)
     assert len(lines) >= 2 and int(lines[0][3]) >= 1, repr(screen[-2000:])
     assert int(lines[-1][0]) == _summary_pages(stdout) and lines[-1][3] == "0"
+
+
+@pytest.mark.slow
+def test_on_a_terminal_ctrl_c_is_acknowledged_at_once_above_the_display(tmp_path):
+    site = SampleSite(n_pages=25, seed=44)
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 160, 0, 0))
+    ack = b"qa-crawler: stopping after the requests in flight; Ctrl-C again to stop now"
+    with SiteServer(site) as server:
+        # The blocked page is in flight until the stop has been acknowledged.
+        acknowledged = _blocked_site(server, site)
+        env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+        cmd = crawl_cmd(server.url("/"), tmp_path / "out", "-s", "QA_PROGRESS_INTERVAL=0.2")
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=slave, env=env)
+        os.close(slave)
+        seen, interrupted = b"", False
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+            if not interrupted and LINE.search(seen.decode("utf-8", "replace")):
+                proc.send_signal(signal.SIGINT)
+                interrupted = True
+            if ack in seen:
+                acknowledged.set()
+        stdout, _ = proc.communicate(timeout=240)
+        os.close(master)
+    assert interrupted and ack in seen, seen[-2000:]
+    assert b"crawl stopped by Ctrl-C or a stop signal in" in stdout
+    # The display goes on below the message, and is refreshed before the summary.
+    assert LINE.search(seen.split(ack)[1].decode("utf-8", "replace"))
