@@ -20,11 +20,13 @@ class Alerts:
     out is logged and its error returned, the crawl's own outcome stands)."""
 
     def __init__(self, urls=None, command: str = ""):
-        import apprise
-
-        self.apprise = apprise.Apprise()
         self.urls = [urls] if isinstance(urls, str) else list(urls or ())
         self.urls = [u.strip() for u in self.urls if u and u.strip()]
+        self.apprise = None
+        if self.urls:  # Apprise loads its many plugins: only when there is a URL to send to
+            import apprise
+
+            self.apprise = apprise.Apprise()
         for url in self.urls:
             if not self.apprise.add(url):
                 raise ValueError(f"QA_ALERT_URLS: not an alert URL Apprise knows: {url!r} (see "
