@@ -2,7 +2,22 @@
 
 from __future__ import annotations
 
+import html
+import re
+
+from pipelines.croissant import citation
+from pipelines.release import hub_front_matter
 from qa_crawler.record import NESTED, PERSONAL_DATA, dataset_schema, flat_schema
+
+# What Markdown would read as syntax in text taken from pages (a department name): emphasis,
+# code, links and images, table cells, headings, strike-through. HTML is made entities first.
+_MARKDOWN_SYNTAX = re.compile(r"([\\`*_{}\[\]()#!|~])")
+
+
+def md_text(value) -> str:
+    """Text from a page, safe in a Markdown table cell or line: one line, no HTML, no syntax."""
+    text = html.escape(" ".join(str(value).split()), quote=False)
+    return _MARKDOWN_SYNTAX.sub(r"\\\1", text)
 
 
 def _type_name(t) -> str:
@@ -42,6 +57,7 @@ def render_card(manifest: dict, failures: list[dict]) -> str:
     rows = manifest["rows"]
     crawl = manifest["crawl"]
     out = [
+        hub_front_matter(manifest),
         "# Q&A pages of doctorqna.com: a qa-crawler dataset",
         "",
         "Questions that members of the public asked doctors on doctorqna.com, with the doctors' "
@@ -57,12 +73,14 @@ def render_card(manifest: dict, failures: list[dict]) -> str:
         "",
         "## Where and when",
         "",
-        f"- Source: {manifest.get('start_url') or 'unknown'} (crawled by qa-crawler "
+        f"- Source: {md_text(manifest.get('start_url') or 'unknown')} (crawled by qa-crawler "
         f"{manifest['tool_version']}, parser {manifest['parser_version']}).",
         f"- Crawl window: {crawl.get('started_at')} to {crawl.get('finished_at')} (UTC), "
         f"{len(manifest.get('runs', []))} run(s).",
         f"- Questions asked between {manifest['asked_on_range'][0]} and "
         f"{manifest['asked_on_range'][1]}.",
+        f"- Release {manifest.get('version')} (`CHANGELOG.md` says what each release changed; "
+        "`qa-crawler diff OLD_DIR NEW_DIR` lists the ids).",
         f"- Schema version {manifest['schema_version']}; this card and `manifest.json` were "
         f"written at {manifest['created_at']}.",
         "",
@@ -85,7 +103,10 @@ def render_card(manifest: dict, failures: list[dict]) -> str:
     if raw.get("kept"):
         out += ["", f"The raw pages are kept: {raw['files']} WARC file(s), {raw['bytes']} bytes, in "
                 f"`{raw['folder']}`; `warc_file` and `warc_offset` trace each row to its page "
-                "(`qa-crawler show DIR QA_ID`), and `qa-crawler rebuild DIR` re-parses them."]
+                "(`qa-crawler show DIR QA_ID`), and `qa-crawler rebuild DIR` re-parses them. "
+                "They open with a `warcinfo` record, keep redirects and 304 re-checks (as "
+                "revisits), are indexed in `index.cdxj` beside them, and `qa-crawler wacz DIR` "
+                "packages them as WACZ for ReplayWeb.page."]
     else:
         out += ["", "The raw pages were not kept (crawled with `--no-warc`)."]
     if manifest.get("rebuild"):
@@ -99,17 +120,24 @@ def render_card(manifest: dict, failures: list[dict]) -> str:
         "| department | questions |",
         "| --- | --- |",
     ]
-    out += [f"| {d} | {c} |" for d, c in sorted(manifest["by_department"].items(),
+    out += [f"| {md_text(d)} | {c} |" for d, c in sorted(manifest["by_department"].items(),
                                                 key=lambda kv: (-kv[1], kv[0]))]
     split = manifest.get("split") or {}
     if split:
+        near = manifest.get("near_duplicates") or {}
         out += ["", "### Splits", "",
                 "The `split` column assigns every question to train, validation or test by a "
                 f"hash of its `qa_id` (ratios {split['ratios']}), so two crawls of the site agree "
                 "on the split of every question they share: "
                 + ", ".join(f"{k} {v}" for k, v in split["rows"].items()) + "."]
+        if near:
+            out += ["", f"Near-duplicate questions ({near['method']}) form {near['groups']} "
+                    f"group(s) holding {near['rows']} rows; `dup_cluster` names each row's group "
+                    "(its smallest `qa_id`), and a group's rows share the split of that key, so "
+                    "no question has a near-copy in another split. A row's split changes between "
+                    "releases only when its group does (it gains or loses members)."]
     out += ["", "### Questions per year asked", "", "| year | questions |", "| --- | --- |"]
-    out += [f"| {y} | {c} |" for y, c in manifest["by_year"].items()]
+    out += [f"| {md_text(y)} | {c} |" for y, c in manifest["by_year"].items()]
     out += ["", "### Fill rate of each column", "", "| column | share of rows with a value |",
             "| --- | --- |"]
     out += [f"| `{c}` | {r:.1%} |" for c, r in manifest["fill_rates"].items()]
@@ -164,7 +192,11 @@ def render_card(manifest: dict, failures: list[dict]) -> str:
         "pl.read_parquet('qa.parquet')",
         "",
         "import datasets",
-        "datasets.load_dataset('parquet', data_files={'train': 'qa.parquet'})",
+        "datasets.load_dataset('.', 'qa')               # train, validation and test splits",
+        "datasets.load_dataset('.', 'similar')          # also related_topics, failures",
+        "",
+        "import mlcroissant                             # the same through croissant.json",
+        "mlcroissant.Dataset('croissant.json').records('qa')",
         "```",
         "",
         "## Files and checksums",
@@ -188,6 +220,30 @@ def render_card(manifest: dict, failures: list[dict]) -> str:
         "- The replies are short answers to a written question, not a diagnosis.",
         "- `more_info` is explanatory text the site adds; it is not written by the doctor.",
         "- The site publishes the texts in English translation; names are romanised.",
+        "",
+    ]
+    out += [
+        "## Licence and terms",
+        "",
+        "The texts are the site's: the questions its users asked, its doctors' replies and its "
+        "explanations. The site's terms of use (https://doctorqna.com/) govern them, so the "
+        "licence is given as `other` (`doctorqna-terms-of-use`); read those terms before you "
+        "redistribute any of it. The crawl obeyed robots.txt.",
+        "",
+        "## Other files",
+        "",
+        "- `data/qa-train.parquet`, `data/qa-validation.parquet`, `data/qa-test.parquet`: the "
+        "`qa` table by its `split` column (what the Hugging Face configs above name).",
+        "- `croissant.json`: this folder in MLCommons Croissant 1.0 (files with sha256, a record "
+        "set per table, the Responsible-AI fields).",
+        "- `CHANGELOG.md`: what each release added, changed and removed, per department.",
+        "- `manifest.json`: files, rows, checksums, crawl window, version, monitors.",
+        "",
+        "## Citation",
+        "",
+        "```bibtex",
+        citation(manifest),
+        "```",
         "",
     ]
     return "\n".join(out)

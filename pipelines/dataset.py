@@ -1,9 +1,29 @@
 """Write the dataset folder: qa/similar/related_topics as Parquet and CSV, failures, manifest, card.
 
 The writer takes its schemas up front (from :mod:`qa_crawler.record`), buffers rows and writes
-them in batches, casting every batch to the fixed schema; it never lets pyarrow infer one. Every
-file is written under a temporary name in the state folder and renamed into place when complete,
-so a crash never leaves a half-written file where a finished one should be.
+them in batches, casting every batch to the fixed schema; it never lets pyarrow infer one.
+
+How a new set of files replaces the old one, so that a reader sees one set or the other, never
+a mix, and the manifest always matches the files beside it:
+
+- One export at a time per folder: each takes ``DIR/.qa-crawler/export.lock`` (an flock, gone
+  with its process), waiting a bounded time for another (the crawl's closing export takes it
+  too); :class:`ExportBusy` names the holder when the wait runs out.
+- Each export writes its whole set (data files, card, manifest) into a fresh folder of its
+  own, ``DIR/.qa-dataset/<time>-<pid>-<random>/``, and fsyncs it.
+- ``DIR/.qa-dataset/current`` is a symlink to the published set, and every published name in
+  DIR (``qa.parquet``, ``data/qa-train.parquet``, ..., ``manifest.json``) is a fixed symlink
+  through it (``.qa-dataset/current/qa.parquet``). Publishing is one ``rename`` of a new ``current`` link
+  over the old one, so all names switch at once; renaming files into DIR one by one could not
+  do that (a kill between two renames left new Parquet beside old CSV and an old manifest).
+  Readers need nothing new: opening ``DIR/qa.parquet`` follows the links (pandas, pyarrow,
+  ``load_dataset``, DuckDB, polars, Hugging Face ``datasets``), ``cp`` and ``zip`` copy the
+  contents. A reader that opens several files and must not straddle a switch reads them from
+  :func:`published_set` (the resolved folder).
+- The previous set stays (``.qa-dataset/previous``) so that a reader that resolved it just
+  before a switch can finish; older sets and the folders of crashed exports are removed by the
+  next export, under the lock. The sets live outside the state folder ``.qa-crawler`` so that a
+  copy of the dataset without its state (and the redaction salt) still holds its files.
 """
 
 from __future__ import annotations
@@ -12,6 +32,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import secrets
 import shutil
 from collections import Counter
 from collections.abc import Iterable
@@ -37,8 +58,20 @@ from qa_crawler.record import (
     flat_rows,
     flat_schema,
 )
+from pipelines.croissant import croissant
 from pipelines.privacy import export_options, hash_value, salt_for, split_of
-from qa_crawler.state import STATE_DIRNAME, iter_merged_records, merged_failures, merged_runs
+from pipelines.release import changelog, changes_since, next_version, split_files, write_splits
+from pipelines.dedup import NUM_PERM, SHINGLE_WORDS, THRESHOLD, near_duplicate_groups
+from qa_crawler.state import (
+    STATE_DIRNAME,
+    StorageError,
+    file_system_cause,
+    hold_lock,
+    iter_merged_records,
+    iter_merged_texts,
+    merged_failures,
+    merged_runs,
+)
 
 BATCH_ROWS = 2000
 # ... or fewer when the texts are long: a batch is copied several times on its way to Parquet
@@ -52,7 +85,8 @@ FORMULA_START = r"^([=+\-@\t\r])"
 FAILURE_SCHEMA = pa.schema([
     pa.field("url", pa.string(), nullable=False, metadata={"doc": "URL that could not be used."}),
     pa.field("kind", pa.string(), nullable=False,
-             metadata={"doc": "Why: http_error, network_error, not_qa_page, invalid_record, ..."}),
+             metadata={"doc": "Why: http_error, network_error, too_large, not_qa_page, "
+                                  "invalid_record, ..."}),
     pa.field("status", pa.int16(), metadata={"doc": "Last HTTP status, when there was one."}),
     pa.field("error", pa.string(), metadata={"doc": "The error or parser reason, one line."}),
     pa.field("attempts", pa.int32(), metadata={"doc": "Fetch attempts so far, over all runs."}),
@@ -64,6 +98,7 @@ DATA_FILES = (
     "qa.parquet", "similar.parquet", "related_topics.parquet", "failures.parquet",
     "qa.csv", "similar.csv", "related_topics.csv", "failures.csv",
 )
+SETS_DIRNAME = ".qa-dataset"
 
 
 def neutralise_formulas(table: pa.Table) -> pa.Table:
@@ -135,9 +170,15 @@ class DatasetStats:
         self.last_asked: str | None = None
         self.issue_rows = 0
         self.issue_kinds: Counter = Counter()
+        self.last_seen: str | None = None  # the latest page history the rows hold
+        self.withdrawn = 0  # rows kept although withdrawn from the site (--keep-removed)
 
     def add(self, row: dict) -> None:
         self.rows += 1
+        self.withdrawn += bool(row.get("removed_at"))
+        seen = row.get("last_seen")
+        if seen and (self.last_seen is None or str(seen) > self.last_seen):
+            self.last_seen = str(seen)
         issues = row.get("parse_issues")
         if issues:
             self.issue_rows += 1
@@ -173,22 +214,89 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+# Files of a release beside the tables (see pipelines.release): not data, not in "files".
+RELEASE_FILES = ("CHANGELOG.md", "croissant.json")
+# Every name an export publishes in DIR (``data/...`` in a folder of its own); the manifest last
+# wherever order matters.
+PUBLISHED = (*DATA_FILES, *split_files(), *RELEASE_FILES, "README.md", "manifest.json")
+
+
+def _previous_release(out: Path) -> tuple[dict | None, set[str] | None, str | None]:
+    """The published release a new export follows: its manifest, its qa_ids and changelog."""
+    manifest_path, qa_path = out / "manifest.json", out / "qa.parquet"
+    if not manifest_path.is_file() or not qa_path.is_file():
+        return None, None, None
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        ids = set(pq.read_table(qa_path, columns=["qa_id"]).column("qa_id").to_pylist())
+    except (OSError, ValueError, pa.ArrowException):
+        return None, None, None  # unreadable: this export starts the history afresh
+    log = out / "CHANGELOG.md"
+    return manifest, ids, log.read_text(encoding="utf-8") if log.is_file() else None
+
+
 def export_dataset(out_dir: str | os.PathLike, *, start_url: str | None = None,
                    extra_manifest: dict | None = None, redact: list[str] | None = None,
-                   split_ratios: str | None = None) -> dict:
+                   split_ratios: str | None = None, keep_removed: bool | None = None,
+                   lock_wait: float | None = None) -> dict:
     """Write the dataset folder from the crawl state in ``out_dir``; returns the manifest.
+
+    Waits up to ``lock_wait`` seconds (default ``QA_EXPORT_LOCK_WAIT``) for another export of
+    the folder to finish, then raises :class:`ExportBusy`. See the module's docstring for how
+    the new files replace the old ones.
 
     ``redact`` lists ``NAME``, ``NAME:hash`` (a salted hash replaces the value) or ``NAME:drop``
     specs; ``split_ratios`` (``"0.8,0.1,0.1"``) sets the train/validation/test shares of the
     ``split`` column. Both are kept in the state folder and apply to later exports until
     changed (see :func:`pipelines.privacy.export_options`); ValueError names a bad one.
+    Pages withdrawn from the site (``removed_at``) are left out unless ``keep_removed``
+    (default: the ``QA_KEEP_REMOVED`` setting).
     """
-    out = Path(out_dir)
-    redact, split_ratios = export_options(out / STATE_DIRNAME, redact, split_ratios)
-    tmp = out / STATE_DIRNAME / "export-tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+    from qa_crawler.settings import QA_EXPORT_LOCK_WAIT
 
+    if keep_removed is None:
+        from qa_crawler.settings import QA_KEEP_REMOVED as keep_removed
+
+    out = Path(out_dir)
+    (out / STATE_DIRNAME).mkdir(parents=True, exist_ok=True)
+    wait = QA_EXPORT_LOCK_WAIT if lock_wait is None else lock_wait
+    lock = hold_lock(out / STATE_DIRNAME / "export.lock", wait)
+    if isinstance(lock, str):
+        raise ExportBusy(f"{out} is being exported by {lock}; waited {wait:g}s for it, run the "
+                         "export again when it is done")
+    try:
+        sets = out / SETS_DIRNAME
+        _remove_unpublished(out)
+        tmp = sets / f"{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S}-{os.getpid()}-" \
+                     f"{secrets.token_hex(4)}"
+        tmp.mkdir(parents=True)
+        try:
+            manifest = _write_set(out, tmp, start_url, extra_manifest, redact, split_ratios,
+                                  keep_removed)
+            _fsync_folder(tmp)
+        except OSError as exc:  # a full disk, a read-only or failing one
+            # pyarrow's errors carry no strerror: the file system says what is wrong (asked
+            # before the partial set is removed, which frees the space).
+            cause = exc.strerror or file_system_cause(tmp) or exc
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise StorageError(f"cannot write {exc.filename or tmp}: {cause}") from exc
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        try:
+            _publish(out, tmp)
+        except OSError as exc:  # e.g. a file system without symbolic links
+            raise StorageError(f"cannot publish the dataset in {out}: {exc.strerror or exc}"
+                               f"{f' ({exc.filename})' if exc.filename else ''}") from exc
+        return manifest
+    finally:
+        lock.close()
+
+
+def _write_set(out: Path, tmp: Path, start_url, extra_manifest, redact, split_ratios,
+               keep_removed) -> dict:
+    """Write every file of the dataset into the folder ``tmp``; returns the manifest."""
+    redact, split_ratios = export_options(out / STATE_DIRNAME, redact, split_ratios)
     dropped = {c for c, how in redact.items() if how == "drop"}
     hashed = [c for c, how in redact.items() if how == "hash"]
     salt = salt_for(out / STATE_DIRNAME) if hashed else b""
@@ -197,11 +305,19 @@ def export_dataset(out_dir: str | os.PathLike, *, start_url: str | None = None,
     qa = _TableSink(tmp, "qa", schema, csv_schema(dropped))
     flat = {name: _TableSink(tmp, name, flat_schema(name), flat_schema(name)) for name in NESTED}
     stats = DatasetStats(schema.names)
+    withdrawn = 0
+    # Near-duplicate groups first (a pass over the questions alone): a group's rows share a
+    # split, so that no question has a near-copy in another split.
+    groups = near_duplicate_groups(iter_merged_texts(out, ("subject", "question")))
     try:
         for record, meta in iter_merged_records(out):
+            if meta.get("removed_at") and not keep_removed:
+                withdrawn += 1
+                continue
             row = dict(record)
             row.update(meta)
-            row["split"] = split_of(record["qa_id"], split_ratios)
+            row["dup_cluster"] = groups.get(record["qa_id"])
+            row["split"] = split_of(row["dup_cluster"] or record["qa_id"], split_ratios)
             for column in hashed:
                 row[column] = hash_value(row.get(column), salt)
             for column in dropped:
@@ -229,19 +345,25 @@ def export_dataset(out_dir: str | os.PathLike, *, start_url: str | None = None,
         "qa": qa.rows, "similar": flat["similar"].rows,
         "related_topics": flat["related_topics"].rows, "failures": fail_sink.rows,
     }
+    split_rows = write_splits(tmp, PARQUET_OPTIONS)
     files = {}
-    for path in sorted(tmp.iterdir()):
-        table = path.name.split(".")[0]
-        files[path.name] = {
-            "rows": counts[table], "bytes": path.stat().st_size, "sha256": _sha256(path),
+    for name in [*DATA_FILES, *split_rows]:
+        path = tmp / name
+        files[name] = {
+            "rows": split_rows.get(name, counts.get(name.split(".")[0])),
+            "bytes": path.stat().st_size, "sha256": _sha256(path),
             "format": path.suffix.lstrip("."),
         }
+    previous = _previous_release(out)
     started = min((r["started_at"] for r in runs), default=None)
     finished = max((r["finished_at"] for r in runs if r["finished_at"]), default=None)
     manifest = {
         "name": "qa-crawler dataset",
         "schema_version": SCHEMA_VERSION,
         "schema_history": {str(k): v for k, v in SCHEMA_HISTORY.items()},
+        "version": None,  # below, from what changed since the previous release
+        # The rows' history reaches this time: the next release's changes are those after it.
+        "history_watermark": stats.last_seen,
         "tool": "qa-crawler",
         "tool_version": __version__,
         "parser_version": PARSER_VERSION,
@@ -256,8 +378,15 @@ def export_dataset(out_dir: str | os.PathLike, *, start_url: str | None = None,
         "asked_on_range": [stats.first_asked, stats.last_asked],
         "fill_rates": stats.fill_rates(),
         "parse_issues": stats.parse_issues(),
+        "withdrawn": {"rows": withdrawn if not keep_removed else stats.withdrawn,
+                      "kept": bool(keep_removed)},
         "monitors": next((r["monitors"] for r in reversed(runs) if r.get("monitors")), None),
-        "split": {"column": "split", "method": "sha256(qa_id), first 8 bytes / 2**64",
+        "near_duplicates": {
+            "column": "dup_cluster", "groups": len(set(groups.values())), "rows": len(groups),
+            "method": f"MinHash LSH (datasketch, {NUM_PERM} permutations) over word "
+                      f"{SHINGLE_WORDS}-shingles of subject and question, Jaccard >= {THRESHOLD}"},
+        "split": {"column": "split",
+                  "method": "sha256(dup_cluster, else qa_id), first 8 bytes / 2**64",
                   "ratios": dict(split_ratios), "rows": dict(sorted(stats.by_split.items()))},
         "redacted": {c: ("dropped" if how == "drop" else "salted sha256 (HMAC), 20 hex digits")
                      for c, how in sorted(redact.items())},
@@ -272,6 +401,17 @@ def export_dataset(out_dir: str | os.PathLike, *, start_url: str | None = None,
     }
     if extra_manifest:
         manifest.update(extra_manifest)
+    changes = changes_since(previous[0], previous[1], tmp / "qa.parquet")
+    manifest["version"] = next_version(previous[0], changes)
+    manifest["changes"] = {"since": previous[0].get("version") if previous[0] else None,
+                           **{k: len(changes[k]) for k in ("added", "changed", "removed")},
+                           "by_department": changes["by_department"]}
+    (tmp / "CHANGELOG.md").write_text(
+        changelog(previous[2], manifest["version"], previous[0], changes, manifest["created_at"]),
+        encoding="utf-8")
+    (tmp / "croissant.json").write_text(
+        json.dumps(croissant(manifest, FAILURE_SCHEMA), indent=2, ensure_ascii=False) + "\n",
+        encoding="utf-8")
 
     from pipelines.card import render_card
 
@@ -279,8 +419,80 @@ def export_dataset(out_dir: str | os.PathLike, *, start_url: str | None = None,
     (tmp / "manifest.json").write_text(
         json.dumps(manifest, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8"
     )
-    # Data files first, manifest last: a manifest in place means its files are complete.
-    for name in [*DATA_FILES, "README.md", "manifest.json"]:
-        os.replace(tmp / name, out / name)
-    shutil.rmtree(tmp, ignore_errors=True)
     return manifest
+
+
+class ExportBusy(RuntimeError):
+    """Another export of the folder held its lock for longer than this one would wait."""
+
+
+def published_set(out_dir: str | os.PathLike) -> Path:
+    """The folder holding the published files of a dataset folder, resolved once: read several
+    files from it and they are of one export, whatever export runs meanwhile."""
+    out = Path(out_dir)
+    current = out / SETS_DIRNAME / "current"
+    return current.resolve() if current.is_symlink() else out
+
+
+def _point(link: Path, target: str) -> None:
+    """Make ``link`` a symlink to ``target`` in one rename (a reader sees the old or the new)."""
+    tmp = link.with_name(f".{link.name}.{secrets.token_hex(4)}")
+    os.symlink(target, tmp)
+    os.replace(tmp, link)
+
+
+def _fsync_folder(folder: Path) -> None:
+    for path in sorted(folder.rglob("*"), reverse=True):  # files before their folders
+        _fsync(path)
+    _fsync(folder)
+
+
+def _fsync(path: Path) -> None:
+    """fsync a file, or a folder (its entries)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _publish(out: Path, new_set: Path) -> None:
+    sets = new_set.parent
+    current = sets / "current"
+    if current.is_symlink():
+        _point(sets / "previous", os.readlink(current))
+    _point(current, new_set.name)  # the switch: every published name follows this one link
+    _fsync(sets)
+    # Fixed links, made once per folder (a folder written before them held plain files, which
+    # are replaced one by one, the manifest last, that one time).
+    for name in PUBLISHED:
+        link = out / name
+        link.parent.mkdir(exist_ok=True)  # data/
+        target = os.path.relpath(current / name, link.parent)
+        if not (link.is_symlink() and os.readlink(link) == target):
+            _point(link, target)
+    for folder in {(out / name).parent for name in PUBLISHED}:
+        _fsync(folder)
+    _remove_unpublished(out)
+
+
+def _remove_unpublished(out: Path) -> None:
+    """Remove the sets neither current nor previous (older ones, crashed exports' folders) and
+    the shared temporary folder of exports before these sets; run under the export lock."""
+    shutil.rmtree(out / STATE_DIRNAME / "export-tmp", ignore_errors=True)
+    for name in PUBLISHED:
+        link = out / name
+        if link.parent.is_dir():
+            for stray in link.parent.glob(f".{link.name}.*"):  # links a crashed _point left
+                if stray.is_symlink():
+                    stray.unlink()
+    sets = out / SETS_DIRNAME
+    if not sets.is_dir():
+        return
+    keep = {os.readlink(sets / n) for n in ("current", "previous") if (sets / n).is_symlink()}
+    for path in sets.iterdir():
+        if path.is_symlink():
+            if path.name not in ("current", "previous"):
+                path.unlink()  # a link a crashed _point left under its temporary name
+        elif path.name not in keep:
+            shutil.rmtree(path, ignore_errors=True)

@@ -20,7 +20,14 @@ from qa_crawler import stats as keys
 from qa_crawler.fetched import Fetch, parse_fetched
 from qa_crawler.parsers.doctorqna import PARSER_VERSION, NotQAPage
 from qa_crawler.record import to_json_dict
-from qa_crawler.state import CrawlState, merged_runs, state_files
+from qa_crawler.state import (
+    CrawlState,
+    DamagedStateError,
+    merged_runs,
+    set_aside,
+    state_files,
+    verify_state_file,
+)
 from qa_crawler.warc import Location, iter_responses, read_many, warc_dir
 
 CHUNK = 200
@@ -74,6 +81,13 @@ def rebuild(out_dir: str | os.PathLike, *, workers: int | None = None,
     if not any(warc_dir(out).glob("*.warc.gz")):
         raise FileNotFoundError(f"{out}: no WARC files in {warc_dir(out)} (crawled with --no-warc?)")
     began = time.monotonic()
+    # A damaged state is what a rebuild is for: set aside (kept), then made again from the pages.
+    set_aside_files = []
+    for path in state_files(out):
+        try:
+            verify_state_file(path)
+        except DamagedStateError:
+            set_aside_files.append(str(set_aside(path)))
     pages = _latest_pages(out)
     by_file: dict[str, list[int]] = {}
     for loc in pages.values():
@@ -118,6 +132,10 @@ def rebuild(out_dir: str | os.PathLike, *, workers: int | None = None,
         for record in records.values():
             if not any(s.replace_record(record) for s in states):
                 states[0].replace_record(record, insert=True)
+        if set_aside_files:
+            # The frontier went with the damaged file: the stored records' links make it again.
+            for s in states:
+                s.seed_frontier()
     finally:
         for s in states:
             s.close()
@@ -127,6 +145,7 @@ def rebuild(out_dir: str | os.PathLike, *, workers: int | None = None,
         "parser_version": PARSER_VERSION,
         "pages_parsed": len(pages), "records": len(records), "not_qa_pages": not_qa,
         "workers": workers, "seconds": round(elapsed, 2),
+        "damaged_state_set_aside": set_aside_files,
     }})
 
 

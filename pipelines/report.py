@@ -700,7 +700,10 @@ def _chart_html(chart: Chart, extra: str = "") -> str:
 
 def render_report(dataset_dir: str | os.PathLike) -> str:
     """The report of a dataset folder, as one self-contained HTML page."""
-    folder = Path(dataset_dir)
+    from pipelines.dataset import published_set
+
+    name = Path(dataset_dir).resolve().name
+    folder = published_set(dataset_dir)  # one export's files, whatever export runs meanwhile
     qa = qa_file(folder)
     manifest = _read_manifest(folder)
     redacted = manifest.get("redacted") or {}
@@ -725,8 +728,7 @@ def render_report(dataset_dir: str | os.PathLike) -> str:
                   "history below says what the crawl did; <code>failures.csv</code> lists the "
                   "pages that failed.</p></section>")
     charts.append(_history_chart(manifest))
-    audit_heading, audit_body = render_audit(folder, qa)
-    name = folder.resolve().name
+    audit_heading, audit_body = render_audit(Path(dataset_dir), qa)  # raw pages: in the folder
     nav = "".join(f'<a href="#{c.key}">{_e(c.heading)}</a>' for c in charts[:-1])
     nav += f'<a href="#audit">{_e(audit_heading)}</a><a href="#{charts[-1].key}">' \
            f'{_e(charts[-1].heading)}</a>'

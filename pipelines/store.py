@@ -13,7 +13,8 @@ from qa_crawler.fetched import FetchedPage
 from qa_crawler.record import to_json_dict
 from pipelines.privacy import export_options
 from qa_crawler import stats as keys
-from qa_crawler.state import STATE_DIRNAME, for_crawler
+from qa_crawler.guard import storage_failed
+from qa_crawler.state import STATE_DIRNAME, StorageError, for_crawler
 
 class StorePipeline:
     def __init__(self, crawler, state):
@@ -46,9 +47,13 @@ class StorePipeline:
             self.stats.inc_value(keys.DUPLICATES)
             raise DropItem(f"duplicate qa_id {record.qa_id} ({record.url})")
         self.seen.add(record.qa_id)
-        outcome = self.state.upsert(
-            item.stored or to_json_dict(record), fetch.key_url, etag=fetch.etag,
-            last_modified=fetch.last_modified, seen_at=fetch.fetched_at,
-        )
+        try:
+            outcome = self.state.upsert(
+                item.stored or to_json_dict(record), fetch.key_url, etag=fetch.etag,
+                last_modified=fetch.last_modified, seen_at=fetch.fetched_at,
+            )
+        except StorageError as exc:
+            storage_failed(self.crawler, exc)
+            raise DropItem(f"not stored: {exc}", log_level="DEBUG") from None
         self.stats.inc_value(keys.RECORDS + outcome)
         return record  # feed exports, if any, get the record

@@ -13,7 +13,7 @@ from qa_crawler import __version__
 EXIT_OK = 0
 EXIT_NOT_QA = 1  # parse: the file is not a Q&A page
 EXIT_USAGE = 2  # bad arguments (argparse's own code)
-EXIT_CANNOT_RUN = 3  # crawl could not start: output folder locked, start URL unreachable, bad setting
+EXIT_CANNOT_RUN = 3  # could not run or could not write the dataset (see the README table)
 
 
 def _cmd_parse(args: argparse.Namespace) -> int:
@@ -86,6 +86,13 @@ HELP = {
     "export": ("Write the dataset folder from the crawl state in DIR (after a distributed crawl, "
                "or to apply --redact / --split-ratios again).",
                "qa-crawler export data/qa --redact asker_name:hash"),
+    "wacz": ("Package the raw pages a crawl kept (WARC) as one WACZ file, with one page per Q&A "
+             "row, for ReplayWeb.page and other replay tools.",
+             "qa-crawler wacz data/qa --out qa-archive.wacz"),
+    "diff": ("Compare the qa tables of two dataset folders by qa_id, on what the pages say "
+             "(re-fetches and provenance are no change): ids added, changed (which columns) and "
+             "removed.",
+             "qa-crawler diff releases/2026-11 data/doctorqna --json"),
     "demo": ("Serve the bundled sample site on loopback, crawl it and write a dataset: the whole "
              "job, no network.",
              "qa-crawler demo --pages 100 --out output/demo"),
@@ -96,8 +103,11 @@ HELP = {
 
 
 def _describe(sub) -> None:
-    """Give every subcommand its description and example (see HELP)."""
+    """Give every subcommand its description and example (see HELP; tests/test_cli.py checks
+    that none is missing)."""
     for name, p in sub.choices.items():
+        if name not in HELP:
+            continue
         description, example = HELP[name]
         p.description = description
         p.epilog = f"example:\n  {example}"

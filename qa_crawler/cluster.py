@@ -89,8 +89,28 @@ def crawl_prefix(settings) -> str:
     return f"qa-crawler:{digest}"
 
 
+def check_url(url: str) -> None:
+    """ValueError naming ``url`` unless it is ``redis[s]://[...@]HOST[:PORT][/DB]`` with a number
+    for DB, or ``unix://PATH``: redis-py reads ``/abc`` as database 0 and ``/1/2`` as 12."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("redis", "rediss", "unix"):
+        raise ValueError(f"invalid Redis URL {url!r}: it must start with redis://, rediss:// "
+                         "or unix://")
+    if parts.scheme == "unix":
+        return
+    try:
+        parts.port
+    except ValueError:
+        raise ValueError(f"invalid Redis URL {url!r}: the port is not a number") from None
+    db = parts.path.strip("/")
+    if not parts.hostname or db and not db.isdigit():
+        raise ValueError(f"invalid Redis URL {url!r}: expected redis://HOST:PORT/DB with DB a "
+                         "number (0, 1, ...)")
+
+
 def connect(url: str) -> redis.Redis:
     """A Redis client for ``url``; ConnectionError/ValueError name the URL when it is unusable."""
+    check_url(url)
     try:
         client = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=30)
         client.ping()

@@ -1,8 +1,9 @@
-"""Subcommands that run Scrapy: crawl, export, demo (registered on the CLI's parser)."""
+"""The subcommands that crawl or read a crawl's folder: crawl, export, wacz, show, rebuild, ..."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sys
 import time
@@ -15,6 +16,8 @@ EXIT_OK = 0
 EXIT_USAGE = 2
 EXIT_CANNOT_RUN = 3
 EXIT_MONITORS = 4  # the crawl finished but a monitor crossed its threshold
+# Marks a folder `qa-crawler demo` made, the only kind of non-empty folder it may replace.
+DEMO_MARKER = ".qa-crawler-demo"
 
 
 def _setting(text: str) -> tuple[str, str]:
@@ -61,7 +64,14 @@ def _check_ratios(text: str) -> None:
     parse_ratios(text)
 
 
+def _check_redis_url(text: str) -> None:
+    from qa_crawler.cluster import check_url
+
+    check_url(text)
+
+
 _duration = _checked(_check_duration)
+_redis_url = _checked(_check_redis_url)
 _redaction = _checked(_check_redaction)
 _ratios = _checked(_check_ratios)
 
@@ -73,6 +83,9 @@ def _dataset_options(p) -> None:
                         "kept for later exports of the folder ('--redact none' clears)")
     p.add_argument("--split-ratios", type=_ratios, metavar="TRAIN,VALIDATION,TEST",
                    help="shares of the split column (default 0.8,0.1,0.1); kept for later exports")
+    p.add_argument("--keep-removed", action="store_true",
+                   help="keep pages withdrawn from the site (a re-check answered 404 or 410; "
+                        "their removed_at says when) in the published tables")
 
 
 def register(sub) -> None:
@@ -85,7 +98,7 @@ def register(sub) -> None:
                    help="re-fetch stored pages fetched longer ago than this (30d, 12h; 0s: all)")
     p.add_argument("-s", "--set", dest="settings", action="append", type=_setting, default=[],
                    metavar="NAME=VALUE", help="set a Scrapy setting for this run (repeatable)")
-    p.add_argument("--redis", metavar="URL",
+    p.add_argument("--redis", metavar="URL", type=_redis_url,
                    help="join a distributed crawl coordinated by this Redis (redis://HOST:PORT/DB); "
                         "then run `qa-crawler export DIR` when the workers are done")
     p.add_argument("--no-warc", action="store_true",
@@ -107,8 +120,21 @@ def register(sub) -> None:
 
     p = sub.add_parser("export", help="write the dataset folder from the state a crawl left in DIR")
     p.add_argument("dir", metavar="DIR", help="dataset folder a crawl wrote (holds its state)")
+    p.add_argument("--wait", type=float, default=None, metavar="SECONDS",
+                   help="how long to wait for another export of DIR to finish (default: "
+                        "QA_EXPORT_LOCK_WAIT, 300); then give up with exit status 3")
     _dataset_options(p)
+    p.add_argument("--wacz", action="store_true",
+                   help="also package the raw pages as WACZ (DIR/.qa-crawler/archive.wacz) for "
+                        "ReplayWeb.page and other replay tools")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("wacz", help="package the raw pages (WARC) of DIR as one WACZ file for "
+                                    "ReplayWeb.page and other replay tools")
+    p.add_argument("dir", metavar="DIR", help="dataset folder a crawl wrote (holds its raw pages)")
+    p.add_argument("--out", metavar="FILE", default=None,
+                   help="where to write it (default DIR/.qa-crawler/archive.wacz)")
+    p.set_defaults(func=cmd_wacz)
 
     p = sub.add_parser("demo", help="crawl the bundled sample site on loopback into output/demo")
     p.add_argument("--pages", type=int, default=300, help="Q&A pages of the sample site")
@@ -121,6 +147,14 @@ def register(sub) -> None:
     p.add_argument("dir", metavar="DIR", help="dataset folder (holds qa.parquet)")
     p.set_defaults(func=cmd_report)
 
+    p = sub.add_parser(
+        "diff", help="what changed between two releases of a dataset: ids added, changed "
+                     "(which columns) and removed")
+    p.add_argument("old", metavar="OLD_DIR", help="the older dataset folder (or its qa.parquet)")
+    p.add_argument("new", metavar="NEW_DIR", help="the newer dataset folder (or its qa.parquet)")
+    p.add_argument("--json", action="store_true", help="print the difference as JSON")
+    p.set_defaults(func=cmd_diff)
+
 
 def run_crawl(start_url: str | None, out_dir: str, *, overrides=(), recheck: str | None = None,
               verbose: bool = False, stream=None) -> int:
@@ -129,7 +163,7 @@ def run_crawl(start_url: str | None, out_dir: str, *, overrides=(), recheck: str
     from scrapy.settings import Settings
 
     from qa_crawler.spiders.qa import QASpider
-    from qa_crawler.state import CrawlState, LockedError
+    from qa_crawler.state import CrawlState, LockedError, StorageError, verify_state_files
 
     stream = stream or sys.stdout
     settings = Settings()
@@ -151,11 +185,17 @@ def run_crawl(start_url: str | None, out_dir: str, *, overrides=(), recheck: str
         print(f"qa-crawler crawl: {exc}", file=sys.stderr)
         return EXIT_CANNOT_RUN
 
+    unreachable = _unreachable(start_url, settings.getfloat("DOWNLOAD_TIMEOUT"))
+    if unreachable:
+        print(f"qa-crawler crawl: cannot reach {start_url}: {unreachable}", file=sys.stderr)
+        _alert_cannot_run(settings, out_dir, start_url, f"cannot reach {start_url}: {unreachable}")
+        return EXIT_CANNOT_RUN
     try:
         Path(out_dir).mkdir(parents=True, exist_ok=True)
+        verify_state_files(out_dir)
         state = CrawlState(out_dir, worker=settings.get("QA_WORKER") or "main")
-        state.lock()
-    except LockedError as exc:
+        state.lock(distributed=bool(settings.get("REDIS_URL")))
+    except (LockedError, StorageError) as exc:
         print(f"qa-crawler crawl: {exc}", file=sys.stderr)
         _alert_cannot_run(settings, out_dir, start_url, str(exc))
         return EXIT_CANNOT_RUN
@@ -187,6 +227,11 @@ def run_crawl(start_url: str | None, out_dir: str, *, overrides=(), recheck: str
     state.close()
 
     print_summary(stats, out_dir, time.monotonic() - began, stream)
+    if stats.get(keys.WRITE_ERROR):
+        print(f"qa-crawler crawl: {stats[keys.WRITE_ERROR]}; what was stored is kept in the "
+              "folder: make room (or fix the disk) and run the same command again to go on",
+              file=sys.stderr)
+        return EXIT_CANNOT_RUN
     if stats.get(keys.REDIS_LOST):
         print(f"qa-crawler crawl: lost Redis: {stats[keys.REDIS_LOST]}; what was stored is kept "
               "in the folder, run the same command again to go on", file=sys.stderr)
@@ -204,7 +249,13 @@ def run_crawl(start_url: str | None, out_dir: str, *, overrides=(), recheck: str
         return EXIT_CANNOT_RUN
     if stats.get(keys.END_ERROR + "export"):
         print(f"qa-crawler crawl: the dataset could not be written to {out_dir}: "
-              f"{stats[keys.END_ERROR + 'export']}", file=sys.stderr)
+              f"{stats[keys.END_ERROR + 'export']}; what was crawled is kept in the folder",
+              file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    if settings.getbool("QA_EXPORT_ON_CLOSE") and keys.DATASET_ROWS not in stats:
+        # 0 and 4 say the dataset was written: never give them when it was not.
+        print("qa-crawler crawl: the dataset was not written (see the log above)",
+              file=sys.stderr)
         return EXIT_CANNOT_RUN
     if stats.get(keys.MONITORS_VERDICT) == "fail":
         return EXIT_MONITORS
@@ -225,6 +276,34 @@ def _alert_cannot_run(settings, out_dir, start_url, problem: str) -> None:
                             problems=[problem]))
 
 
+def _unreachable(url: str, timeout: float) -> str | None:
+    """Why the start URL's server cannot be reached (a TCP connection), or None if it can.
+
+    Checked before the crawl, so that a wrong host or port fails at once in one line instead of
+    retrying robots.txt and the start page for half a minute. Skipped (None) when a proxy is set
+    for the URL: then only the proxy could tell.
+    """
+    import socket
+    import urllib.request
+
+    parts = urlsplit(url)
+    if urllib.request.getproxies().get(parts.scheme) and not urllib.request.proxy_bypass(
+            parts.hostname):
+        return None
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        socket.create_connection((parts.hostname, port), timeout=min(timeout, 30)).close()
+    except ConnectionRefusedError:
+        return "connection refused"
+    except socket.gaierror as exc:
+        return f"unknown host {parts.hostname} ({exc.strerror})"
+    except TimeoutError:
+        return f"no answer from {parts.hostname}:{port} in {min(timeout, 30):g}s"
+    except OSError as exc:
+        return (exc.strerror or str(exc)).lower()
+    return None
+
+
 def print_summary(stats: dict, out_dir, elapsed: float, stream) -> None:
     failures = keys.family(stats, keys.FAILURES)
     missing = keys.family(stats, keys.MISSING)
@@ -239,6 +318,9 @@ def print_summary(stats: dict, out_dir, elapsed: float, stream) -> None:
         f"  changed           {records.get('changed', 0)}",
         f"  unchanged         {records.get('unchanged', 0)}",
         f"  not modified      {stats.get(keys.NOT_MODIFIED, 0)} (answered 304)",
+        f"  removed           {stats.get(keys.REMOVED, 0)}" + (
+            " stored pages the site no longer has (404/410: removed_at set, left out of the "
+            "tables unless --keep-removed)" if stats.get(keys.REMOVED) else ""),
         f"  skipped (stored)  {stats.get(keys.SKIPPED_KNOWN, 0)}",
         f"  failed            {failed}" + (
             " (" + ", ".join(f"{k} {v}" for k, v in sorted(failures.items())) + ")"
@@ -288,6 +370,8 @@ def cmd_crawl(args) -> int:
         overrides.append(("QA_REDACT", ",".join(args.redact)))
     if args.split_ratios:
         overrides.append(("QA_SPLIT_RATIOS", args.split_ratios))
+    if args.keep_removed:
+        overrides.append(("QA_KEEP_REMOVED", "True"))
     if args.redis:
         from qa_crawler.cluster import connect, default_worker_name
 
@@ -323,7 +407,9 @@ def _never_crawled(folder, command: str) -> bool:
 
 
 def cmd_rebuild(args) -> int:
+    from pipelines.dataset import ExportBusy
     from pipelines.rebuild import print_progress, rebuild
+    from qa_crawler.state import StorageError
 
     if _never_crawled(args.dir, "rebuild"):
         return EXIT_USAGE
@@ -332,11 +418,17 @@ def cmd_rebuild(args) -> int:
     except FileNotFoundError as exc:
         print(f"qa-crawler rebuild: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except (ExportBusy, StorageError) as exc:
+        print(f"qa-crawler rebuild: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
     info = manifest["rebuild"]
     print(f"qa-crawler: rebuilt {args.dir} with parser {info['parser_version']}: "
           f"{info['records']} Q&A records from {info['pages_parsed']} stored pages "
           f"({info['not_qa_pages']} not Q&A pages) in {info['seconds']}s on {info['workers']} "
           "process(es); nothing was fetched")
+    for path in info.get("damaged_state_set_aside") or ():
+        print(f"qa-crawler: the damaged crawl state was set aside as {path}; the pages' history "
+              "(first seen, runs) starts again from the raw pages")
     report = _write_report(Path(args.dir), "rebuild")
     if report is not None:
         print(f"qa-crawler: report: {report}")
@@ -359,7 +451,12 @@ def cmd_show(args) -> int:
         print(f"qa-crawler show: the raw page of {args.qa_id} was not kept (crawled with "
               "--no-warc)", file=sys.stderr)
         return EXIT_USAGE
-    stored = read_at(args.dir, Location(found["warc_file"], found["warc_offset"]))
+    try:
+        stored = read_at(args.dir, Location(found["warc_file"], found["warc_offset"]))
+    except OSError as exc:
+        print(f"qa-crawler show: cannot read the raw page of {args.qa_id} from "
+              f"{exc.filename or found['warc_file']}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
     if args.browser:
         with tempfile.NamedTemporaryFile("wb", suffix=".html", delete=False) as fh:
             fh.write(stored.body)
@@ -373,8 +470,8 @@ def cmd_show(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from pipelines.dataset import export_dataset
-    from qa_crawler.state import state_files
+    from pipelines.dataset import ExportBusy, export_dataset
+    from qa_crawler.state import StorageError, state_files, verify_state_files
 
     if _never_crawled(args.dir, "export"):
         return EXIT_USAGE
@@ -382,15 +479,44 @@ def cmd_export(args) -> int:
         print(f"qa-crawler export: {args.dir} holds a dataset but no crawl state to write it "
               "from (it was copied without its .qa-crawler folder?)", file=sys.stderr)
         return EXIT_USAGE
-    manifest = export_dataset(args.dir, redact=args.redact, split_ratios=args.split_ratios)
+    try:
+        verify_state_files(args.dir)
+        manifest = export_dataset(args.dir, redact=args.redact, split_ratios=args.split_ratios,
+                                  keep_removed=args.keep_removed, lock_wait=args.wait)
+    except (ExportBusy, StorageError) as exc:
+        print(f"qa-crawler export: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
     rows = manifest["rows"]
     print(f"qa-crawler: dataset written to {args.dir}: {rows['qa']} Q&A rows, "
           f"{rows['similar']} similar, {rows['related_topics']} related topics, "
           f"{rows['failures']} failures; workers: {', '.join(manifest['workers'])}")
+    from qa_crawler.warc import write_index
+
+    index = write_index(args.dir)
+    if index is not None:
+        print(f"qa-crawler: CDXJ index of the raw pages: {index}")
     report = _write_report(Path(args.dir), "export")
     if report is not None:
         print(f"qa-crawler: report: {report}")
+    if args.wacz:
+        return _wacz(args.dir, None, "export")
     return EXIT_OK
+
+
+def _wacz(folder, dest, command: str) -> int:
+    from pipelines.replay import write_wacz
+
+    try:
+        path, pages = write_wacz(folder, dest)
+    except (OSError, LookupError, RuntimeError) as exc:
+        print(f"qa-crawler {command}: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    print(f"qa-crawler: WACZ written to {path} ({pages} Q&A pages); open it in ReplayWeb.page")
+    return EXIT_OK
+
+
+def cmd_wacz(args) -> int:
+    return _wacz(args.dir, args.out, "wacz")
 
 
 def cmd_demo(args) -> int:
@@ -398,8 +524,23 @@ def cmd_demo(args) -> int:
     from qa_crawler.demo.site import SampleSite
 
     out = Path(args.out)
-    # The demo site gets a new port each time, so a previous demo's state would not match it.
-    shutil.rmtree(out, ignore_errors=True)
+    # The demo site gets a new port each time, so a previous demo's state would not match it:
+    # a previous demo's folder is replaced; any other folder that holds something is refused.
+    marker = out / DEMO_MARKER
+    if out.is_symlink() or out.exists() and not out.is_dir():
+        print(f"qa-crawler demo: {out} is not a folder; give --out a new or empty folder",
+              file=sys.stderr)
+        return EXIT_USAGE
+    if out.is_dir() and any(out.iterdir()):
+        if not marker.is_file():
+            print(f"qa-crawler demo: {out} is not empty and not a previous demo's folder (it has "
+                  f"no {DEMO_MARKER}; demos before this marker left none, remove such a folder "
+                  "yourself); give --out a new or empty folder", file=sys.stderr)
+            return EXIT_USAGE
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    marker.write_text("Made by `qa-crawler demo`, which replaces this folder when run again.\n",
+                      encoding="utf-8")
     site = SampleSite(n_pages=args.pages)
     with SiteServer(site) as server:
         print(f"qa-crawler demo: serving a sample site of {args.pages} Q&A pages at "
@@ -433,6 +574,22 @@ def _write_report(folder, command: str):
     if path is None:
         print(f"qa-crawler {command}: {error}", file=sys.stderr)
     return path
+
+
+def cmd_diff(args) -> int:
+    from pipelines.diff import diff_datasets
+
+    try:
+        result = diff_datasets(args.old, args.new)
+    except (FileNotFoundError, OSError) as exc:
+        print(f"qa-crawler diff: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    if args.json:
+        json.dump(result.as_json(), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print(result.text())
+    return EXIT_OK
 
 
 def cmd_report(args) -> int:

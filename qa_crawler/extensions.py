@@ -18,7 +18,8 @@ from twisted.internet import task
 
 from qa_crawler import stats as keys
 from qa_crawler.alerts import Alerts, payload
-from qa_crawler.state import for_crawler
+from qa_crawler.guard import storage_failed
+from qa_crawler.state import StorageError, for_crawler
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +61,10 @@ class RunLifecycle:
         return ext
 
     def spider_opened(self, spider):
-        self.state.start_run(getattr(spider, "start_url", None))
+        try:
+            self.state.start_run(getattr(spider, "start_url", None))
+        except StorageError as exc:
+            storage_failed(self.crawler, exc)
         if self.monitor_interval > 0:
             self.loop = task.LoopingCall(self.check_running, spider)
             self.loop.start(self.monitor_interval, now=False)
@@ -120,6 +124,16 @@ class RunLifecycle:
             self.loop.stop()
         verdict = self._step("monitors", self.run_monitors, reason)
         self._step("run", self.finish_run, reason, verdict)
+        self.publish(spider)
+        self._step("alerts", self.alert_at_end, spider)
+
+    def publish(self, spider) -> None:
+        """Export and report, unless the run has nothing it may publish."""
+        stats = self.stats.get_stats()
+        if stats.get(keys.WRITE_ERROR):
+            return  # the folder cannot be written: the dataset published before stays as it was
+        if stats.get(keys.START_FAILED) and not stats.get(keys.PAGES):
+            return  # nothing was reached: no empty dataset over what the folder held
         if self.export_on_close:
             manifest = self._step("export", self.export, spider)
             if self.report:
@@ -127,15 +141,16 @@ class RunLifecycle:
                     self.write_report()
                 else:
                     self.stats.set_value(keys.REPORT_ERROR, "the dataset was not written")
-        self._step("alerts", self.alert_at_end, spider)
 
     def alert_at_end(self, spider) -> None:
         stats = self.stats.get_stats()
         cannot_run = (stats.get(keys.START_FAILED) and not stats.get(keys.PAGES)) or any(
             step in keys.family(stats, keys.END_ERROR) for step in ("monitors", "run", "export"))
-        if cannot_run:
+        if cannot_run or stats.get(keys.WRITE_ERROR):
             problems = None
-            if stats.get(keys.START_FAILED) and not stats.get(keys.PAGES):
+            if stats.get(keys.WRITE_ERROR):
+                problems = [f"the folder could not be written: {stats[keys.WRITE_ERROR]}"]
+            elif stats.get(keys.START_FAILED) and not stats.get(keys.PAGES):
                 problems = [f"the start URL could not be fetched: {stats[keys.START_FAILED]}"]
             self.send_alert("cannot_run", spider, problems)
         elif stats.get(keys.MONITORS_VERDICT) == "fail":
@@ -146,7 +161,11 @@ class RunLifecycle:
         try:
             return step(*args)
         except Exception as exc:  # any failure: the steps after it must still run
-            message = f"{type(exc).__name__}: {exc}"
+            from pipelines.dataset import ExportBusy
+
+            # Our own errors are one line already (the file, the cause, what to do).
+            named = isinstance(exc, (StorageError, ExportBusy))
+            message = str(exc) if named else f"{type(exc).__name__}: {exc}"
             self.stats.set_value(keys.END_ERROR + name, message)
             logger.error("End of run, %s failed: %s", name, message)
             logger.debug("End of run, %s failed", name, exc_info=True)
@@ -172,13 +191,18 @@ class RunLifecycle:
     def finish_run(self, reason, verdict) -> None:
         summary = {k: v for k, v in self.stats.get_stats().items()
                    if k.startswith(keys.KEPT_PREFIXES)}
-        self.state.finish_run(str(reason), summary, monitors=verdict)
+        try:
+            self.state.finish_run(str(reason), summary, monitors=verdict)
+        except StorageError as exc:
+            storage_failed(self.crawler, exc)
 
     def export(self, spider) -> dict:
         from pipelines.dataset import export_dataset
 
-        manifest = export_dataset(self.state.out_dir,
-                                  start_url=getattr(spider, "start_url", None))
+        manifest = export_dataset(
+            self.state.out_dir, start_url=getattr(spider, "start_url", None),
+            keep_removed=self.crawler.settings.getbool("QA_KEEP_REMOVED"),
+            lock_wait=self.crawler.settings.getfloat("QA_EXPORT_LOCK_WAIT"))
         self.stats.set_value(keys.DATASET_ROWS, manifest["rows"]["qa"])
         logger.info("Dataset written to %s (%d Q&A rows)", self.state.out_dir,
                     manifest["rows"]["qa"])

@@ -1,4 +1,5 @@
-"""Downloader middleware: retries with exponential backoff that honour ``Retry-After``."""
+"""Downloader middlewares: the site rule on every request, backoff retries that honour
+``Retry-After``, and the WARC archive of every response (with its wire headers)."""
 
 from __future__ import annotations
 
@@ -69,13 +70,68 @@ class BackoffRetryMiddleware(RetryMiddleware):
         return retry
 
 
+class SiteRule:
+    """Every request the crawl sends passes the spider's rule for links (``QASpider.wanted``):
+    a redirect to another host or port (or to a denied path) is dropped before anything is
+    sent to it. Runs before the robots.txt middleware, so another host's robots.txt is not
+    fetched either. Scrapy's OffsiteMiddleware would not do: it knows no ports, and it lets
+    through whatever the start request redirects to (``dont_filter``)."""
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def process_request(self, request, spider=None):
+        from urllib.parse import urlsplit
+
+        from scrapy.exceptions import IgnoreRequest
+
+        spider = self.crawler.spider
+        if not hasattr(spider, "wanted"):
+            return None
+        if request.meta.get("start") and not request.meta.get("redirect_urls"):
+            return None  # the start URL defines the site
+        if urlsplit(request.url).path == "/robots.txt":
+            ok = spider.on_site(request.url)
+        else:
+            ok = spider.wanted(request.url)
+        if ok:
+            return None
+        came_from = (request.meta.get("redirect_urls") or [None])[-1]
+        from qa_crawler import stats as keys
+
+        self.crawler.stats.inc_value(keys.SITE_RULE_DROPPED)
+        logger.info("Not fetching %s (redirected from %s): outside the crawl's site",
+                    request.url, came_from)
+        raise IgnoreRequest(f"outside the crawl's site: {request.url}"
+                            + (f" (redirected from {came_from})" if came_from else ""))
+
+
+WIRE_ENCODING = "qa_wire_encoding"
+
+
+class WireHeadersMiddleware:
+    """Notes a response's ``Content-Encoding`` as received (in ``request.meta``), before Scrapy's
+    decompression (610) drops it, for the WARC record's ``X-Crawler-Content-Encoding``."""
+
+    def process_response(self, request, response, spider=None):
+        value = b", ".join(response.headers.getlist(b"Content-Encoding"))
+        request.meta[WIRE_ENCODING] = value.decode("latin-1") or None
+        return response
+
+
 class WarcMiddleware:
     """Appends every response (with its request) to the crawl's WARC files.
 
-    Sits between the decompression middleware (590) and the retry middleware (550), so it sees
-    every response, the 5xx that will be retried included, as the spider would read it. Where the
-    response record went is left in ``request.meta["qa_warc"]`` for the record's provenance.
-    Off with ``QA_WARC_ENABLED = False`` (``qa-crawler crawl --no-warc``).
+    Sits between the decompression middleware (610) and the redirect middleware (600), so it
+    sees every response as the spider would read it: the redirects and the 5xx that will be
+    retried (550) included. A 304 of a re-check is written as a revisit of the stored page. Where
+    the record went is left in ``request.meta["qa_warc"]`` for the record's provenance (after a
+    redirect, the final page's). The CDXJ index is written when the spider closes. Off with
+    ``QA_WARC_ENABLED = False`` (``qa-crawler crawl --no-warc``).
     """
 
     def __init__(self, crawler):
@@ -89,11 +145,14 @@ class WarcMiddleware:
             from scrapy.exceptions import NotConfigured
 
             raise NotConfigured
+        self.state = state
         self.archive = WarcArchive(
             state.out_dir, worker=crawler.settings.get("QA_WORKER"),
             max_bytes=crawler.settings.getint("QA_WARC_MAX_BYTES"),
+            info=self.warcinfo(crawler.settings),
         )
         self.stats = crawler.stats
+        self.crawler = crawler
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
     @classmethod
@@ -101,9 +160,46 @@ class WarcMiddleware:
         return cls(crawler)
 
     @staticmethod
+    def warcinfo(settings) -> dict[str, str]:
+        """The fields of the ``warcinfo`` record that opens each WARC file."""
+        from pathlib import Path
+
+        import scrapy
+
+        from qa_crawler import __version__
+
+        return {
+            "software": f"qa-crawler/{__version__} (Scrapy/{scrapy.__version__}, warcio)",
+            "format": "WARC File Format 1.1",
+            "conformsTo": "https://iipc.github.io/warc-specifications/specifications/"
+                          "warc-format/warc-1.1/",
+            "operator": settings.get("QA_CONTACT"),
+            "robots": "obey" if settings.getbool("ROBOTSTXT_OBEY") else "ignore",
+            "http-header-user-agent": settings.get("USER_AGENT"),
+            "isPartOf": Path(settings.get("QA_OUT_DIR")).resolve().name,
+            "description": f"qa-crawler crawl of {settings.get('QA_START_URL')}",
+        }
+
+    @staticmethod
     def _headers(headers) -> list[tuple[str, str]]:
         return [(k.decode("latin-1"), v.decode("latin-1"))
                 for k, values in headers.items() for v in values]
+
+    def _original(self, url: str):
+        """The stored response a 304 of ``url`` confirms (None when it is not known)."""
+        from qa_crawler.warc import Location, Original, read_at
+
+        record = self.state.stored_record(url)
+        if not record or not record.get("warc_file"):
+            return None
+        try:
+            stored = read_at(self.state.out_dir,
+                             Location(record["warc_file"], int(record["warc_offset"])))
+        except (OSError, LookupError) as exc:
+            logger.warning("The stored page of %s is not in the archive (%s): its revisit "
+                           "record refers to nothing", url, exc)
+            return None
+        return Original(stored.url, stored.date, stored.record_id)
 
     def process_response(self, request, response, spider=None):
         from http import HTTPStatus
@@ -112,14 +208,36 @@ class WarcMiddleware:
             reason = HTTPStatus(response.status).phrase
         except ValueError:
             reason = ""
-        location = self.archive.write(
-            response.url, method=request.method, request_headers=self._headers(request.headers),
-            status=response.status, reason=reason,
-            response_headers=self._headers(response.headers), body=response.body,
-        )
+        original = self._original(request.url) if response.status == 304 else None
+        try:
+            location = self.archive.write(
+                response.url, method=request.method,
+                request_headers=self._headers(request.headers), status=response.status,
+                reason=reason, response_headers=self._headers(response.headers),
+                body=response.body, wire_encoding=request.meta.get(WIRE_ENCODING),
+                original=original,
+            )
+        except OSError as exc:
+            from qa_crawler.guard import NotStored, os_error, storage_failed
+
+            storage_failed(self.crawler, os_error(self.archive.dir / self.archive.name, exc))
+            raise NotStored(f"not stored: {exc}") from None
         request.meta["qa_warc"] = location
         self.stats.inc_value(keys.WARC_RECORDS)
         return response
 
     def spider_closed(self, spider):
-        self.archive.close()
+        from qa_crawler.warc import write_index
+
+        try:
+            self.archive.close()
+        except OSError as exc:
+            from qa_crawler.guard import os_error, storage_failed
+
+            storage_failed(self.crawler, os_error(self.archive.dir / self.archive.name, exc))
+            return
+        try:
+            write_index(self.state.out_dir)
+        except Exception as exc:  # the archive stands without its index; export writes it again
+            logger.warning("Could not write the CDXJ index of %s: %s: %s",
+                           self.archive.dir, type(exc).__name__, exc)

@@ -19,7 +19,9 @@ SCHEMA_VERSION = 2
 # What each schema version added; the card and the manifest say it. Columns are only added.
 SCHEMA_HISTORY = {
     1: "the first release: the page's parts, provenance, page history and split",
-    2: "parse_issues: what the parser was unsure of on the page",
+    2: "parse_issues: what the parser was unsure of on the page; removed_at: when the page "
+       "was found withdrawn from the site; language: of the question; dup_cluster: its "
+       "near-duplicate group (splits are assigned by group)",
 }
 
 
@@ -175,13 +177,19 @@ class QARecord:
     warc_offset: int | None = column(
         pa.int64(), "Byte offset of the page's response record in warc_file.", kind="provenance",
     )
+    language: str | None = column(
+        pa.string(), "Language of the asker's subject and question, an ISO 639 code ('en'), "
+        "detected offline (py3langid); another language than English is also a parse issue. "
+        "(Schema version 2.)",
+    )
     parse_issues: list[str] = column(
         pa.list_(pa.string()), "What the parser was unsure of on this page, one short string each, "
         "'<kind>: <detail>'. Kinds: missing (a part not found), unreadable_date (a date on the "
         "page that could not be read; its text is kept in *_raw), department_mismatch (the "
         "title's department is not the reply header's), label_leak (a page label such as 'Ask "
         "Date' or '[Read More]' inside a field), asker_unsplit (an asker line not split into "
-        "name, age and gender), similar_no_link (a Similar Q&A entry without a link). Empty when "
+        "name, age and gender), similar_no_link (a Similar Q&A entry without a link), language "
+        "(the question is not in English: its language). Empty when "
         "all is well; filter on it. (Schema version 2.)", nullable=False, default=[],
     )
 
@@ -201,6 +209,12 @@ class PageHistory:
         pa.timestamp("us", tz="UTC"), "When a re-check last found the page's content changed "
         "(UTC); null if it never changed.", kind="history",
     )
+    removed_at: dt.datetime | None = column(
+        pa.timestamp("us", tz="UTC"), "When a re-check found the page withdrawn from the site "
+        "(HTTP 404 or 410; UTC); null while it is online. Withdrawn rows are left out of the "
+        "published tables unless the export keeps them (--keep-removed). (Schema version 2.)",
+        kind="history",
+    )
 
 
 @dataclass(kw_only=True)
@@ -210,7 +224,14 @@ class DatasetColumns:
     split: str | None = column(
         pa.string(), "'train', 'validation' or 'test', from a hash of qa_id (sha256, first 8 "
         "bytes as a fraction of 2**64 against the ratios in the manifest, by default 0.8/0.1/0.1): "
-        "the same question lands in the same split in every crawl of the site.", kind="derived",
+        "the same question lands in the same split in every crawl of the site. Rows of one "
+        "near-duplicate group (dup_cluster) share the split of the group's key, so no question "
+        "has a near-copy in another split.", kind="derived",
+    )
+    dup_cluster: str | None = column(
+        pa.string(), "Near-duplicate group of the question (MinHash LSH over word 5-shingles of "
+        "subject and question, Jaccard >= 0.8): the smallest qa_id of the group; null for a "
+        "question with no near-copy. (Schema version 2.)", kind="derived",
     )
 
 

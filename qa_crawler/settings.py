@@ -36,9 +36,15 @@ RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 QA_RETRY_BACKOFF_BASE = 1.0
 QA_RETRY_BACKOFF_MAX = 60.0
 DOWNLOADER_MIDDLEWARES = {
+    # Before robots.txt (100): a redirect off the site is dropped before anything is sent.
+    "qa_crawler.middlewares.SiteRule": 40,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "qa_crawler.middlewares.BackoffRetryMiddleware": 550,
-    "qa_crawler.middlewares.WarcMiddleware": 580,
+    # The archive sees every response after decompression and before redirects and retries; the
+    # wire headers are noted before decompression (moved up from 590 for that).
+    "qa_crawler.middlewares.WireHeadersMiddleware": 615,
+    "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": 610,
+    "qa_crawler.middlewares.WarcMiddleware": 605,
     # Only with --redis: the politeness budget shared by every worker of the crawl.
     "qa_crawler.cluster.ClusterPolitenessMiddleware": 960,
 }
@@ -49,6 +55,10 @@ CONCURRENT_ITEMS = 1
 ITEM_PIPELINES = {
     "pipelines.validate.ValidationPipeline": 200,
     "pipelines.store.StorePipeline": 800,
+}
+SPIDER_MIDDLEWARES = {
+    # A callback that cannot write the folder (disk full) stops the crawl in one line.
+    "qa_crawler.guard.StorageGuardMiddleware": 50,
 }
 EXTENSIONS = {
     "qa_crawler.progress.Progress": 500,
@@ -80,6 +90,9 @@ QA_WORKER = "main"
 # Keep every raw response in WARC files under DIR/.qa-crawler/warc (for `rebuild` and `show`).
 QA_WARC_ENABLED = True
 QA_WARC_MAX_BYTES = 1 << 30
+# Seconds an export (the crawl's closing one, `qa-crawler export`) waits for another export of
+# the same folder to finish before it gives up (exit status 3).
+QA_EXPORT_LOCK_WAIT = 300.0
 # Distributed mode (--redis): seconds a worker waits on an empty frontier with nothing in flight
 # anywhere before it stops; heartbeat lifetime after which a silent worker counts as dead.
 QA_REDIS_IDLE_SECONDS = 10.0
@@ -99,6 +112,9 @@ QA_SPLIT_RATIOS = ""
 # Write the dataset folder when the crawl ends (off for the workers of a distributed crawl, whose
 # dataset `qa-crawler export` writes).
 QA_EXPORT_ON_CLOSE = True
+# Keep pages withdrawn from the site (a re-check answered 404 or 410; their removed_at is set)
+# in the published tables (`--keep-removed`); by default they are left out.
+QA_KEEP_REMOVED = False
 # Draw report.html (charts, `qa-crawler report`) after the dataset is written at the end of a run.
 QA_REPORT = True
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import fcntl
 import hashlib
 import heapq
@@ -20,6 +21,7 @@ import itertools
 import json
 import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -40,7 +42,8 @@ CREATE TABLE IF NOT EXISTS pages (
     last_seen TEXT NOT NULL,
     changed_at TEXT,
     etag TEXT,
-    last_modified TEXT
+    last_modified TEXT,
+    removed_at TEXT
 );
 CREATE TABLE IF NOT EXISTS urls (
     url TEXT PRIMARY KEY,
@@ -86,6 +89,146 @@ class LockedError(RuntimeError):
     """Another crawl holds the output folder."""
 
 
+class StorageError(Exception):
+    """A file of the folder cannot be written (disk full, read-only, I/O error); the message is
+    one line naming the file and the cause."""
+
+
+class DamagedStateError(StorageError):
+    """A state database is damaged or empty; the message names it and what can be done."""
+
+
+# SQLite's error names (Python 3.11+: sqlite3.Error.sqlite_errorname) for the causes an operator
+# can act on, said as the system says them for other files.
+_SQLITE_CAUSES = {
+    "SQLITE_FULL": os.strerror(errno.ENOSPC),
+    "SQLITE_IOERR": os.strerror(errno.EIO),
+    "SQLITE_READONLY": os.strerror(errno.EROFS),
+    "SQLITE_CANTOPEN": "cannot open the file",
+}
+_SQLITE_DAMAGED = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
+
+
+def file_system_cause(path: Path) -> str | None:
+    """What the file system holding ``path`` says against writing (read-only, full), if anything:
+    SQLite reports some of these only as "I/O error" or "cannot open"."""
+    try:
+        fs = os.statvfs(path.parent)
+    except OSError:
+        return None
+    if fs.f_flag & os.ST_RDONLY:
+        return os.strerror(errno.EROFS)
+    if fs.f_bavail == 0:
+        return os.strerror(errno.ENOSPC)
+    return None
+
+
+def damaged(path: Path, cause: str) -> DamagedStateError:
+    out = path.parent.parent
+    return DamagedStateError(
+        f"{path}: the crawl state is damaged ({cause}); nothing was changed. Rebuild it from the "
+        f"raw pages with `qa-crawler rebuild {out}` (the damaged file is set aside), or restore "
+        f"a copy of {path.name}")
+
+
+class _Connection(sqlite3.Connection):
+    """A connection whose storage errors name the database file (StorageError)."""
+
+    def __init__(self, database, *args, **kwargs):
+        super().__init__(database, *args, **kwargs)
+        self.file = Path(str(database).removeprefix("file:").split("?", 1)[0])
+
+    def _storage_error(self, exc: sqlite3.Error) -> Exception:
+        name = getattr(exc, "sqlite_errorname", "") or ""
+        if name.startswith(_SQLITE_DAMAGED) or isinstance(exc, sqlite3.DatabaseError) and \
+                ("malformed" in str(exc) or "not a database" in str(exc)):
+            return damaged(self.file, str(exc))
+        for prefix, cause in _SQLITE_CAUSES.items():
+            if name.startswith(prefix):
+                writing = prefix in ("SQLITE_FULL", "SQLITE_READONLY")
+                if prefix != "SQLITE_FULL" and file_system_cause(self.file):
+                    cause, writing = file_system_cause(self.file), True
+                verb = "cannot write" if writing else "cannot use"
+                return StorageError(f"{verb} {self.file}: {cause} ({name})")
+        return exc
+
+
+def _naming_errors(method):
+    def call(self, *args):
+        try:
+            return method(self, *args)
+        except sqlite3.Error as exc:
+            raise self._storage_error(exc) from exc
+    return call
+
+
+# Every way a connection writes or reads (``with db:`` commits in ``__exit__``).
+for _name in ("execute", "executemany", "executescript", "commit", "__exit__"):
+    setattr(_Connection, _name, _naming_errors(getattr(sqlite3.Connection, _name)))
+
+
+def connect(path: Path, *, read_only: bool = False, **kwargs) -> sqlite3.Connection:
+    """A connection to a state database; an empty (0-byte) file is refused as damaged, since we
+    never make one (a new state appears only with its tables)."""
+    if path.exists() and path.stat().st_size == 0:
+        raise damaged(path, "it is empty, 0 bytes")
+    if read_only:
+        return sqlite3.connect(f"file:{path}?mode=ro", uri=True, factory=_Connection, **kwargs)
+    return sqlite3.connect(path, factory=_Connection, **kwargs)
+
+
+def verify_state_file(path: Path) -> None:
+    """Open a state database and read its tables: DamagedStateError if it is damaged."""
+    db = connect(path, read_only=True)
+    try:
+        db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    finally:
+        db.close()
+
+
+def verify_state_files(out_dir: str | os.PathLike) -> None:
+    """Open every state database of the folder: DamagedStateError names one that is damaged."""
+    for path in state_files(out_dir):
+        verify_state_file(path)
+
+
+def set_aside(path: Path) -> Path:
+    """Rename a damaged state database (and its WAL files) out of the way; returns its new path."""
+    aside = path.with_name(f"{path.name}.damaged-{utcnow():%Y%m%dT%H%M%S}")
+    for suffix in ("-wal", "-shm"):
+        extra = path.with_name(path.name + suffix)
+        if extra.exists():
+            os.replace(extra, aside.with_name(aside.name + suffix))
+    os.replace(path, aside)
+    return aside
+
+
+def hold_lock(path: Path, wait: float = 0.0, *, shared_by: str | None = None):
+    """An exclusive flock on ``path`` (shared among holders that all say ``shared_by``), waiting
+    up to ``wait`` seconds: the open file holding it (it dies with its process, so no stale
+    locks), or, when another process keeps it, a string naming that holder (written into the
+    file by whoever holds it)."""
+    fh = open(path, "a+")
+    deadline = time.monotonic() + wait
+    mode = fcntl.LOCK_SH if shared_by else fcntl.LOCK_EX
+    while True:
+        try:
+            fcntl.flock(fh, mode | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                fh.seek(0)
+                holder = fh.read().strip() or "another process"
+                fh.close()
+                return holder
+            time.sleep(0.1)
+    fh.seek(0)
+    fh.truncate()
+    fh.write(f"{shared_by}\n" if shared_by else f"pid {os.getpid()} since {iso(utcnow())}\n")
+    fh.flush()
+    return fh
+
+
 class CrawlState:
     """One process's view of the state folder of a dataset directory."""
 
@@ -106,7 +249,7 @@ class CrawlState:
             finally:
                 db.close()
             os.replace(tmp, self.path)
-        self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self.db = connect(self.path, isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         before_frontier = not self.db.execute(
@@ -114,12 +257,15 @@ class CrawlState:
         self.db.executescript(_SCHEMA)
         self._migrate()
         if before_frontier:
-            self._seed_frontier()
-        self._lock_file = None
+            self.seed_frontier()
+        self._lock_files: list = []
         self.run_id: int | None = None
 
     def _migrate(self) -> None:
-        """Bring an older database's change keys up to date (once; ``user_version`` says)."""
+        """Bring an older database up to date: the ``removed_at`` column, and the change keys
+        (once; ``user_version`` says)."""
+        if "removed_at" not in _columns(self.db, "pages"):
+            self.db.execute("ALTER TABLE pages ADD COLUMN removed_at TEXT")
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
         if version >= KEY_VERSION:
             return
@@ -131,7 +277,7 @@ class CrawlState:
                                 [(content_key(json.loads(body)), qa_id) for qa_id, body in rows])
             self.db.execute(f"PRAGMA user_version = {KEY_VERSION}")
 
-    def _seed_frontier(self) -> None:
+    def seed_frontier(self) -> None:
         """A state from before the frontier: the links of its stored records become pending, so
         that pages only they lead to, lost by an earlier stop, are fetched by the next run."""
         links: set[str] = set()
@@ -141,32 +287,31 @@ class CrawlState:
             self.add_pending(sorted(links))
 
     # -- locking -----------------------------------------------------------------------------
-    def lock(self) -> None:
-        """Take the folder's crawl lock; an flock dies with its process, so no stale locks."""
-        path = self.dir / f"lock-{self.worker}"
-        fh = open(path, "a+")
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            fh.seek(0)
-            holder = fh.read().strip() or "another process"
-            fh.close()
+    def lock(self, distributed: bool = False) -> None:
+        """Take the folder's crawl lock: the whole folder for a crawl of its own (whatever its
+        QA_WORKER), shared by the workers of a distributed crawl, each of which also locks its
+        own name. An flock dies with its process, so no stale locks."""
+        locks = [hold_lock(self.dir / "lock",
+                           shared_by="the workers of a distributed crawl" if distributed else None)]
+        if distributed and not isinstance(locks[0], str):
+            locks.append(hold_lock(self.dir / f"lock-{self.worker}"))
+        busy = [h for h in locks if isinstance(h, str)]
+        if busy:
+            for h in locks:
+                if not isinstance(h, str):
+                    h.close()
             raise LockedError(
-                f"{self.out_dir} is being crawled by {holder}; wait for it to finish "
+                f"{self.out_dir} is being crawled by {busy[0]}; wait for it to finish "
                 "or choose another --out folder"
-            ) from None
-        fh.seek(0)
-        fh.truncate()
-        fh.write(f"pid {os.getpid()} since {iso(utcnow())}\n")
-        fh.flush()
-        self._lock_file = fh
+            )
+        self._lock_files = locks
 
     def close(self) -> None:
         self.db.close()
-        if self._lock_file is not None:
-            fcntl.flock(self._lock_file, fcntl.LOCK_UN)
-            self._lock_file.close()
-            self._lock_file = None
+        for fh in self._lock_files:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+            fh.close()
+        self._lock_files = []
 
     @contextlib.contextmanager
     def transaction(self):
@@ -239,7 +384,7 @@ class CrawlState:
             elif row[0] == digest:
                 outcome = "unchanged"
                 self.db.execute(
-                    "UPDATE pages SET last_seen = ?, etag = COALESCE(?, etag),"
+                    "UPDATE pages SET last_seen = ?, etag = COALESCE(?, etag), removed_at = NULL,"
                     " last_modified = COALESCE(?, last_modified) WHERE qa_id = ?",
                     (seen, etag, last_modified, qa_id),
                 )
@@ -247,7 +392,8 @@ class CrawlState:
                 outcome = "changed"
                 self.db.execute(
                     "UPDATE pages SET url = ?, fetched_url = ?, record = ?, content_sha256 = ?,"
-                    " last_seen = ?, changed_at = ?, etag = ?, last_modified = ? WHERE qa_id = ?",
+                    " last_seen = ?, changed_at = ?, etag = ?, last_modified = ?,"
+                    " removed_at = NULL WHERE qa_id = ?",
                     (record_json["url"], fetched_url, body, digest, seen, seen, etag,
                      last_modified, qa_id),
                 )
@@ -278,27 +424,50 @@ class CrawlState:
                 (record_json["qa_id"], record_json["url"], record_json["url"], body,
                  content_key(record_json), seen, seen),
             )
+            # ... and its URL as fetched, so that the next crawl does not fetch it again.
+            self.db.execute(
+                "INSERT INTO urls (url, qa_id, fetched_at) VALUES (?, ?, ?) ON CONFLICT(url)"
+                " DO NOTHING", (record_json["url"], record_json["qa_id"], seen))
         return True
+
+    def mark_removed(self, fetched_url: str) -> bool:
+        """A re-check found the stored page of ``fetched_url`` withdrawn (404, 410): its row gets
+        ``removed_at`` (kept from the first time) and stays; no failure. Whether one was stored."""
+        seen = iso(utcnow())
+        with self.transaction():
+            cur = self.db.execute(
+                "UPDATE pages SET removed_at = COALESCE(removed_at, ?), last_seen = ?"
+                " WHERE qa_id = (SELECT qa_id FROM urls WHERE url = ?)", (seen, seen, fetched_url))
+            if cur.rowcount:
+                self.db.execute("UPDATE urls SET fetched_at = ? WHERE url = ?", (seen, fetched_url))
+                self.db.execute("DELETE FROM failures WHERE url = ?", (fetched_url,))
+        return bool(cur.rowcount)
 
     def touch(self, fetched_url: str) -> None:
         """A conditional re-check answered 304: the page is unchanged and was seen now."""
         seen = iso(utcnow())
         with self.transaction():
             self.db.execute(
-                "UPDATE pages SET last_seen = ? WHERE qa_id = (SELECT qa_id FROM urls WHERE url = ?)",
+                "UPDATE pages SET last_seen = ?, removed_at = NULL"  # online after all
+                " WHERE qa_id = (SELECT qa_id FROM urls WHERE url = ?)",
                 (seen, fetched_url),
             )
             self.db.execute("UPDATE urls SET fetched_at = ? WHERE url = ?", (seen, fetched_url))
             self.db.execute("DELETE FROM failures WHERE url = ?", (fetched_url,))
 
-    def record_links(self, fetched_url: str) -> list[str]:
-        """The Similar Q&A and Related FAQ URLs of the stored page fetched from ``fetched_url``
-        (what a 304 re-check still has to follow)."""
+    def stored_record(self, fetched_url: str) -> dict | None:
+        """The stored record (JSON) of the page fetched from ``fetched_url``, if any."""
         row = self.db.execute(
             "SELECT p.record FROM urls u JOIN pages p USING (qa_id) WHERE u.url = ?",
             (fetched_url,),
         ).fetchone()
-        return _record_links(json.loads(row[0])) if row else []
+        return json.loads(row[0]) if row else None
+
+    def record_links(self, fetched_url: str) -> list[str]:
+        """The Similar Q&A and Related FAQ URLs of the stored page fetched from ``fetched_url``
+        (what a 304 re-check still has to follow)."""
+        record = self.stored_record(fetched_url)
+        return _record_links(record) if record else []
 
     # -- frontier ----------------------------------------------------------------------------
     def add_pending(self, urls) -> None:
@@ -376,10 +545,12 @@ def iter_merged_records(out_dir: str | os.PathLike) -> Iterator[tuple[dict, dict
     not grow with the number of pages. Where two workers stored the same qa_id, the most
     recently seen copy wins.
     """
-    conns = [sqlite3.connect(f"file:{p}?mode=ro", uri=True) for p in state_files(out_dir)]
+    conns = [connect(p, read_only=True) for p in state_files(out_dir)]
     streams = [
-        c.execute("SELECT qa_id, last_seen, first_seen, changed_at, record FROM pages"
-                  " ORDER BY qa_id")
+        # A worker's file from before removed_at has none (it is migrated when it next runs).
+        c.execute("SELECT qa_id, last_seen, first_seen, changed_at, record, "
+                  + ("removed_at" if "removed_at" in _columns(c, "pages") else "NULL")
+                  + " FROM pages ORDER BY qa_id")
         for c in conns
     ]
     merged = heapq.merge(*streams)
@@ -391,6 +562,7 @@ def iter_merged_records(out_dir: str | os.PathLike) -> Iterator[tuple[dict, dict
                 "first_seen": min(row[2] for row in rows),
                 "last_seen": latest[1],
                 "changed_at": max((row[3] for row in rows if row[3]), default=None),
+                "removed_at": latest[5],
             }
     finally:
         merged.close()  # before the connections its cursors read from
@@ -398,11 +570,33 @@ def iter_merged_records(out_dir: str | os.PathLike) -> Iterator[tuple[dict, dict
             c.close()
 
 
+def iter_merged_texts(out_dir: str | os.PathLike, fields: tuple[str, ...]
+                      ) -> Iterator[tuple[str, str]]:
+    """(qa_id, the record's ``fields`` joined by a space) of every page, the most recently seen
+    copy where workers overlap, ordered by qa_id; read by SQLite (no record is decoded here)."""
+    conns = [sqlite3.connect(f"file:{p}?mode=ro", uri=True) for p in state_files(out_dir)]
+    extract = " || ' ' || ".join(f"coalesce(json_extract(record, '$.{f}'), '')" for f in fields)
+    streams = [c.execute(f"SELECT qa_id, last_seen, {extract} FROM pages ORDER BY qa_id")
+               for c in conns]
+    merged = heapq.merge(*streams)
+    try:
+        for qa_id, group in itertools.groupby(merged, key=lambda row: row[0]):
+            yield qa_id, max(group, key=lambda row: row[1])[2]
+    finally:
+        merged.close()
+        for c in conns:
+            c.close()
+
+
+def _columns(db, table: str) -> set[str]:
+    return {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+
+
 def known_urls(out_dir: str | os.PathLike, fresher_than: dt.datetime | None = None) -> set[str]:
     """Fetched URLs of the pages stored by any worker in the folder."""
     urls: set[str] = set()
     for path in state_files(out_dir):
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        db = connect(path, read_only=True)
         try:
             if fresher_than is None:
                 rows = db.execute("SELECT url FROM urls")
@@ -449,7 +643,7 @@ def merged_failures(out_dir: str | os.PathLike) -> list[dict]:
     out: dict[str, dict] = {}
     fetched: set[str] = set()
     for path in state_files(out_dir):
-        db = sqlite3.connect(path)
+        db = connect(path)
         try:
             fetched.update(u for (u,) in db.execute("SELECT url FROM urls"))
             for url, kind, status, error, attempts, last in db.execute(
@@ -468,7 +662,7 @@ def merged_failures(out_dir: str | os.PathLike) -> list[dict]:
 def merged_runs(out_dir: str | os.PathLike) -> list[dict]:
     runs = []
     for path in state_files(out_dir):
-        db = sqlite3.connect(path)
+        db = connect(path)
         try:
             for row in db.execute(
                 "SELECT worker, start_url, started_at, finished_at, finish_reason, stats, monitors"

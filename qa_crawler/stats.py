@@ -18,6 +18,7 @@ SKIPPED_NOT_HTML = "qa/skipped_not_html"
 SKIPPED_IGNORED = "qa/skipped_ignored"  # robots.txt, offsite: a choice, not a failure
 NOT_MODIFIED = "qa/recheck/not_modified"  # re-checks answered 304
 DUPLICATES = "qa/duplicates"
+REMOVED = "qa/removed"  # stored pages a re-check found withdrawn (404, 410)
 PARSE_ISSUE_ROWS = "qa/parse_issue_rows"  # records with any parse issue
 START_FAILED = "qa/start_failed"  # why the start URL could not be fetched
 ARTICLE_URL_PATTERN = "qa/article_url_pattern"  # kept with the run for `rebuild`
@@ -35,13 +36,15 @@ DATASET_ROWS = "qa/dataset_rows"
 REPORT = "qa/report"  # path of report.html
 REPORT_ERROR = "qa/report_error"
 REDIS_LOST = "qa/redis_lost"
+WRITE_ERROR = "qa/write_error"  # the file that could not be written and why: the crawl stopped
+SITE_RULE_DROPPED = "qa/site_rule/dropped"  # requests (redirects) off the crawl's site
 CLUSTER_WORKER = "qa/cluster/worker"
 CLUSTER_RUN = "qa/cluster/run"
 CLUSTER_RECOVERED = "qa/cluster/recovered"
 CLUSTER_SKIPPED_STORED = "qa/cluster/skipped_stored"  # recovered requests for stored pages
 
 # Families of keys, one per name: ``FAILURES + kind`` and so on.
-FAILURES = "qa/failures/"  # + http_error, network_error, not_qa_page
+FAILURES = "qa/failures/"  # + http_error, network_error, too_large, not_qa_page
 MISSING = "qa/missing/"  # + a required part the page lacked
 PARSE_ISSUES = "qa/parse_issues/"  # + a kind of parse issue: records with one of that kind
 RECORDS = "qa/records/"  # + new, changed, unchanged (the store's outcome)

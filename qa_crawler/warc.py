@@ -1,8 +1,12 @@
-"""The raw archive: every response of a crawl in compressed WARC files (warcio), and reading back.
+"""The raw archive: every response of a crawl in compressed WARC files (warcio), their CDXJ
+index, and reading back.
 
-Files live in ``DIR/.qa-crawler/warc/``, one series per worker, rolled over by size. Each
-response record is written with its request, both with their HTTP headers, and flushed at once:
-a crash can tear at most the last record, which the readers detect and drop with a warning.
+Files live in ``DIR/.qa-crawler/warc/``, one series per worker, rolled over by size; each file
+opens with a ``warcinfo`` record (software, operator, robots policy). Each response record is
+written with its request, both with their HTTP headers, and flushed at once: a crash can tear at
+most the last record, which the readers detect and drop with a warning. A 304 answer of a
+re-check is a ``revisit`` record (server-not-modified) pointing at the stored original.
+``index.cdxj`` beside the files indexes them for replay tools (cdxj-indexer).
 """
 
 from __future__ import annotations
@@ -25,9 +29,12 @@ from qa_crawler.state import STATE_DIRNAME
 logger = logging.getLogger(__name__)
 
 WARC_DIRNAME = "warc"
-# Scrapy hands us bodies already decompressed and de-chunked; headers that describe the wire
-# encoding would make the stored record lie about its payload.
-_WIRE_HEADERS = {b"content-encoding", b"transfer-encoding", b"content-length"}
+INDEX_NAME = "index.cdxj"
+# Scrapy hands us bodies already decompressed and de-chunked. The headers that describe the wire
+# encoding are kept under this prefix, as Common Crawl does, so that the record's headers match
+# its stored payload and still say how it came.
+WIRE_PREFIX = "X-Crawler-"
+REVISIT_NOT_MODIFIED = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
 
 
 def warc_dir(out_dir: str | os.PathLike) -> Path:
@@ -42,15 +49,56 @@ class Location:
     offset: int
 
 
+def stored_headers(headers: list[tuple[str, str]], length: int,
+                   wire_encoding: str | None = None) -> list[tuple[str, str]]:
+    """The HTTP headers to store with a payload of ``length`` bytes that Scrapy decoded.
+
+    ``Transfer-Encoding`` (Twisted de-chunks), a ``Content-Length`` other than the payload's and
+    a ``Content-Encoding`` that was decoded (``wire_encoding``, as received, when the response no
+    longer says it) are kept with the ``X-Crawler-`` prefix; ``Content-Length`` is the payload's.
+    """
+    out = []
+    encoding = None
+    for name, value in headers:
+        key = name.lower()
+        if key == "transfer-encoding":
+            out.append((WIRE_PREFIX + "Transfer-Encoding", value))
+        elif key == "content-length":
+            if value.strip() != str(length):
+                out.append((WIRE_PREFIX + "Content-Length", value))
+        else:
+            if key == "content-encoding":
+                encoding = value
+            out.append((name, value))
+    if wire_encoding and wire_encoding != encoding:
+        out.append((WIRE_PREFIX + "Content-Encoding", wire_encoding))
+    out.append(("Content-Length", str(length)))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Original:
+    """The stored response a revisit record refers to."""
+
+    url: str
+    date: str
+    record_id: str | None = None
+
+
 class WarcArchive:
-    """Appends request/response pairs to ``<worker>-<stamp>-<seq>.warc.gz``, rolling over by size."""
+    """Appends request/response pairs to ``<worker>-<stamp>-<seq>.warc.gz``, rolling over by size.
+
+    ``info`` (software, operator, robots policy, ...) is the ``warcinfo`` record that opens each
+    file.
+    """
 
     def __init__(self, out_dir: str | os.PathLike, worker: str = "main",
-                 max_bytes: int = 1 << 30):
+                 max_bytes: int = 1 << 30, info: dict[str, str] | None = None):
         self.dir = warc_dir(out_dir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.worker = worker
         self.max_bytes = max_bytes
+        self.info = dict(info or {})
         self.stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d%H%M%S")
         self.seq = 0
         self.fh = None
@@ -62,19 +110,36 @@ class WarcArchive:
         self.name = f"{self.worker}-{self.stamp}-{self.seq:05d}.warc.gz"
         self.fh = open(self.dir / self.name, "ab")
         self.writer = WARCWriter(self.fh, gzip=True, warc_version="1.1")
+        self.writer.write_record(self.writer.create_warcinfo_record(self.name, self.info))
+        self.fh.flush()
 
     def write(self, url: str, *, method: str, request_headers: list[tuple[str, str]],
               status: int, reason: str, response_headers: list[tuple[str, str]],
-              body: bytes, protocol: str = "HTTP/1.1") -> Location:
-        """Write one exchange; returns where its response record starts."""
+              body: bytes, protocol: str = "HTTP/1.1", wire_encoding: str | None = None,
+              original: Original | None = None) -> Location:
+        """Write one exchange; returns where its response record starts.
+
+        A 304 is a ``revisit`` record (server-not-modified) that refers to ``original``, the
+        stored response it confirms, when that is known.
+        """
         if self.fh.tell() >= self.max_bytes:
             self.close()
             self._open()
-        headers = [(k, v) for k, v in response_headers if k.lower().encode() not in _WIRE_HEADERS]
-        headers.append(("Content-Length", str(len(body))))
-        http = StatusAndHeaders(f"{status} {reason}".strip(), headers, protocol=protocol)
-        response = self.writer.create_warc_record(url, "response", payload=io.BytesIO(body),
-                                                  length=len(body), http_headers=http)
+        http = StatusAndHeaders(f"{status} {reason}".strip(),
+                                stored_headers(response_headers, len(body), wire_encoding),
+                                protocol=protocol)
+        if status == 304:
+            refers = {"WARC-Profile": REVISIT_NOT_MODIFIED}
+            if original is not None:
+                refers["WARC-Refers-To-Target-URI"] = original.url
+                refers["WARC-Refers-To-Date"] = original.date
+                if original.record_id:
+                    refers["WARC-Refers-To"] = original.record_id
+            response = self.writer.create_warc_record(url, "revisit", http_headers=http,
+                                                      warc_headers_dict=refers)
+        else:
+            response = self.writer.create_warc_record(url, "response", payload=io.BytesIO(body),
+                                                      length=len(body), http_headers=http)
         offset = self.fh.tell()
         self.writer.write_record(response)
         path = url.split("/", 3)[3] if url.count("/") >= 3 else ""
@@ -102,6 +167,7 @@ class StoredResponse:
     content_type: str | None
     body: bytes
     location: Location
+    record_id: str | None = None
 
 
 def _stored(record, location: Location | None, iterator=None) -> StoredResponse:
@@ -119,6 +185,7 @@ def _stored(record, location: Location | None, iterator=None) -> StoredResponse:
         content_type=http.get_header("Content-Type") if http else None,
         body=body,
         location=location,
+        record_id=record.rec_headers.get_header("WARC-Record-ID"),
     )
 
 
@@ -177,3 +244,19 @@ def iter_responses(out_dir: str | os.PathLike, *, with_body: bool = True
             # warcio stops quietly at a torn gzip member; the file size tells.
             logger.warning("%s is truncated: %d bytes after offset %d are a torn record, dropped "
                            "(read up to the last whole record)", path, size - end, end)
+
+
+def write_index(out_dir: str | os.PathLike) -> Path | None:
+    """Write ``index.cdxj`` (sorted CDXJ, cdxj-indexer) of every WARC file's response, revisit,
+    resource and metadata records beside them; its path, or None when there are no files."""
+    from cdxj_indexer.main import write_cdx_index
+
+    folder = warc_dir(out_dir)
+    files = sorted(str(p) for p in folder.glob("*.warc.gz"))
+    if not files:
+        return None
+    tmp = folder / f".{INDEX_NAME}.{os.getpid()}.tmp"
+    write_cdx_index(str(tmp), files, {"sort": True})
+    # Workers of a distributed crawl may write it at the same time: each replaces it whole.
+    os.replace(tmp, folder / INDEX_NAME)
+    return folder / INDEX_NAME

@@ -132,7 +132,7 @@ def test_a_crawl_that_cannot_run_is_alerted_on(tmp_path, receivers):
     assert proc.returncode == 3, proc.stderr[-3000:]
     [summary] = receivers.commands()
     assert summary["event"] == "cannot_run" and summary["start_url"] == dead
-    assert "could not be fetched" in summary["problems"][0]
+    assert summary["problems"] == [f"cannot reach {dead}: connection refused"]
     assert len(receivers.posts) == 1 and len(receivers.mails) == 1
 
 

@@ -8,6 +8,8 @@ import sys
 import pytest
 
 from qa_crawler.cli import HELP, build_parser
+from qa_crawler.demo.server import SiteServer
+from qa_crawler.demo.site import SampleSite
 
 COMMANDS = sorted(HELP)
 
@@ -56,10 +58,13 @@ def test_a_bad_option_prints_that_subcommands_usage():
 def test_an_out_that_is_a_file_or_cannot_be_created_is_named(tmp_path):
     file = tmp_path / "notes.txt"
     file.write_text("x")
-    proc = qa("crawl", "--start-url", "http://127.0.0.1:9/", "--out", file)
-    assert proc.returncode == 3 and proc.stderr == f"qa-crawler crawl: --out {file} is a file, not a folder\n"
     below = file / "data"
-    proc = qa("crawl", "--start-url", "http://127.0.0.1:9/", "--out", below)
+    with SiteServer(SampleSite(n_pages=3)) as server:  # a start URL that answers
+        proc = qa("crawl", "--start-url", server.url("/"), "--out", file)
+        beneath = qa("crawl", "--start-url", server.url("/"), "--out", below)
+        assert server.requests == []  # refused before anything is fetched
+    assert proc.returncode == 3 and proc.stderr == f"qa-crawler crawl: --out {file} is a file, not a folder\n"
+    proc = beneath
     assert proc.returncode == 3
     assert proc.stderr == f"qa-crawler crawl: cannot create the output folder {below}: Not a directory\n"
 

@@ -4,6 +4,7 @@ Request and Response objects (no subprocess, no server)."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import pytest
 from scrapy import Request
@@ -155,3 +156,32 @@ def test_end_of_run_steps_each_run_and_a_failed_export_is_named_not_hidden(crawl
 def test_end_of_run_is_off_without_a_crawl_state():
     with pytest.raises(NotConfigured):
         RunLifecycle.from_crawler(make_crawler())
+
+
+@pytest.mark.parametrize("field, value, reason", [
+    ("asker_gender", "f", "asker_gender"),
+    ("asked_on", "2016-13-45", "asked_on"),
+    ("asker_age_min", 70000, "asker_age_min"),
+    ("qa_id", "", "qa_id"),
+    ("parse_issues", [1], "parse_issues"),
+])
+def test_the_fast_validator_drops_what_the_schema_forbids_naming_the_field(
+        crawl_of, field, value, reason):
+    """fastjsonschema decides, jsonschema names the fields: the same rules either way."""
+    from scrapy.exceptions import DropItem
+
+    from qa_crawler.fetched import Fetch
+    from qa_crawler.record import to_json_dict
+
+    crawler = crawl_of()
+    validate = crawler.qa_pipelines[0]
+    site = SampleSite(n_pages=5, seed=2)
+    (page,) = [o for o in asyncio.run(_outputs(crawler, response(site, site.article_path(
+        site.qa_ids()[0])))) if isinstance(o, FetchedPage)]
+    assert validate.process_item(page) is page  # a good record passes, its JSON kept
+    assert page.stored == to_json_dict(page.record)
+    bad = FetchedPage(dataclasses.replace(page.record, **{field: value}), page.fetch)
+    with pytest.raises(DropItem, match=reason):
+        validate.process_item(bad)
+    assert crawler.stats.get_value(keys.VALIDATION + reason) == 1
+    assert isinstance(bad.fetch, Fetch)

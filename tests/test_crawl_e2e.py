@@ -80,7 +80,7 @@ def test_a_second_crawl_on_the_same_folder_is_refused_while_one_runs(tmp_path):
                                  stderr=subprocess.PIPE, text=True)
         try:
             deadline = time.time() + 30
-            while not list((tmp_path / ".qa-crawler").glob("lock-*")) and time.time() < deadline:
+            while not list((tmp_path / ".qa-crawler").glob("lock*")) and time.time() < deadline:
                 time.sleep(0.1)
             time.sleep(1.0)
             second = crawl(server.url("/"), tmp_path)

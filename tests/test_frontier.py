@@ -281,19 +281,9 @@ def test_stopped_with_ctrl_c_again_and_again_every_page_ends_up_stored_once(tmp_
 
 
 @pytest.fixture
-def small_disk(tmp_path):
+def small_disk(mount_small_disk):
     """A 2 MB tmpfs (root only); skips where mounting is not allowed."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)],
-                          capture_output=True, text=True)
-    if proc.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs for the full-disk test (needs root): "
-                    f"{proc.stderr.strip() or proc.returncode}")
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+    return mount_small_disk("2m")
 
 
 @pytest.mark.slow

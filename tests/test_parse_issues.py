@@ -139,3 +139,16 @@ def test_a_sidebar_of_recent_questions_does_not_make_a_qa_page_a_listing(where):
         "Mr. Lee", "Lin Yu", "2020-01-03")
     assert rec.question == "My throat has been sore for a week and I have a mild fever."
     assert rec.parse_issues == []
+
+
+def test_a_question_in_another_language_is_detected_and_flagged():
+    html = page().replace("Throat still sore", "喉嚨痛了一個星期").replace(
+        "My throat has been sore for a week and I have a mild fever.",
+        "醫師您好，我喉嚨痛了一個星期，還有一點發燒，請問需要看醫生嗎？")
+    rec = parse_page(html.encode(), URL).record
+    assert rec.language == "zh"
+    assert rec.parse_issues == ["language: zh"]
+
+
+def test_an_english_question_is_english():
+    assert parse_page(page().encode(), URL).record.language == "en"

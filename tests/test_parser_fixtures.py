@@ -13,7 +13,7 @@ FIELDS = [
     "qa_id", "url", "title", "subject", "question", "asker_name", "asker_gender",
     "asker_age_min", "asker_age_max", "asked_on", "asked_on_raw", "department", "doctor_name",
     "answer", "answered_on", "answered_on_raw", "more_info", "similar", "related_topics",
-    "parse_issues",
+    "language", "parse_issues",
 ]
 
 _cache: dict = {}

@@ -92,8 +92,8 @@ def test_second_run_fetches_only_new_pages_and_recheck_picks_up_changes(tmp_path
         base = server.base_url
     # The re-check's summary: each count once, under its own name.
     summary = _summary(third.stdout)
-    assert [summary[k] for k in ("new", "changed", "not modified", "failed")] == [
-        "0", "1", f"{sum(1 for r in rechecks if r.status == 304)} (answered 304)", "0"]
+    assert [summary[k] for k in ("new", "changed", "not modified", "removed", "failed")] == [
+        "0", "1", f"{sum(1 for r in rechecks if r.status == 304)} (answered 304)", "0", "0"]
     assert int(summary["pages fetched"]) >= len(site.qa_ids())
 
     rows = qa_rows(tmp_path)

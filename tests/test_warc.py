@@ -1,9 +1,11 @@
 """The raw archive: WARC files that standard tools read, `show`, and `rebuild` without fetching."""
 
 import dataclasses
+import gzip
 import json
 import subprocess
 import sys
+import zipfile
 
 import pyarrow.parquet as pq
 import pytest
@@ -11,10 +13,11 @@ from warcio.archiveiterator import ArchiveIterator
 
 from pipelines.rebuild import rebuild
 from qa_crawler import fetched, record
+from qa_crawler import settings as project_settings
 from qa_crawler.demo.server import SiteServer
 from qa_crawler.demo.site import SampleSite
-from qa_crawler.warc import iter_responses, warc_dir
-from tests.crawl_helpers import crawl
+from qa_crawler.warc import iter_responses, stored_headers, warc_dir
+from tests.crawl_helpers import crawl, qa_rows
 
 pytestmark = pytest.mark.slow
 PROVENANCE = {*record.PROVENANCE, *(f.name for f in dataclasses.fields(record.PageHistory))}
@@ -120,3 +123,204 @@ def test_no_warc_keeps_no_raw_pages_and_the_card_says_so(tmp_path):
     rebuild_proc = subprocess.run([sys.executable, "-m", "qa_crawler.cli", "rebuild",
                                    str(tmp_path)], capture_output=True, text=True, timeout=60)
     assert rebuild_proc.returncode == 2 and "no WARC files" in rebuild_proc.stderr
+    wacz_proc = subprocess.run([sys.executable, "-m", "qa_crawler.cli", "wacz", str(tmp_path)],
+                               capture_output=True, text=True, timeout=60)
+    assert wacz_proc.returncode == 3
+    assert wacz_proc.stderr.startswith("qa-crawler wacz: ") and "no WARC files" in wacz_proc.stderr
+    assert len(wacz_proc.stderr.splitlines()) == 1
+
+
+def _records(out):
+    """Every record of every WARC file: (file name, offset, record type, WARC headers, HTTP
+    headers or None, payload)."""
+    found = []
+    for path in sorted(warc_dir(out).glob("*.warc.gz")):
+        with open(path, "rb") as fh:
+            iterator = ArchiveIterator(fh)
+            for rec in iterator:
+                payload = rec.content_stream().read()
+                found.append((path.name, iterator.get_record_offset(), rec.rec_type,
+                              rec.rec_headers, rec.http_headers, payload))
+    return found
+
+
+@pytest.fixture(scope="module")
+def rechecked(tmp_path_factory):
+    """Two crawls of one site: the first with a gzip page, a chunked gzip page and a redirected
+    page; the second re-checks every stored page after one of them changed."""
+    site = SampleSite(n_pages=12, seed=41)
+    out = tmp_path_factory.mktemp("replay")
+    ids = site.qa_ids()
+    paths = {name: site.article_path(qa_id) for name, qa_id in
+             zip(("gzip", "chunked", "redirected", "changed"), ids)}
+    with SiteServer(site) as server:
+        server.faults[paths["gzip"]] = [{"gzip": True}]
+        server.faults[paths["chunked"]] = [{"gzip": True, "chunked": True}]
+        server.faults[paths["redirected"]] = [
+            {"status": 301, "headers": {"Location": paths["redirected"] + "?from=old"}}]
+        first = crawl(server.url("/"), out, "-s", "QA_CONTACT=mailto:archivist@example.org")
+        assert first.returncode == 0, first.stderr[-2000:]
+        first_records = _records(out)
+        first_rows = qa_rows(out)
+        site.change_page(ids[3])
+        second = crawl(server.url("/"), out, "--recheck-older-than", "0s",
+                       "-s", "ROBOTSTXT_OBEY=False")
+        assert second.returncode == 0, second.stderr[-2000:]
+        base = server.base_url
+    return site, out, base, paths, first_records, first_rows
+
+
+def test_each_warc_file_opens_with_a_warcinfo_record(rechecked):
+    _, out, _, _, _, _ = rechecked
+    files = sorted(warc_dir(out).glob("*.warc.gz"))
+    assert len(files) == 2  # one per run
+    operators = []
+    for path, robots in zip(files, ("obey", "ignore")):
+        with open(path, "rb") as fh:
+            first = next(iter(ArchiveIterator(fh)))
+            assert first.rec_type == "warcinfo"
+            assert first.rec_headers.get_header("WARC-Filename") == path.name
+            fields = dict(line.split(": ", 1) for line in
+                          first.content_stream().read().decode().splitlines())
+        assert fields["software"].startswith("qa-crawler/")
+        assert fields["robots"] == robots
+        assert fields["format"] == "WARC File Format 1.1"
+        assert fields["http-header-user-agent"].startswith("qa-crawler/")
+        assert fields["isPartOf"] == out.name
+        operators.append(fields["operator"])
+    # The first run was given a contact; the second has the project's default.
+    assert operators[0] == "mailto:archivist@example.org"
+    assert operators[1] == project_settings.QA_CONTACT
+
+
+def test_a_304_recheck_is_a_revisit_of_the_stored_original(rechecked):
+    site, out, base, paths, first_records, first_rows = rechecked
+    originals = {h.get_header("WARC-Target-URI"): h for _, _, kind, h, http, _ in first_records
+                 if kind == "response" and http.get_statuscode() == "200"}
+    records = _records(out)
+    revisits = [(h, http) for _, _, kind, h, http, _ in records if kind == "revisit"]
+    revisited = {h.get_header("WARC-Target-URI") for h, _ in revisits}
+    # Every stored page was re-checked; all but the changed one answered 304.
+    article_urls = {base + site.article_path(i) for i in site.qa_ids()}
+    assert revisited == article_urls - {base + paths["changed"]}
+    for h, http in revisits:
+        url = h.get_header("WARC-Target-URI")
+        assert h.get_header("WARC-Profile") == \
+            "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
+        assert http.get_statuscode() == "304"
+        original = originals.get(url) or originals[url + "?from=old"]
+        assert h.get_header("WARC-Refers-To-Target-URI") == original.get_header("WARC-Target-URI")
+        assert h.get_header("WARC-Refers-To-Date") == original.get_header("WARC-Date")
+        assert h.get_header("WARC-Refers-To") == original.get_header("WARC-Record-ID")
+    # No empty 304 response records.
+    assert not [1 for _, _, kind, _, http, _ in records
+                if kind == "response" and http.get_statuscode() == "304"]
+    # The changed page is a new response record, and its row points at it.
+    row = qa_rows(out)[site.qa_ids()[3]]
+    changed = [(name, off) for name, off, kind, h, _, _ in records
+               if kind == "response" and h.get_header("WARC-Target-URI") == base + paths["changed"]]
+    assert len(changed) == 2 and (row["warc_file"], row["warc_offset"]) == changed[-1]
+    # The rows of unchanged pages still point at their first response record.
+    unchanged = site.qa_ids()[0]
+    assert qa_rows(out)[unchanged]["warc_offset"] == first_rows[unchanged]["warc_offset"]
+
+
+def test_redirects_are_archived_and_the_row_points_at_the_final_page(rechecked):
+    site, out, base, paths, first_records, first_rows = rechecked
+    redirects = [(h, http) for _, _, kind, h, http, _ in first_records
+                 if kind == "response" and http.get_statuscode() == "301"]
+    assert [h.get_header("WARC-Target-URI") for h, _ in redirects] == [base + paths["redirected"]]
+    assert redirects[0][1].get_header("Location") == paths["redirected"] + "?from=old"
+    row = first_rows[site.qa_ids()[2]]
+    kind, h, http = next((kind, h, http) for name, off, kind, h, http, _ in first_records
+                         if (name, off) == (row["warc_file"], row["warc_offset"]))
+    assert kind == "response" and http.get_statuscode() == "200"
+    assert h.get_header("WARC-Target-URI") == base + paths["redirected"] + "?from=old"
+    proc = subprocess.run([sys.executable, "-m", "qa_crawler.cli", "show", str(out),
+                           site.qa_ids()[2]], capture_output=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert row["title"].encode() in proc.stdout.replace(b"&amp;", b"&")
+
+
+def test_decoded_payloads_keep_their_wire_headers_prefixed(rechecked):
+    site, out, base, paths, first_records, _ = rechecked
+    by_url = {h.get_header("WARC-Target-URI"): (http, body)
+              for _, _, kind, h, http, body in first_records if kind == "response"}
+    for name in ("gzip", "chunked"):
+        http, body = by_url[base + paths[name]]
+        assert body.startswith(b"<!DOCTYPE html") or b"<html" in body[:200]
+        assert http.get_header("Content-Encoding") is None
+        assert http.get_header("X-Crawler-Content-Encoding") == "gzip"
+        assert http.get_header("Content-Length") == str(len(body))
+    gz, _ = by_url[base + paths["gzip"]]
+    assert int(gz.get_header("X-Crawler-Content-Length")) < int(gz.get_header("Content-Length"))
+    # Twisted de-chunks and hides Transfer-Encoding (and the missing Content-Length) from
+    # Scrapy: the record says only what Scrapy was told.
+    chunked, _ = by_url[base + paths["chunked"]]
+    assert chunked.get_header("Transfer-Encoding") is None
+    assert chunked.get_header("X-Crawler-Content-Length") is None
+    # A page served plainly carries no X-Crawler- header.
+    plain, _ = by_url[base + site.article_path(site.qa_ids()[5])]
+    assert not [k for k, _ in plain.headers if k.startswith("X-Crawler-")]
+
+
+def test_a_cdxj_index_lists_every_response_and_revisit(rechecked):
+    _, out, _, _, _, _ = rechecked
+    lines = (warc_dir(out) / "index.cdxj").read_text().splitlines()
+    assert lines == sorted(lines)
+    indexed = set()
+    for line in lines:
+        _key, _ts, fields = line.split(" ", 2)
+        entry = json.loads(fields)
+        indexed.add((entry["filename"], int(entry["offset"])))
+    archived = {(name, off) for name, off, kind, *_ in _records(out)
+                if kind in ("response", "revisit")}
+    assert indexed == archived
+
+
+def test_export_wacz_packages_the_archive_and_wacz_validates_it(rechecked, tmp_path):
+    site, out, base, _, _, _ = rechecked
+    proc = subprocess.run([sys.executable, "-m", "qa_crawler.cli", "export", str(out), "--wacz"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    path = out / ".qa-crawler" / "archive.wacz"
+    assert str(path) in proc.stdout
+    assert "`qa-crawler wacz DIR`" in (out / "README.md").read_text()  # the card says so
+    check = subprocess.run([sys.executable, "-m", "wacz", "validate", "-f", str(path)],
+                           capture_output=True, text=True, timeout=120)
+    assert check.returncode == 0 and "is valid" in check.stdout, check.stdout + check.stderr
+    with zipfile.ZipFile(path) as wacz:
+        names = set(wacz.namelist())
+        assert {f"archive/{p.name}" for p in warc_dir(out).glob("*.warc.gz")} <= names
+        index = gzip.decompress(wacz.read("indexes/index.cdx.gz")).decode().splitlines()
+        pages = [json.loads(line) for line in wacz.read("pages/pages.jsonl").splitlines()]
+    # The 304 re-checks are in the WACZ's index as revisits, and every Q&A row is a page.
+    assert sum('"mime": "warc/revisit"' in line for line in index) == len(site.qa_ids()) - 1
+    rows = qa_rows(out)
+    assert sorted(p["title"] for p in pages[1:]) == sorted(r["title"] for r in rows.values())
+    # The subcommand writes one where it is told to.
+    other = tmp_path / "copy.wacz"
+    proc = subprocess.run([sys.executable, "-m", "qa_crawler.cli", "wacz", str(out), "--out",
+                           str(other)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and other.is_file(), proc.stderr
+
+
+def test_rebuild_reads_a_folder_with_revisits_and_redirects(rechecked, tmp_path):
+    site, out, _, _, _, _ = rechecked
+    before = pq.read_table(out / "qa.parquet")
+    manifest = rebuild(out, workers=1)
+    after = pq.read_table(out / "qa.parquet")
+    keep = [c for c in before.column_names if c not in PROVENANCE]
+    assert after.select(keep).equals(before.select(keep))
+    assert manifest["rebuild"]["records"] == len(site.qa_ids())
+
+
+def test_stored_headers_prefix_the_wire_encoding_headers():
+    headers = [("Content-Type", "text/html"), ("Transfer-Encoding", "chunked"),
+               ("Content-Length", "120"), ("Content-Encoding", "zstd")]
+    assert stored_headers(headers, 300, wire_encoding="br, zstd") == [
+        ("Content-Type", "text/html"), ("X-Crawler-Transfer-Encoding", "chunked"),
+        ("X-Crawler-Content-Length", "120"), ("Content-Encoding", "zstd"),
+        ("X-Crawler-Content-Encoding", "br, zstd"), ("Content-Length", "300")]
+    # Nothing decoded: the headers stay as they came.
+    assert stored_headers([("Content-Length", "5")], 5) == [("Content-Length", "5")]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gzip
 import socket
 import struct
 import sys
@@ -96,6 +97,14 @@ class _Handler(BaseHTTPRequestHandler):
                 record.status = status
                 self._send(status, headers, body, head, truncate=int(spec["truncate"]))
                 return
+            if spec.get("gzip") or spec.get("chunked"):
+                status, headers, body = owner.site.render(self.path)
+                record.status = status
+                if spec.get("gzip"):
+                    body = gzip.compress(body, mtime=0)
+                    headers = {**headers, "Content-Encoding": "gzip"}
+                self._send(status, headers, body, head, chunked=bool(spec.get("chunked")))
+                return
         fail = owner._always_fail_for(self.path)
         if fail is not None:
             record.status = fail
@@ -132,13 +141,22 @@ class _Handler(BaseHTTPRequestHandler):
         return False
 
     def _send(self, status: int, headers: dict[str, str], body: bytes, head: bool,
-              truncate: int | None = None) -> None:
+              truncate: int | None = None, chunked: bool = False) -> None:
         self.send_response(status)
         for name, value in headers.items():
             self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
+        if chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        else:
+            self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         if head:
+            return
+        if chunked:
+            for i in range(0, len(body), 4096):
+                piece = body[i:i + 4096]
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+            self.wfile.write(b"0\r\n\r\n")
             return
         if truncate is None:
             self.wfile.write(body)
@@ -175,7 +193,8 @@ class SiteServer:
     ``faults[path]`` is a list of specs consumed one per request before the normal answer:
     ``{"status": 503}``, ``{"status": 429, "headers": {"Retry-After": "1"}}``,
     ``{"truncate": 100}``, ``{"delay": 5}``, ``{"reset": True}``, ``{"until": event}`` (answer
-    once a ``threading.Event`` is set, 60 s at most). ``always_fail[path] = 500``
+    once a ``threading.Event`` is set, 60 s at most), ``{"gzip": True}`` and/or
+    ``{"chunked": True}`` (the page as usual, gzip-encoded, chunked). ``always_fail[path] = 500``
     makes a path fail on every request. A key matches the request path with its query, or
     without it.
     """

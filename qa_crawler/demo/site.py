@@ -540,6 +540,7 @@ class SampleSite:
                 {"topic": name, "department": W.DEPARTMENTS[d]["name"], "url": f"{base}/en/faq/{slug}"}
                 for name, d, slug in p["related"]
             ],
+            "language": "en",
             # The sample site's pages are well formed: nothing for the parser to doubt.
             "parse_issues": [],
         }

@@ -282,6 +282,9 @@ def _read_tree(root, head: dict, body: bytes | str, url: str, id_pattern: str) -
     # A date that is on the page but unreadable is reported as such, not as missing.
     missing = tuple(name for name in REQUIRED_PARTS
                     if getattr(record, name) is None and name not in page.unreadable)
+    record.language = n.language(" ".join(filter(None, (record.subject, record.question))))
+    if record.language not in (None, "en"):
+        page.issues.append(f"language: {record.language}")
     record.parse_issues = [f"missing: {name}" for name in missing] + page.issues + _leaks(record)
     return ParseResult(record, missing)
 

@@ -22,10 +22,13 @@ from w3lib.url import canonicalize_url
 from qa_crawler.durations import parse_duration
 from qa_crawler import stats as keys
 from qa_crawler.fetched import Fetch, FetchedPage, read_fetched
+from qa_crawler.guard import NotStored, storage_failed
 from qa_crawler.record import QARecord, issue_kind
-from qa_crawler.state import for_crawler, known_urls, pending_urls
+from qa_crawler.state import StorageError, for_crawler, known_urls, pending_urls
 
 logger = logging.getLogger(__name__)
+# Statuses that say a stored page was withdrawn from the site (its row gets removed_at).
+WITHDRAWN = frozenset({404, 410})
 _IGNORED = frozenset(IGNORED_EXTENSIONS)
 
 # Language prefixes such as /zh/ or /zh-tw/: only the start URL's language (else QA_LANGUAGE) is
@@ -123,13 +126,18 @@ class QASpider(scrapy.Spider):
             return urlunsplit((p.scheme, p.netloc.lower(), p.path, "", ""))
         return canonicalize_url(url, keep_fragments=False)
 
+    def on_site(self, url: str) -> bool:
+        """Same site as the start URL: host and port; subdomains too."""
+        netloc = urlsplit(url).netloc.lower().rsplit("@", 1)[-1]
+        return netloc == self.site or netloc.endswith("." + self.site)
+
     def wanted(self, url: str) -> bool:
         """A URL the crawl may fetch: same site (host and port; subdomains too), not denied, not
-        a static file (Scrapy's list of ignored extensions), in the crawl's language."""
-        parts = urlsplit(url)
-        netloc = parts.netloc.lower().rsplit("@", 1)[-1]
-        if netloc != self.site and not netloc.endswith("." + self.site):
+        a static file (Scrapy's list of ignored extensions), in the crawl's language. Links pass
+        it here; every request, redirects included, in :class:`qa_crawler.middlewares.SiteRule`."""
+        if not self.on_site(url):
             return False
+        parts = urlsplit(url)
         _, dot, ext = parts.path.rsplit("/", 1)[-1].rpartition(".")
         if dot and ext.lower() in _IGNORED:
             return False
@@ -188,7 +196,11 @@ class QASpider(scrapy.Spider):
         a distributed crawl."""
         if self.state is not None:
             urls = [*request.meta.get("redirect_urls", ()), request.url]
-            self.state.mark_done({self.canonical(u) for u in urls})
+            try:
+                self.state.mark_done({self.canonical(u) for u in urls})
+            except StorageError as exc:
+                storage_failed(self.crawler, exc)
+                return  # not finished: the next run fetches it again
         cluster = getattr(self.crawler, "_qa_cluster", None)
         if cluster is not None:
             cluster.ack(request)
@@ -316,27 +328,74 @@ class QASpider(scrapy.Spider):
 
     def failed(self, failure):
         request = failure.request
-        if failure.check(IgnoreRequest) and not failure.check(HttpError):
-            # robots.txt and offsite filters: a choice, not a failure.
+        too_large = _over_maxsize(failure)
+        if failure.check(IgnoreRequest) and not failure.check(HttpError) and not too_large:
+            if failure.check(NotStored):
+                return  # the folder cannot be written (the crawl is stopping): still pending
+            # robots.txt and the site rule: a choice, not a failure; but a start page refused
+            # is no crawl.
+            if request.meta.get("start"):
+                self.stats.set_value(keys.START_FAILED, str(failure.value) or "ignored")
             self.stats.inc_value(keys.SKIPPED_IGNORED)
             self.done(request)
             return
         attempts = request.meta.get("retry_times", 0) + 1
+        if (failure.check(HttpError) and failure.value.response.status in WITHDRAWN
+                and self.state is not None
+                and self.state.mark_removed(self.canonical(request.url))):
+            # A stored page the site no longer has: withdrawn, not a failure.
+            self.stats.inc_value(keys.REMOVED)
+            logger.info("Withdrawn from the site (HTTP %d): %s", failure.value.response.status,
+                        request.url)
+            self.done(request)
+            return
         if failure.check(HttpError):
             status = failure.value.response.status
             kind, error = "http_error", f"HTTP {status}"
         else:
             status = None
-            kind = "network_error"
-            error = f"{failure.type.__name__}: {failure.getErrorMessage()}"[:500]
+            kind = "too_large" if too_large else "network_error"
+            maxsize = request.meta.get("download_maxsize",
+                                       self.crawler.settings.getint("DOWNLOAD_MAXSIZE"))
+            error = failure_reason(failure, maxsize)
         self.stats.inc_value(keys.FAILURES + kind)
         if request.meta.get("start"):
             self.stats.set_value(keys.START_FAILED, error)
         logger.warning("Failed %s after %d attempt(s): %s", request.url, attempts, error)
         if self.state is not None:
-            self.state.record_failure(self.canonical(request.url), kind, status=status,
-                                      error=error, attempts=attempts)
+            try:
+                self.state.record_failure(self.canonical(request.url), kind, status=status,
+                                          error=error, attempts=attempts)
+            except StorageError as exc:
+                storage_failed(self.crawler, exc)
+                return  # not recorded: the page stays pending
         self.done(request)  # after the failure is recorded: until then the page is pending
+
+
+# Errors that Scrapy raises with no message, and what each means (an empty DownloadCancelledError
+# follows a body that grew past DOWNLOAD_MAXSIZE with no Content-Length saying so beforehand).
+_SILENT_ERRORS = {
+    "ResponseDataLossError": "the connection closed before the whole body arrived (fewer bytes "
+                             "than its Content-Length)",
+    "DownloadCancelledError": "the download was cancelled before the body was complete (a body "
+                              "over DOWNLOAD_MAXSIZE, {maxsize} bytes, or the crawl stopping)",
+}
+
+
+def failure_reason(failure, maxsize: int) -> str:
+    """One line saying what went wrong with a download, even when the error says nothing."""
+    name = failure.type.__name__
+    message = " ".join(failure.getErrorMessage().split())
+    if not message:
+        message = _SILENT_ERRORS.get(name, "no details given").format(maxsize=maxsize)
+    return f"{name}: {message}"[:500]
+
+
+def _over_maxsize(failure) -> bool:
+    """A response over DOWNLOAD_MAXSIZE: announced by its Content-Length (download handler) or
+    found while decompressing (HttpCompressionMiddleware, an IgnoreRequest)."""
+    message = failure.getErrorMessage()
+    return "DOWNLOAD_MAXSIZE" in message or "larger than download max size" in message
 
 
 def _header(response, name: bytes) -> str | None:

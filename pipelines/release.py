@@ -1,0 +1,163 @@
+"""A dataset folder as a release: its version, its changelog, its splits as files, its Hub metadata.
+
+- ``version``: semantic; the first export is 1.0.0, one that adds or changes pages a new minor
+  version, one that removes rows or comes with a new schema version a new major one, one that
+  changes nothing keeps the version.
+- ``CHANGELOG.md``: one entry per export that changed something (added, changed, removed, per
+  department), newest first; what changed is read from the rows' own history (``first_seen``,
+  ``changed_at``) against the latest history the previous release held (its
+  ``history_watermark``: the state's own clock, so no race with a crawl storing meanwhile),
+  and the previous ``qa_id`` list.
+- ``data/qa-<split>.parquet``: the ``qa`` table cut by its ``split`` column, so that the Hugging
+  Face ``datasets`` library (and the Hub) load three splits from the card's ``configs``.
+- The card's YAML front matter for the Hub (``pretty_name``, ``license``, ``configs`` ...).
+Reads and writes only inside the export's own folders.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from pathlib import Path
+
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from qa_crawler.record import SCHEMA_VERSION
+
+SPLITS = ("train", "validation", "test")
+SPLIT_FILE = "data/qa-{split}.parquet"
+TABLES = ("similar", "related_topics", "failures")
+FIRST_VERSION = "1.0.0"
+
+
+def split_files() -> list[str]:
+    return [SPLIT_FILE.format(split=s) for s in SPLITS]
+
+
+def write_splits(folder: Path, parquet_options: dict) -> dict[str, int]:
+    """``data/qa-<split>.parquet`` from ``folder/qa.parquet``; rows per file."""
+    table = pq.read_table(folder / "qa.parquet")
+    (folder / "data").mkdir(exist_ok=True)
+    rows = {}
+    for split in SPLITS:
+        part = table.filter(pc.equal(table.column("split"), split))
+        name = SPLIT_FILE.format(split=split)
+        pq.write_table(part, folder / name, **parquet_options)
+        rows[name] = part.num_rows
+    return rows
+
+
+def _time(value) -> dt.datetime | None:
+    if not value:
+        return None
+    moment = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+
+
+def changes_since(previous: dict | None, previous_ids: set[str] | None, qa_path: Path) -> dict:
+    """Ids added, changed and removed since the previous release, and their counts per
+    department (``removed`` rows have theirs from the previous release: not known, so none)."""
+    table = pq.read_table(qa_path, columns=["qa_id", "department", "first_seen", "changed_at"])
+    since = _time(previous.get("history_watermark") or previous.get("created_at")) \
+        if previous else None
+    added, changed, by_dept = [], [], {}
+    current = set()
+    for row in table.to_pylist():
+        current.add(row["qa_id"])
+        if previous_ids is None:
+            kind = "added"
+        elif row["qa_id"] not in previous_ids:
+            kind = "added"
+        elif since and row["changed_at"] and row["changed_at"] > since:
+            kind = "changed"
+        else:
+            continue
+        (added if kind == "added" else changed).append(row["qa_id"])
+        by_dept.setdefault(row["department"] or "(none)", Counter())[kind] += 1
+    removed = sorted((previous_ids or set()) - current)
+    return {"added": sorted(added), "changed": sorted(changed), "removed": removed,
+            "by_department": {d: dict(c) for d, c in sorted(by_dept.items())}}
+
+
+def next_version(previous: dict | None, changes: dict) -> str:
+    if not previous or "version" not in previous:
+        return FIRST_VERSION
+    major, minor, _patch = (int(p) for p in str(previous["version"]).split("."))
+    if changes["removed"] or previous.get("schema_version") != SCHEMA_VERSION:
+        return f"{major + 1}.0.0"
+    if changes["added"] or changes["changed"]:
+        return f"{major}.{minor + 1}.0"
+    return previous["version"]
+
+
+def changelog(previous_text: str | None, version: str, previous: dict | None, changes: dict,
+              created_at: str) -> str:
+    """The folder's CHANGELOG.md with this release's entry on top (when it changed anything)."""
+    head = "# Changelog\n\nEach export that changes the dataset adds an entry, newest first.\n"
+    old_entries = ""
+    if previous_text:
+        old_entries = previous_text.split("\n## ", 1)[1] if "\n## " in previous_text else ""
+        old_entries = ("\n## " + old_entries) if old_entries else ""
+    if previous and version == previous.get("version"):
+        return previous_text or head
+    lines = [f"\n## {version} ({created_at[:10]})", ""]
+    if previous and previous.get("schema_version") != SCHEMA_VERSION:
+        lines.append(f"- Schema version {previous.get('schema_version')} -> {SCHEMA_VERSION}.")
+    lines.append(f"- {len(changes['added'])} added, {len(changes['changed'])} changed, "
+                 f"{len(changes['removed'])} removed.")
+    if changes["by_department"]:
+        lines += ["", "| department | added | changed |", "| --- | --- | --- |"]
+        for dept, counts in changes["by_department"].items():
+            cell = dept.replace("|", "\\|")
+            lines.append(f"| {cell} | {counts.get('added', 0)} | {counts.get('changed', 0)} |")
+    if changes["removed"]:
+        shown = ", ".join(f"`{i}`" for i in changes["removed"][:50])
+        more = len(changes["removed"]) - 50
+        lines += ["", f"Removed: {shown}" + (f" and {more} more" if more > 0 else "") + "."]
+    return head + "\n".join(lines) + "\n" + old_entries
+
+
+def _size_category(rows: int) -> str:
+    for limit, name in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"),
+                        (1_000_000, "100K<n<1M"), (10_000_000, "1M<n<10M")):
+        if rows < limit:
+            return name
+    return "10M<n<100M"
+
+
+def hub_front_matter(manifest: dict) -> str:
+    """The card's YAML header as the Hugging Face Hub reads it: metadata and one config per
+    table, the ``qa`` config with its three splits as files."""
+    lines = [
+        "---",
+        "pretty_name: Q&A pages of doctorqna.com (qa-crawler)",
+        "language:",
+        "- en",
+        "license: other",
+        "license_name: doctorqna-terms-of-use",
+        "license_link: https://doctorqna.com/",
+        "task_categories:",
+        "- question-answering",
+        "- text-generation",
+        "size_categories:",
+        f"- {_size_category(manifest['rows']['qa'])}",
+        "tags:",
+        "- medical",
+        "- health",
+        "- doctor-patient",
+        "- web-crawl",
+        "source_datasets:",
+        "- original",
+        "configs:",
+        "- config_name: qa",
+        "  default: true",
+        "  data_files:",
+    ]
+    for split in SPLITS:
+        lines += [f"  - split: {split}", f"    path: {SPLIT_FILE.format(split=split)}"]
+    for table in TABLES:
+        lines += [f"- config_name: {table}", "  data_files:", "  - split: train",
+                  f"    path: {table}.parquet"]
+    lines += ["---", ""]
+    return "\n".join(lines)
