@@ -1,4 +1,5 @@
-"""After-run checks a scheduled crawl must notice, with a verdict for the summary and manifest.
+"""Checks a scheduled crawl must notice, after the run and during it, with a verdict for the
+summary and manifest.
 
 Why not spidermon: its monitors run on the crawl stats inside ``spider_closed``; ours need the
 previous run's counts and the previous dataset's fill rates, which live in the crawl state and
@@ -14,7 +15,7 @@ from qa_crawler.record import REQUIRED_PARTS
 
 # The thresholds, set like any Scrapy setting; their defaults are in qa_crawler/settings.py.
 LIMITS = ("QA_MONITOR_MIN_FOUND_RATIO", "QA_MONITOR_MAX_FILL_DROP", "QA_MONITOR_MAX_FAILED_SHARE",
-          "QA_MONITOR_MAX_ISSUE_SHARE")
+          "QA_MONITOR_MAX_ISSUE_SHARE", "QA_MONITOR_MAX_BAN_SHARE", "QA_MONITOR_MIN_REQUESTS")
 
 
 def limits_of(settings) -> dict[str, float]:
@@ -28,6 +29,43 @@ def pages_found(stats: dict) -> int:
             + stats.get(keys.NOT_MODIFIED, 0) + stats.get(keys.DUPLICATES, 0))
 
 
+def _check(name, ok, value, threshold, message) -> dict:
+    return {"name": name, "ok": bool(ok), "value": value, "threshold": threshold,
+            "message": message}
+
+
+def _request_checks(stats: dict, limits: dict) -> list[dict]:
+    """The checks that read only this run's requests so far: they mean the same mid-run."""
+    fetched = stats.get(keys.PAGES, 0)
+    failed = keys.failures(stats)
+    share = failed / max(fetched + failed, 1)
+    checks = [_check("failed_share", share <= limits["QA_MONITOR_MAX_FAILED_SHARE"],
+                     round(share, 4), limits["QA_MONITOR_MAX_FAILED_SHARE"],
+                     f"{failed} failed of {fetched + failed} requests")]
+    responses = stats.get(keys.RESPONSES, 0)
+    if responses:
+        banned = keys.ban_responses(stats)
+        share = banned / responses
+        checks.append(_check(
+            "ban_share", share <= limits["QA_MONITOR_MAX_BAN_SHARE"], round(share, 4),
+            limits["QA_MONITOR_MAX_BAN_SHARE"],
+            f"{banned} of {responses} responses were 403 or 429: the site is pushing back; slow "
+            "down (raise DOWNLOAD_DELAY, lower CONCURRENT_REQUESTS_PER_DOMAIN, keep "
+            "AUTOTHROTTLE_ENABLED) and put a contact in QA_CONTACT"))
+    return checks
+
+
+def evaluate_running(stats: dict, limits: dict | None = None) -> dict:
+    """The checks made during the run (every ``QA_MONITOR_INTERVAL`` seconds); none fails before
+    ``QA_MONITOR_MIN_REQUESTS`` responses, so a first unlucky minute does not stop a night's crawl.
+    """
+    limits = limits or {name: getattr(project_settings, name) for name in LIMITS}
+    checks = []
+    if stats.get(keys.RESPONSES, 0) >= limits["QA_MONITOR_MIN_REQUESTS"]:
+        checks = _request_checks(stats, limits)
+    return {"verdict": "pass" if all(c["ok"] for c in checks) else "fail", "checks": checks}
+
+
 def evaluate(stats: dict, reason: str, previous: dict | None, previous_fill: dict | None,
              limits: dict | None = None) -> dict:
     """Run the checks; ``previous`` is the last finished run's stats, ``previous_fill`` the fill
@@ -37,19 +75,22 @@ def evaluate(stats: dict, reason: str, previous: dict | None, previous_fill: dic
     checks = []
 
     def check(name, ok, value, threshold, message):
-        checks.append({"name": name, "ok": bool(ok), "value": value, "threshold": threshold,
-                       "message": message})
+        checks.append(_check(name, ok, value, threshold, message))
 
+    stopped = stats.get(keys.MONITORS_STOPPED)
     check("finish_reason", reason == "finished", reason, "finished",
-          f"the crawl ended with '{reason}'")
+          f"the crawl {keys.finish_reason_words(reason)}" + (f": {stopped}" if stopped else ""))
+
+    checks.extend(_request_checks(stats, limits))
 
     fetched = stats.get(keys.PAGES, 0)
-    failed = keys.failures(stats)
-    share = failed / max(fetched + failed, 1)
-    check("failed_share", share <= limits["QA_MONITOR_MAX_FAILED_SHARE"], round(share, 4),
-          limits["QA_MONITOR_MAX_FAILED_SHARE"], f"{failed} failed of {fetched + failed} requests")
-
     found = pages_found(stats)
+    # Any page read as a Q&A page, stored or dropped as invalid, counts against this one.
+    read_as_qa = found + stats.get(keys.VALIDATION_PASSED, 0) + stats.get(keys.VALIDATION_DROPPED, 0)
+    if fetched and not read_as_qa:
+        check("qa_pages", False, 0, 1,
+              f"{fetched} pages fetched and none was a Q&A page: is the start URL right, or has "
+              "the site changed? (`qa-crawler parse FILE --explain` shows how a page reads)")
     if previous:
         before = pages_found(previous)
         ratio = found / before if before else 1.0

@@ -149,8 +149,13 @@ def rebuild(out_dir: str | os.PathLike, *, workers: int | None = None,
     }})
 
 
-def print_progress(done: int, total: int) -> None:
-    sys.stderr.write(f"\rrebuild: {done}/{total} pages parsed")
-    if done >= total:
-        sys.stderr.write("\n")
-    sys.stderr.flush()
+def print_progress(done: int, total: int, stream=None) -> None:
+    """One line redrawn in place on a terminal; off one (a log, cron mail) a plain line at each
+    tenth of the pages, never a carriage return."""
+    stream = stream or sys.stderr
+    line = f"rebuild: {done}/{total} pages parsed"
+    if stream.isatty():
+        stream.write(f"\r\033[K{line}" + ("\n" if done >= total else ""))
+    elif done >= total or done * 10 // max(total, 1) != (done - 1) * 10 // max(total, 1):
+        stream.write(line + "\n")
+    stream.flush()

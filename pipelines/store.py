@@ -34,7 +34,9 @@ class StorePipeline:
     def from_crawler(cls, crawler):
         state = for_crawler(crawler)
         if state is None:
-            raise NotConfigured("QA_OUT_DIR is not set: records go only to feed exports")
+            # Without QA_OUT_DIR records go only to feed exports (-O): the usual case for
+            # `scrapy crawl`, so no message (Scrapy logs a NotConfigured's message as a warning).
+            raise NotConfigured
         return cls(crawler, state)
 
     def process_item(self, item):

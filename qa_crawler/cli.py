@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import sys
 from pathlib import Path
@@ -66,10 +67,58 @@ def _explain(name: str, body: bytes, url: str, explain_page) -> int:
     return EXIT_OK
 
 
+# What each subcommand's --help says above and below its arguments: what it does, an example.
+HELP = {
+    "parse": ("Print the record of one saved Q&A page as JSON; exit 1 with the reason when the "
+              "page is not a Q&A page.",
+              "qa-crawler parse saved.html --url https://doctorqna.com/en/article/110525"),
+    "crawl": ("Crawl a site from a listing, FAQ or Q&A page and write (or update) the dataset "
+              "folder DIR, with progress while it runs and a summary at the end. Running it "
+              "again resumes after a crash, or fetches only what is new. Exit 0 done, 4 written "
+              "but a monitor failed, 3 could not run or write, 2 bad arguments.",
+              "qa-crawler crawl --out data/qa -s QA_CONTACT=mailto:you@example.org\n"
+              "  qa-crawler crawl --out data/qa --recheck-older-than 30d"),
+    "rebuild": ("Parse the raw pages a crawl kept (WARC) again with the current parser and write "
+                "the dataset; nothing is fetched.",
+                "qa-crawler rebuild data/qa --workers 2"),
+    "show": ("Print the raw page a record was parsed from, as it was fetched.",
+             "qa-crawler show data/qa 110525 > page.html"),
+    "export": ("Write the dataset folder from the crawl state in DIR (after a distributed crawl, "
+               "or to apply --redact / --split-ratios again).",
+               "qa-crawler export data/qa --redact asker_name:hash"),
+    "wacz": ("Package the raw pages a crawl kept (WARC) as one WACZ file, with one page per Q&A "
+             "row, for ReplayWeb.page and other replay tools.",
+             "qa-crawler wacz data/qa --out qa-archive.wacz"),
+    "diff": ("Compare the qa tables of two dataset folders by qa_id, on what the pages say "
+             "(re-fetches and provenance are no change): ids added, changed (which columns) and "
+             "removed.",
+             "qa-crawler diff releases/2026-11 data/doctorqna --json"),
+    "demo": ("Serve the bundled sample site on loopback, crawl it and write a dataset: the whole "
+             "job, no network.",
+             "qa-crawler demo --pages 100 --out output/demo"),
+    "report": ("Write DIR/report.html, charts of what the dataset holds (self-contained, opens "
+               "offline), and print its path.",
+               "qa-crawler report data/qa"),
+}
+
+
+def _describe(sub) -> None:
+    """Give every subcommand its description and example (see HELP; tests/test_cli.py checks
+    that none is missing)."""
+    for name, p in sub.choices.items():
+        if name not in HELP:
+            continue
+        description, example = HELP[name]
+        p.description = description
+        p.epilog = f"example:\n  {example}"
+        p.formatter_class = argparse.RawDescriptionHelpFormatter
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="qa-crawler",
         description="Crawl doctorqna.com Q&A pages and write a documented Parquet/CSV dataset.",
+        epilog="`qa-crawler COMMAND --help` says what a command does, with an example.",
     )
     parser.add_argument("--version", action="version", version=f"qa-crawler {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -86,12 +135,24 @@ def build_parser() -> argparse.ArgumentParser:
     from qa_crawler import commands  # crawl, export, demo: they pull in Scrapy, so kept apart
 
     commands.register(sub)
+    _describe(sub)
+    parser.set_defaults(subparsers=sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    names = parser.get_default("subparsers").choices
+    if argv and not argv[0].startswith("-") and argv[0] not in names:
+        close = difflib.get_close_matches(argv[0], names, n=1)
+        parser.print_usage(sys.stderr)
+        hint = f"did you mean {close[0]!r}?" if close else f"the commands are {', '.join(names)}"
+        print(f"qa-crawler: error: unknown command {argv[0]!r}; {hint}", file=sys.stderr)
+        return EXIT_USAGE
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # said by the subcommand, with its own usage, not the top-level one
+        names[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
     return args.func(args)
 
 

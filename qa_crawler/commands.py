@@ -108,18 +108,18 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_crawl)
 
     p = sub.add_parser("rebuild", help="re-parse the stored raw pages and write the dataset again")
-    p.add_argument("dir", metavar="DIR")
+    p.add_argument("dir", metavar="DIR", help="dataset folder a crawl wrote (holds its raw pages)")
     p.add_argument("--workers", type=int, default=None, help="processes (default: every core)")
     p.set_defaults(func=cmd_rebuild)
 
     p = sub.add_parser("show", help="print the stored raw page of one record")
-    p.add_argument("dir", metavar="DIR")
-    p.add_argument("qa_id", metavar="QA_ID")
+    p.add_argument("dir", metavar="DIR", help="dataset folder a crawl wrote (holds its raw pages)")
+    p.add_argument("qa_id", metavar="QA_ID", help="the record's qa_id (a column of qa.parquet)")
     p.add_argument("--browser", action="store_true", help="open it in a web browser instead")
     p.set_defaults(func=cmd_show)
 
     p = sub.add_parser("export", help="write the dataset folder from the state a crawl left in DIR")
-    p.add_argument("dir", metavar="DIR")
+    p.add_argument("dir", metavar="DIR", help="dataset folder a crawl wrote (holds its state)")
     p.add_argument("--wait", type=float, default=None, metavar="SECONDS",
                    help="how long to wait for another export of DIR to finish (default: "
                         "QA_EXPORT_LOCK_WAIT, 300); then give up with exit status 3")
@@ -131,14 +131,15 @@ def register(sub) -> None:
 
     p = sub.add_parser("wacz", help="package the raw pages (WARC) of DIR as one WACZ file for "
                                     "ReplayWeb.page and other replay tools")
-    p.add_argument("dir", metavar="DIR")
+    p.add_argument("dir", metavar="DIR", help="dataset folder a crawl wrote (holds its raw pages)")
     p.add_argument("--out", metavar="FILE", default=None,
                    help="where to write it (default DIR/.qa-crawler/archive.wacz)")
     p.set_defaults(func=cmd_wacz)
 
     p = sub.add_parser("demo", help="crawl the bundled sample site on loopback into output/demo")
     p.add_argument("--pages", type=int, default=300, help="Q&A pages of the sample site")
-    p.add_argument("--out", default="output/demo", metavar="DIR")
+    p.add_argument("--out", default="output/demo", metavar="DIR",
+                   help="dataset folder to write (default output/demo; replaced each time)")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("report", help="write DIR/report.html: charts of what the dataset holds "
@@ -148,10 +149,7 @@ def register(sub) -> None:
 
     p = sub.add_parser(
         "diff", help="what changed between two releases of a dataset: ids added, changed "
-                     "(which columns) and removed",
-        description="Compare the qa tables of two dataset folders by qa_id, on what the pages "
-                    "say (re-fetches and provenance are no change). Example: qa-crawler diff "
-                    "releases/2026-11 data/doctorqna --json")
+                     "(which columns) and removed")
     p.add_argument("old", metavar="OLD_DIR", help="the older dataset folder (or its qa.parquet)")
     p.add_argument("new", metavar="NEW_DIR", help="the newer dataset folder (or its qa.parquet)")
     p.add_argument("--json", action="store_true", help="print the difference as JSON")
@@ -179,10 +177,18 @@ def run_crawl(start_url: str | None, out_dir: str, *, overrides=(), recheck: str
     if recheck:
         settings.set("QA_RECHECK_OLDER_THAN", recheck, priority="cmdline")
     start_url = settings.get("QA_START_URL")
+    from qa_crawler.extensions import checked_alerts
+
+    try:
+        checked_alerts(settings)
+    except ValueError as exc:
+        print(f"qa-crawler crawl: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
 
     unreachable = _unreachable(start_url, settings.getfloat("DOWNLOAD_TIMEOUT"))
     if unreachable:
         print(f"qa-crawler crawl: cannot reach {start_url}: {unreachable}", file=sys.stderr)
+        _alert_cannot_run(settings, out_dir, start_url, f"cannot reach {start_url}: {unreachable}")
         return EXIT_CANNOT_RUN
     try:
         Path(out_dir).mkdir(parents=True, exist_ok=True)
@@ -191,13 +197,25 @@ def run_crawl(start_url: str | None, out_dir: str, *, overrides=(), recheck: str
         state.lock(distributed=bool(settings.get("REDIS_URL")))
     except (LockedError, StorageError) as exc:
         print(f"qa-crawler crawl: {exc}", file=sys.stderr)
+        _alert_cannot_run(settings, out_dir, start_url, str(exc))
         return EXIT_CANNOT_RUN
     except OSError as exc:
-        print(f"qa-crawler crawl: cannot use output folder {out_dir}: {exc}", file=sys.stderr)
+        if Path(out_dir).is_file():
+            problem = f"--out {out_dir} is a file, not a folder"
+        else:
+            problem = f"cannot create the output folder {out_dir}: {exc.strerror or exc}"
+        print(f"qa-crawler crawl: {problem}", file=sys.stderr)
+        _alert_cannot_run(settings, out_dir, start_url, problem)
         return EXIT_CANNOT_RUN
 
+    class Process(CrawlerProcess):
+        def _log_shutdown(self, signum):  # on the reactor, right after the signal
+            super()._log_shutdown(signum)
+            print("qa-crawler: stopping after the requests in flight; Ctrl-C again to stop now",
+                  file=sys.stderr, flush=True)
+
     began = time.monotonic()
-    process = CrawlerProcess(settings)
+    process = Process(settings)
     crawler = process.create_crawler(QASpider)
     crawler._qa_state = state
     process.crawl(crawler, start_url=start_url)
@@ -227,6 +245,7 @@ def run_crawl(start_url: str | None, out_dir: str, *, overrides=(), recheck: str
         return EXIT_CANNOT_RUN
     if "finish_reason" not in stats:
         print("qa-crawler crawl: the crawl did not start (see the log above)", file=sys.stderr)
+        _alert_cannot_run(settings, out_dir, start_url, "the crawl did not start (see its log)")
         return EXIT_CANNOT_RUN
     if stats.get(keys.END_ERROR + "export"):
         print(f"qa-crawler crawl: the dataset could not be written to {out_dir}: "
@@ -241,6 +260,20 @@ def run_crawl(start_url: str | None, out_dir: str, *, overrides=(), recheck: str
     if stats.get(keys.MONITORS_VERDICT) == "fail":
         return EXIT_MONITORS
     return EXIT_OK
+
+
+def _alert_cannot_run(settings, out_dir, start_url, problem: str) -> None:
+    """Alert on a crawl that could not run before its crawler did (the crawler alerts after)."""
+    from qa_crawler.alerts import Alerts, payload
+
+    try:
+        alerts = Alerts.from_settings(settings)
+    except ValueError as exc:
+        print(f"qa-crawler crawl: {exc}", file=sys.stderr)
+        return
+    if alerts:
+        alerts.send(payload("cannot_run", {}, out_dir=out_dir, start_url=start_url,
+                            problems=[problem]))
 
 
 def _unreachable(url: str, timeout: float) -> str | None:
@@ -275,17 +308,23 @@ def print_summary(stats: dict, out_dir, elapsed: float, stream) -> None:
     failures = keys.family(stats, keys.FAILURES)
     missing = keys.family(stats, keys.MISSING)
     records = keys.family(stats, keys.RECORDS)
+    failed = sum(failures.values())
     lines = [
         "",
-        f"qa-crawler: crawl {stats.get('finish_reason', 'not started')} in {elapsed:.1f}s",
+        f"qa-crawler: crawl {keys.finish_reason_words(stats.get(keys.FINISH_REASON))} "
+        f"in {elapsed:.1f}s",
         f"  pages fetched     {stats.get(keys.PAGES, 0)}",
-        f"  Q&A records       {stats.get(keys.ITEMS, 0)} "
-        f"(new {records.get('new', 0)}, changed {records.get('changed', 0)}, "
-        f"unchanged {records.get('unchanged', 0)})",
+        f"  new               {records.get('new', 0)}",
+        f"  changed           {records.get('changed', 0)}",
+        f"  unchanged         {records.get('unchanged', 0)}",
+        f"  not modified      {stats.get(keys.NOT_MODIFIED, 0)} (answered 304)",
+        f"  removed           {stats.get(keys.REMOVED, 0)}" + (
+            " stored pages the site no longer has (404/410: removed_at set, left out of the "
+            "tables unless --keep-removed)" if stats.get(keys.REMOVED) else ""),
         f"  skipped (stored)  {stats.get(keys.SKIPPED_KNOWN, 0)}",
-        f"  not modified      {stats.get(keys.NOT_MODIFIED, 0)}",
-        "  failures          " + (", ".join(f"{k} {v}" for k, v in sorted(failures.items()))
-                                  or "none"),
+        f"  failed            {failed}" + (
+            " (" + ", ".join(f"{k} {v}" for k, v in sorted(failures.items())) + ")"
+            if failed else ""),
     ]
     if stats.get(keys.FRONTIER_RESUMED):
         lines.append(f"  resumed           {stats[keys.FRONTIER_RESUMED]} URLs an earlier run "
@@ -295,9 +334,6 @@ def print_summary(stats: dict, out_dir, elapsed: float, stream) -> None:
                      "(the next run with this folder fetches them)")
     if missing:
         lines.append("  parts missing     " + ", ".join(f"{k} {v}" for k, v in sorted(missing.items())))
-    if stats.get(keys.REMOVED):
-        lines.append(f"  withdrawn         {stats[keys.REMOVED]} stored pages the site no longer "
-                     "has (404/410: removed_at set, left out of the tables unless --keep-removed)")
     issues = keys.family(stats, keys.PARSE_ISSUES)
     if issues:
         lines.append(f"  parse issues      {stats.get(keys.PARSE_ISSUE_ROWS, 0)} records ("
@@ -309,6 +345,12 @@ def print_summary(stats: dict, out_dir, elapsed: float, stream) -> None:
         failed = keys.family(stats, keys.MONITOR_FAILED)
         lines.append(f"  monitors          {verdict}"
                      + "".join(f"\n    {name}: {msg}" for name, msg in sorted(failed.items())))
+    if stats.get(keys.MONITORS_ALERTED):
+        lines.append(f"  during the run    failed and alerted on: {stats[keys.MONITORS_ALERTED]}")
+    if stats.get(keys.ALERTS_SENT):
+        lines.append(f"  alerts sent       {stats[keys.ALERTS_SENT]}")
+    if stats.get(keys.ALERT_ERROR):
+        lines.append(f"  alerts not sent   {stats[keys.ALERT_ERROR]}")
     for step, error in sorted(keys.family(stats, keys.END_ERROR).items()):
         lines.append(f"  {step + ' failed':<17} {error}")
     if keys.DATASET_ROWS in stats:
@@ -348,11 +390,29 @@ def cmd_crawl(args) -> int:
                      recheck=args.recheck_older_than, verbose=args.verbose)
 
 
+def _never_crawled(folder, command: str) -> bool:
+    """Say so (the same words for report, export and rebuild) when ``folder`` holds neither a
+    crawl's state nor a dataset."""
+    from qa_crawler.state import state_files
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        print(f"qa-crawler {command}: {folder}: no such dataset folder", file=sys.stderr)
+        return True
+    if state_files(folder) or (folder / "qa.parquet").is_file():
+        return False
+    print(f"qa-crawler {command}: {folder} was never crawled: it holds no crawl state and no "
+          f"dataset (run `qa-crawler crawl --out {folder}` first)", file=sys.stderr)
+    return True
+
+
 def cmd_rebuild(args) -> int:
     from pipelines.dataset import ExportBusy
     from pipelines.rebuild import print_progress, rebuild
     from qa_crawler.state import StorageError
 
+    if _never_crawled(args.dir, "rebuild"):
+        return EXIT_USAGE
     try:
         manifest = rebuild(args.dir, workers=args.workers, progress=print_progress)
     except FileNotFoundError as exc:
@@ -413,9 +473,11 @@ def cmd_export(args) -> int:
     from pipelines.dataset import ExportBusy, export_dataset
     from qa_crawler.state import StorageError, state_files, verify_state_files
 
+    if _never_crawled(args.dir, "export"):
+        return EXIT_USAGE
     if not state_files(args.dir):
-        print(f"qa-crawler export: {args.dir} holds no crawl state (run qa-crawler crawl first)",
-              file=sys.stderr)
+        print(f"qa-crawler export: {args.dir} holds a dataset but no crawl state to write it "
+              "from (it was copied without its .qa-crawler folder?)", file=sys.stderr)
         return EXIT_USAGE
     try:
         verify_state_files(args.dir)
@@ -490,7 +552,7 @@ def cmd_demo(args) -> int:
                        ("QA_PROGRESS_INTERVAL", "2")],
         )
     if code == EXIT_OK:
-        print(f"\nOpen it: python -c \"import qa_crawler; "
+        print(f"\nOpen it: .venv/bin/python -c \"import qa_crawler; "
               f"print(qa_crawler.load_dataset('{out}').head())\"")
         print(f"The dataset card: {out / 'README.md'}")
     if (out / "qa.parquet").is_file():  # written also when a monitor failed (exit status 4)
@@ -531,6 +593,8 @@ def cmd_diff(args) -> int:
 
 
 def cmd_report(args) -> int:
+    if _never_crawled(args.dir, "report"):
+        return EXIT_CANNOT_RUN
     path = _write_report(Path(args.dir), "report")
     if path is None:
         return EXIT_CANNOT_RUN

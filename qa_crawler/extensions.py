@@ -1,5 +1,6 @@
-"""Scrapy extension for the life of a run in the crawl state: opened, then at the end monitors ->
-run finished -> dataset export -> report, in that order.
+"""Scrapy extension for the life of a run in the crawl state: opened, monitors every
+``QA_MONITOR_INTERVAL`` seconds, then at the end monitors -> run finished -> dataset export ->
+report -> alerts, in that order.
 
 Each step of the end runs even when an earlier one failed (the report alone needs the export);
 a failure is logged and kept in the stats (``qa/end/<step>``, ``qa/report_error``) so that the
@@ -13,12 +14,23 @@ import logging
 
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
+from twisted.internet import task
 
 from qa_crawler import stats as keys
+from qa_crawler.alerts import Alerts, payload
 from qa_crawler.guard import storage_failed
 from qa_crawler.state import StorageError, for_crawler
 
 logger = logging.getLogger(__name__)
+
+
+def checked_alerts(settings) -> Alerts:
+    """The alert actions of the settings; ValueError naming a setting that is wrong (the CLI
+    checks this before it starts a crawl)."""
+    on_fail = settings.get("QA_MONITOR_ON_FAIL")
+    if on_fail not in ("alert", "stop"):
+        raise ValueError(f"QA_MONITOR_ON_FAIL must be 'alert' or 'stop', not {on_fail!r}")
+    return Alerts.from_settings(settings)
 
 
 class RunLifecycle:
@@ -29,12 +41,19 @@ class RunLifecycle:
         settings = crawler.settings
         self.export_on_close = settings.getbool("QA_EXPORT_ON_CLOSE")
         self.report = settings.getbool("QA_REPORT")
+        self.monitor_interval = settings.getfloat("QA_MONITOR_INTERVAL")
+        self.on_fail = settings.get("QA_MONITOR_ON_FAIL")
+        self.alerts = checked_alerts(settings)
+        self.alerted: set[str] = set()  # checks that failed during the run, alerted on once
+        self.loop: task.LoopingCall | None = None
 
     @classmethod
     def from_crawler(cls, crawler):
         state = for_crawler(crawler)
         if state is None:
-            raise NotConfigured("QA_OUT_DIR is not set: no crawl state to keep the run in")
+            # No crawl state to keep the run in (QA_OUT_DIR not set): a plain `scrapy crawl -O`,
+            # so no message (Scrapy logs a NotConfigured's message as a warning).
+            raise NotConfigured
         ext = cls(crawler, state)
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         # The finish reason is known only in spider_closed, after the pipelines have closed.
@@ -46,10 +65,70 @@ class RunLifecycle:
             self.state.start_run(getattr(spider, "start_url", None))
         except StorageError as exc:
             storage_failed(self.crawler, exc)
+        if self.monitor_interval > 0:
+            self.loop = task.LoopingCall(self.check_running, spider)
+            self.loop.start(self.monitor_interval, now=False)
+
+    def check_running(self, spider) -> None:
+        """The checks during the run: a new failure is logged and alerted on, and with
+        ``QA_MONITOR_ON_FAIL = "stop"`` ends the crawl (its finish reason then says so)."""
+        from pipelines import monitor
+
+        verdict = monitor.evaluate_running(self.stats.get_stats(),
+                                           monitor.limits_of(self.crawler.settings))
+        failed = [c for c in verdict["checks"] if not c["ok"] and c["name"] not in self.alerted]
+        if not failed:
+            return
+        self.alerted.update(c["name"] for c in failed)
+        self.stats.set_value(keys.MONITORS_ALERTED, ", ".join(sorted(self.alerted)))
+        problems = [f"{c['name']}: {c['message']}" for c in failed]
+        for problem in problems:
+            logger.warning("Monitor failed during the run: %s", problem)
+        stop = self.on_fail == "stop"
+        if stop:
+            self.stats.set_value(keys.MONITORS_STOPPED, "; ".join(problems))
+            problems.append("the crawl is being stopped (QA_MONITOR_ON_FAIL = stop)")
+        self.send_alert("monitor_failed_during_run", spider, problems, in_thread=True)
+        if stop:
+            self.loop.stop()
+            engine = self.crawler.engine
+            if hasattr(engine, "close_spider_async"):
+                from scrapy.utils.defer import deferred_from_coro
+
+                deferred_from_coro(engine.close_spider_async(reason=keys.STOPPED_BY_MONITOR))
+            else:  # Scrapy before 2.14
+                engine.close_spider(spider, keys.STOPPED_BY_MONITOR)
+
+    def send_alert(self, event, spider, problems=None, *, in_thread: bool = False):
+        """Send an alert; during the run in a thread, so that a slow webhook or mail server
+        does not hold up the crawl (the result is counted back on the reactor)."""
+        if not self.alerts:
+            return None
+        message = payload(event, self.stats.get_stats(), out_dir=self.state.out_dir,
+                          start_url=getattr(spider, "start_url", None), problems=problems)
+        if in_thread:
+            from twisted.internet.threads import deferToThread
+
+            return deferToThread(self.alerts.send, message).addCallback(self._alert_sent)
+        self._alert_sent(self.alerts.send(message))
+        return None
+
+    def _alert_sent(self, errors) -> None:
+        if errors:
+            self.stats.set_value(keys.ALERT_ERROR, "; ".join(errors))
+        else:
+            self.stats.inc_value(keys.ALERTS_SENT)
 
     def spider_closed(self, spider, reason):
+        if self.loop is not None and self.loop.running:
+            self.loop.stop()
         verdict = self._step("monitors", self.run_monitors, reason)
         self._step("run", self.finish_run, reason, verdict)
+        self.publish(spider)
+        self._step("alerts", self.alert_at_end, spider)
+
+    def publish(self, spider) -> None:
+        """Export and report, unless the run has nothing it may publish."""
         stats = self.stats.get_stats()
         if stats.get(keys.WRITE_ERROR):
             return  # the folder cannot be written: the dataset published before stays as it was
@@ -62,6 +141,20 @@ class RunLifecycle:
                     self.write_report()
                 else:
                     self.stats.set_value(keys.REPORT_ERROR, "the dataset was not written")
+
+    def alert_at_end(self, spider) -> None:
+        stats = self.stats.get_stats()
+        cannot_run = (stats.get(keys.START_FAILED) and not stats.get(keys.PAGES)) or any(
+            step in keys.family(stats, keys.END_ERROR) for step in ("monitors", "run", "export"))
+        if cannot_run or stats.get(keys.WRITE_ERROR):
+            problems = None
+            if stats.get(keys.WRITE_ERROR):
+                problems = [f"the folder could not be written: {stats[keys.WRITE_ERROR]}"]
+            elif stats.get(keys.START_FAILED) and not stats.get(keys.PAGES):
+                problems = [f"the start URL could not be fetched: {stats[keys.START_FAILED]}"]
+            self.send_alert("cannot_run", spider, problems)
+        elif stats.get(keys.MONITORS_VERDICT) == "fail":
+            self.send_alert("monitors_failed", spider)
 
     def _step(self, name, step, *args):
         """Run one step of the end; its failure is logged and kept, and the next steps run."""

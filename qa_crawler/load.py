@@ -23,14 +23,20 @@ def _types_mapper(t: pa.DataType):
     return None
 
 
-def qa_file(path, filesystem: pafs.FileSystem | None = None) -> str:
-    """The path of ``qa.parquet`` for a dataset folder (or the file itself when given one);
-    FileNotFoundError naming the folder or the file when there is none."""
+# The tables of a dataset folder, each a Parquet file of that name.
+TABLES = ("qa", "similar", "related_topics", "failures")
+
+
+def qa_file(path, filesystem: pafs.FileSystem | None = None, table: str = "qa") -> str:
+    """The path of ``qa.parquet`` (or another table's file) for a dataset folder (or the file
+    itself when given one); FileNotFoundError naming the folder or the file when there is none."""
+    if table not in TABLES:
+        raise ValueError(f"no table {table!r}; the tables are {', '.join(TABLES)}")
     if filesystem is None:
         folder = Path(path)
         if not folder.exists():
             raise FileNotFoundError(f"{folder}: no such dataset folder")
-        file = folder / "qa.parquet" if folder.is_dir() else folder
+        file = folder / f"{table}.parquet" if folder.is_dir() else folder
         if not file.is_file():
             raise FileNotFoundError(
                 f"{file}: not found; is {folder} a qa-crawler dataset folder? (qa-crawler "
@@ -38,15 +44,18 @@ def qa_file(path, filesystem: pafs.FileSystem | None = None) -> str:
         return str(file)
     path = str(path).rstrip("/")
     if filesystem.get_file_info(path).type == pafs.FileType.Directory:
-        path = f"{path}/qa.parquet"
+        path = f"{path}/{table}.parquet"
     if filesystem.get_file_info(path).type != pafs.FileType.File:
-        raise FileNotFoundError(f"{path}: no qa.parquet here; is it a qa-crawler dataset folder?")
+        raise FileNotFoundError(f"{path}: no {table}.parquet here; is it a qa-crawler dataset "
+                                "folder?")
     return path
 
 
 def load_dataset(path: str | os.PathLike, columns=None, filters=None, *,
-                 filesystem: pafs.FileSystem | None = None) -> pd.DataFrame:
-    """The ``qa`` table of a dataset folder as a DataFrame.
+                 filesystem: pafs.FileSystem | None = None, table: str = "qa") -> pd.DataFrame:
+    """The ``qa`` table of a dataset folder as a DataFrame, or another of its tables
+    (``table="similar"``, ``"related_topics"``, ``"failures"``: one row per entry, keyed by
+    ``qa_id`` with a ``rank``, or per URL that failed).
 
     Text columns are pandas strings, ages nullable Int16, dates ``datetime64`` and timestamps
     UTC-aware; ``similar`` and ``related_topics`` hold lists of dicts.
@@ -61,7 +70,7 @@ def load_dataset(path: str | os.PathLike, columns=None, filters=None, *,
     ``columns`` leaves out. ``filesystem`` (a ``pyarrow.fs`` filesystem, e.g. S3) reads a folder
     that is not on the local disk.
     """
-    file = qa_file(path, filesystem)
+    file = qa_file(path, filesystem, table)
     columns = None if columns is None else list(columns)
     if isinstance(filters, list) and not filters:
         filters = None

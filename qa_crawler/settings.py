@@ -66,6 +66,7 @@ EXTENSIONS = {
 }
 FEED_EXPORTERS = {
     "parquet": "pipelines.feed.ParquetItemExporter",
+    "csv": "pipelines.feed.JsonListsCsvItemExporter",
 }
 
 # qa-crawler's own settings.
@@ -127,6 +128,20 @@ QA_MONITOR_MAX_FAILED_SHARE = 0.1
 # Records with parse issues / records parsed, at most (a markup change or an unknown template
 # shows itself so):
 QA_MONITOR_MAX_ISSUE_SHARE = 0.25
+# Responses answered 403 or 429 (the site pushing back) / responses, at most:
+QA_MONITOR_MAX_BAN_SHARE = 0.05
+# During the run: every QA_MONITOR_INTERVAL seconds (0: only at the end) the failed and ban
+# shares are checked, once at least QA_MONITOR_MIN_REQUESTS responses came; a check that fails
+# is alerted on (QA_MONITOR_ON_FAIL = "alert") or also stops the crawl ("stop").
+QA_MONITOR_INTERVAL = 600.0
+QA_MONITOR_MIN_REQUESTS = 100
+QA_MONITOR_ON_FAIL = "alert"
+
+# Alerts when a monitor fails or the crawl cannot run (qa_crawler/alerts.py): Apprise URLs
+# (json://host/path POSTs JSON; slack://, mmost://, discord://, ntfy://, mailto://...), and a
+# command run with the summary as JSON on its standard input.
+QA_ALERT_URLS = []
+QA_ALERT_COMMAND = ""
 
 LOG_LEVEL = "INFO"
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"

@@ -477,6 +477,10 @@ class CrawlState:
             self.db.executemany("INSERT OR IGNORE INTO frontier (url) VALUES (?)",
                                 ((u,) for u in urls))
 
+    def pending_count(self) -> int:
+        """URLs this process scheduled and has not finished: the frontier's size, for progress."""
+        return self.db.execute("SELECT COUNT(*) FROM frontier WHERE done = 0").fetchone()[0]
+
     def mark_done(self, urls) -> None:
         """URLs finished: stored, finally failed, ignored, or read with their links pending."""
         with self.transaction():

@@ -1,4 +1,4 @@
-"""The crawl's own stats keys (``qa/...``), named once, and the sums read from them.
+"""The crawl's own stats keys (``qa/...``), named once, and the sums and words read from them.
 
 Every component that counts, and every reader of the counts (progress line, monitors, summary,
 run history), uses these names; a key spelled anywhere else is a key nobody reads.
@@ -9,6 +9,8 @@ from __future__ import annotations
 # Scrapy's own keys that we read.
 ITEMS = "item_scraped_count"  # records that reached the end of the pipelines
 RESPONSES = "downloader/response_count"
+RESPONSE_STATUS = "downloader/response_status_count/"  # + an HTTP status: responses with it
+FINISH_REASON = "finish_reason"
 
 PAGES = "qa/pages"  # responses the spider handled
 SKIPPED_KNOWN = "qa/skipped_known"  # Q&A pages not fetched: stored and fresh
@@ -26,6 +28,10 @@ FRONTIER_PENDING = "qa/frontier/pending"  # URLs still pending when the run clos
 VALIDATION_PASSED = "qa/validation/passed"
 VALIDATION_DROPPED = "qa/validation/dropped"
 MONITORS_VERDICT = "qa/monitors/verdict"
+MONITORS_STOPPED = "qa/monitors/stopped"  # a check during the run stopped the crawl: its message
+MONITORS_ALERTED = "qa/monitors/alerted"  # checks during the run that failed and were alerted on
+ALERTS_SENT = "qa/alerts/sent"
+ALERT_ERROR = "qa/alerts/error"
 DATASET_ROWS = "qa/dataset_rows"
 REPORT = "qa/report"  # path of report.html
 REPORT_ERROR = "qa/report_error"
@@ -58,3 +64,34 @@ def family(stats: dict, prefix: str) -> dict[str, object]:
 def failures(stats: dict) -> int:
     """Requests that failed after their retries, all kinds."""
     return sum(v for v in family(stats, FAILURES).values() if isinstance(v, (int, float)))
+
+
+# Responses that mean the site is pushing back on the crawl.
+BAN_STATUSES = (403, 429)
+
+# The reason a monitor gives when it stops the crawl during the run.
+STOPPED_BY_MONITOR = "qa_monitor_stop"
+
+_REASONS = {
+    "finished": "finished",
+    "closespider_pagecount": "stopped at the page limit (CLOSESPIDER_PAGECOUNT)",
+    "closespider_itemcount": "stopped at the record limit (CLOSESPIDER_ITEMCOUNT)",
+    "closespider_timeout": "stopped at the time limit (CLOSESPIDER_TIMEOUT)",
+    "closespider_timeout_no_item": "stopped: no record for CLOSESPIDER_TIMEOUT_NO_ITEM seconds",
+    "closespider_errorcount": "stopped after too many errors (CLOSESPIDER_ERRORCOUNT)",
+    "shutdown": "stopped by Ctrl-C or a stop signal",
+    "cancelled": "cancelled",
+    STOPPED_BY_MONITOR: "stopped by a monitor during the run",
+}
+
+
+def finish_reason_words(reason) -> str:
+    """Scrapy's finish reason (``closespider_pagecount``) as an operator reads it."""
+    if reason is None:
+        return "not started"
+    return _REASONS.get(str(reason), f"ended: {reason}")
+
+
+def ban_responses(stats: dict) -> int:
+    """Responses answered 403 or 429, retries included."""
+    return sum(stats.get(f"{RESPONSE_STATUS}{code}", 0) for code in BAN_STATUSES)

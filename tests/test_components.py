@@ -145,7 +145,7 @@ def test_end_of_run_steps_each_run_and_a_failed_export_is_named_not_hidden(crawl
     (tmp_path / "qa.parquet" / "keep").write_text("x")
     ext.spider_closed(crawler.spider, "finished")
     stats = crawler.stats.get_stats()
-    assert stats[keys.MONITORS_VERDICT] == "pass"  # the monitors ran before
+    assert stats[keys.MONITORS_VERDICT] == "pass", stats  # the monitors ran before
     assert "qa.parquet" in stats[keys.END_ERROR + "export"]
     assert stats[keys.REPORT_ERROR] == "the dataset was not written"
     assert keys.DATASET_ROWS not in stats

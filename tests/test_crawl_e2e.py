@@ -2,6 +2,7 @@
 
 import collections
 import json
+import re
 import subprocess
 import sys
 import time
@@ -11,6 +12,7 @@ import pytest
 
 from qa_crawler.demo.server import SiteServer
 from qa_crawler.demo.site import SampleSite
+from qa_crawler.record import dataset_schema
 from tests.crawl_helpers import crawl, crawl_cmd, mismatches, qa_rows
 
 pytestmark = pytest.mark.slow
@@ -30,7 +32,7 @@ def crawled(tmp_path_factory):
 def test_crawl_exits_zero_and_prints_a_summary(crawled):
     proc = crawled[3]
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "pages fetched" in proc.stdout and f"Q&A records       {N_PAGES}" in proc.stdout
+    assert "pages fetched" in proc.stdout and f"new               {N_PAGES}\n" in proc.stdout
     assert "report.html" in proc.stdout
 
 
@@ -89,22 +91,52 @@ def test_a_second_crawl_on_the_same_folder_is_refused_while_one_runs(tmp_path):
     assert first.returncode == 0
 
 
+def scrapy_feed_crawl(start_url: str, feed: Path):
+    """``scrapy crawl qa -O FEED``, as a Scrapy user runs it from the checkout."""
+    return subprocess.run(
+        [sys.executable, "-m", "scrapy", "crawl", "qa", "-a", f"start_url={start_url}",
+         "-O", str(feed), "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0",
+         "-s", "QA_PROGRESS_INTERVAL=0", "-s", "LOG_LEVEL=WARNING"],
+        capture_output=True, text=True, timeout=180, cwd=str(Path(__file__).parents[1]),
+    )
+
+
 def test_scrapy_crawl_with_a_parquet_feed_works_for_scrapy_users(tmp_path):
     import pyarrow.parquet as pq
 
     site = SampleSite(n_pages=20, seed=5)
     feed = tmp_path / "records.parquet"
     with SiteServer(site) as server:
-        proc = subprocess.run(
-            [sys.executable, "-m", "scrapy", "crawl", "qa", "-a", f"start_url={server.url('/')}",
-             "-O", str(feed), "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0",
-             "-s", "QA_PROGRESS_INTERVAL=0", "-s", "LOG_LEVEL=WARNING"],
-            capture_output=True, text=True, timeout=180, cwd=str(Path(__file__).parents[1]),
-        )
+        proc = scrapy_feed_crawl(server.url("/"), feed)
     assert proc.returncode == 0, proc.stderr[-2000:]
     table = pq.read_table(feed)
     assert sorted(table["qa_id"].to_pylist()) == sorted(site.qa_ids())
+    assert table.schema.names == dataset_schema().names  # the columns of qa.parquet
     assert str(table.schema.field("asked_on").type) == "date32[day]"
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "jsonl"])
+def test_scrapy_feeds_write_the_nested_lists_as_json_and_warn_of_nothing(tmp_path, fmt):
+    import csv
+
+    site = SampleSite(n_pages=6, seed=8)
+    feed = tmp_path / f"records.{fmt}"
+    with SiteServer(site) as server:
+        proc = scrapy_feed_crawl(server.url("/"), feed)
+        base = server.base_url
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr[-2000:]
+    text = feed.read_text(encoding="utf-8")
+    if fmt == "csv":
+        rows = [{k: json.loads(v) if k in ("similar", "related_topics") else v for k, v in r.items()}
+                for r in csv.DictReader(text.splitlines(keepends=True))]
+    elif fmt == "json":
+        rows = json.loads(text)
+    else:
+        rows = [json.loads(line) for line in text.splitlines()]
+    assert sorted(r["qa_id"] for r in rows) == sorted(site.qa_ids())
+    for row in rows:
+        want = site.expected_record(row["qa_id"], base)
+        assert row["similar"] == want["similar"] and row["related_topics"] == want["related_topics"]
 
 
 def test_parsing_in_a_process_pool_gives_the_same_dataset(crawled, tmp_path):
@@ -137,3 +169,6 @@ def test_contact_and_article_pattern_given_with_s_reach_the_server_the_ids_and_r
         rebuilt = subprocess.run([sys.executable, "-m", "qa_crawler.cli", "rebuild", str(tmp_path),
                                   "--workers", "1"], capture_output=True, text=True, timeout=120)
         assert rebuilt.returncode == 0, rebuilt.stderr[-2000:]
+        # Off a terminal (a log): plain lines, the last one the whole count, no carriage return.
+        assert "\r" not in rebuilt.stderr
+        assert re.fullmatch(r"rebuild: (\d+)/\1 pages parsed", rebuilt.stderr.splitlines()[-1])

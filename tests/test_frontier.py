@@ -272,7 +272,10 @@ def test_killed_with_9_again_and_again_every_page_ends_up_stored_once(tmp_path):
 def test_stopped_with_ctrl_c_again_and_again_every_page_ends_up_stored_once(tmp_path):
     runs = _stopped_and_resumed(tmp_path, signal.SIGINT, (60, 170), seed=22)
     for code, stdout, stderr in runs:
-        assert "crawl shutdown" in stdout, stderr[-2000:]
+        # Acknowledged at once, and the summary names the reason in words.
+        assert ("qa-crawler: stopping after the requests in flight; Ctrl-C again to stop now"
+                in stderr), stderr[-2000:]
+        assert "crawl stopped by Ctrl-C or a stop signal in" in stdout, stderr[-2000:]
         # Scrapy's queue is gone with the process; the summary says what the frontier keeps.
         assert "still pending" in stdout, stdout
 

@@ -230,6 +230,19 @@ def test_load_dataset_filters_rows_even_on_columns_it_does_not_return(folder, ex
     assert (recent["asked_on"] >= "2020-01-01").all()
 
 
+def test_load_dataset_loads_each_table_by_name(folder, expected):
+    similar = qa_crawler.load_dataset(folder, table="similar")
+    assert len(similar) == expected["similar_rows"] > 0
+    assert {"qa_id", "rank"} <= set(similar.columns) and similar["qa_id"].dtype == "string"
+    topics = qa_crawler.load_dataset(folder, table="related_topics", columns=["qa_id", "topic"])
+    assert list(topics.columns) == ["qa_id", "topic"]
+    assert len(topics) == pq.read_metadata(folder / "related_topics.parquet").num_rows
+    failures = qa_crawler.load_dataset(folder, table="failures")
+    assert len(failures) == pq.read_metadata(folder / "failures.parquet").num_rows
+    with pytest.raises(ValueError, match="no table 'answers'; the tables are qa, similar"):
+        qa_crawler.load_dataset(folder, table="answers")
+
+
 def test_load_dataset_names_unknown_columns(folder):
     with pytest.raises(ValueError, match="no column.*'nope'"):
         qa_crawler.load_dataset(folder, columns=["qa_id", "nope"])

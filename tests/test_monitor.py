@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from pipelines.monitor import evaluate
+from pipelines.monitor import evaluate, evaluate_running
 from qa_crawler.demo.server import SiteServer
 from qa_crawler.demo.site import SampleSite
 from tests.crawl_helpers import crawl
@@ -31,12 +31,32 @@ def failed(verdict):
          None, None, set()),
         # An incremental run parses few pages but skips the stored ones: nothing was lost.
         ({**GOOD, "item_scraped_count": 2, "qa/skipped_known": 88}, "finished", GOOD, FILL, set()),
+        # The site pushing back: 403 and 429 answers, past 5% of the responses.
+        ({**GOOD, "downloader/response_count": 100, "downloader/response_status_count/429": 4,
+          "downloader/response_status_count/403": 2}, "finished", None, None, {"ban_share"}),
+        ({**GOOD, "downloader/response_count": 100, "downloader/response_status_count/429": 5},
+         "finished", None, None, set()),
+        # Pages fetched, none of them a Q&A page: a wrong start URL or a changed site.
+        ({"qa/pages": 40, "item_scraped_count": 0}, "finished", None, None, {"qa_pages"}),
     ],
 )
 def test_each_check_fails_only_past_its_threshold(stats, reason, previous, fill, bad):
     verdict = evaluate(stats, reason, previous, fill)
     assert failed(verdict) == bad
     assert verdict["verdict"] == ("fail" if bad else "pass")
+
+
+def test_checks_during_the_run_wait_for_enough_responses_then_judge_the_requests():
+    bad = {"qa/pages": 10, "qa/failures/http_error": 30, "downloader/response_count": 40}
+    assert evaluate_running(bad)["checks"] == []  # 40 responses: fewer than 100
+    verdict = evaluate_running({**bad, "downloader/response_count": 100})
+    assert verdict["verdict"] == "fail" and failed(verdict) == {"failed_share"}
+
+
+def test_the_finish_reason_is_named_in_words():
+    verdict = evaluate(GOOD, "closespider_pagecount", None, None)
+    [check] = [c for c in verdict["checks"] if not c["ok"]]
+    assert check["message"] == ("the crawl stopped at the page limit (CLOSESPIDER_PAGECOUNT)")
 
 
 class ChangedMarkup:

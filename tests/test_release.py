@@ -125,8 +125,8 @@ def test_a_page_withdrawn_on_a_recheck_gets_removed_at_and_leaves_the_published_
         server.faults[site.article_path(also_gone)] = [{"status": 410}]
         second = crawl(server.url("/"), tmp_path, "--recheck-older-than", "0s")
         assert second.returncode == 0, second.stderr[-2000:]
-        assert "withdrawn         2 stored pages" in second.stdout
-        assert "failures          none" in second.stdout  # a withdrawal is no failure
+        assert "removed           2 stored pages" in second.stdout
+        assert "failed            0\n" in second.stdout  # a withdrawal is no failure
         manifest = json.loads((tmp_path / "manifest.json").read_text())
         ids = set(pq.read_table(tmp_path / "qa.parquet", columns=["qa_id"])["qa_id"].to_pylist())
         assert gone not in ids and also_gone not in ids and len(ids) == 18

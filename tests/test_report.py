@@ -310,10 +310,10 @@ def test_missing_folder_exits_3_naming_the_path(tmp_path, capsys):
     assert not missing.exists()
 
 
-def test_folder_without_qa_parquet_exits_3_naming_the_file(tmp_path, capsys):
+def test_folder_never_crawled_exits_3_naming_it(tmp_path, capsys):
     assert cli_main(["report", str(tmp_path)]) == 3
     err = capsys.readouterr().err
-    assert str(tmp_path / "qa.parquet") in err
+    assert f"{tmp_path} was never crawled" in err  # the words of export and rebuild too
     assert not (tmp_path / "report.html").exists()
 
 
@@ -544,3 +544,11 @@ def test_demo_ends_by_writing_the_report_and_printing_its_path(tmp_path):
     last = proc.stdout.strip().splitlines()[-1]
     assert last.endswith(str((out / "report.html").resolve())), proc.stdout[-1000:]
     assert (out / "report.html").is_file()
+    # The hint to open the dataset works as printed, from the checkout (after make install).
+    [hint] = [line[len("Open it: "):] for line in proc.stdout.splitlines()
+              if line.startswith("Open it: ")]
+    assert hint.startswith(".venv/bin/python -c ")
+    checkout = Path(__file__).resolve().parents[1]
+    opened = subprocess.run(hint, shell=True, cwd=checkout, capture_output=True, text=True,
+                            timeout=120)
+    assert opened.returncode == 0 and "qa_id" in opened.stdout, opened.stderr[-2000:]

@@ -54,7 +54,7 @@ def test_a_full_disk_stops_the_crawl_in_one_line_and_the_next_run_goes_on(small_
     file = ".qa-crawler/" if warc else ".qa-crawler/state-main.sqlite"
     assert len(lines) == 1 and f"cannot write {out}/{file}" in lines[0], full.stderr[-3000:]
     assert "No space left on device" in lines[0]
-    assert "network_error" not in full.stdout and "failures          none" in full.stdout
+    assert "network_error" not in full.stdout and "failed            0\n" in full.stdout
     assert not dataset_written  # and exit status 3 says so
     assert kept  # what was stored before the disk filled is kept
 
