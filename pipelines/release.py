@@ -36,15 +36,24 @@ def split_files() -> list[str]:
 
 
 def write_splits(folder: Path, parquet_options: dict) -> dict[str, int]:
-    """``data/qa-<split>.parquet`` from ``folder/qa.parquet``; rows per file."""
-    table = pq.read_table(folder / "qa.parquet")
+    """``data/qa-<split>.parquet`` from ``folder/qa.parquet``, a row group at a time (memory
+    stays that of one batch, whatever the size of the table); rows per file."""
+    source = pq.ParquetFile(folder / "qa.parquet")
     (folder / "data").mkdir(exist_ok=True)
-    rows = {}
-    for split in SPLITS:
-        part = table.filter(pc.equal(table.column("split"), split))
-        name = SPLIT_FILE.format(split=split)
-        pq.write_table(part, folder / name, **parquet_options)
-        rows[name] = part.num_rows
+    names = {split: SPLIT_FILE.format(split=split) for split in SPLITS}
+    writers = {split: pq.ParquetWriter(folder / name, source.schema_arrow, **parquet_options)
+               for split, name in names.items()}
+    rows = dict.fromkeys(names.values(), 0)
+    try:
+        for batch in source.iter_batches(batch_size=2048):
+            for split, writer in writers.items():
+                part = batch.filter(pc.equal(batch.column("split"), split))
+                if part.num_rows:
+                    writer.write_batch(part)
+                    rows[names[split]] += part.num_rows
+    finally:
+        for writer in writers.values():
+            writer.close()
     return rows
 
 

@@ -105,3 +105,15 @@ def test_clean_text_normalises_whitespace_only(raw, expected):
 def test_join_paragraphs_drops_empty_lines_and_joins_with_newline():
     assert n.join_paragraphs([" one ", "", "\u00a0", "two  words"]) == "one\ntwo words"
     assert n.join_paragraphs([]) is None
+
+
+@pytest.mark.parametrize("text, code", [
+    ("Hello doctor, I have had a sore throat for a week and a mild fever.", "en"),
+    ("Bonjour docteur, j'ai mal à la gorge depuis une semaine et un peu de fièvre.", "fr"),
+    ("Hola doctor, tengo dolor de garganta desde hace una semana y un poco de fiebre.", "es"),
+    ("醫師您好，我喉嚨痛了一個星期，還有一點發燒。", "zh"),
+    ("Muscle twitching and ALS", "en"),  # too short for the fast path: the model says so
+    ("", None), (None, None),
+])
+def test_language_of_a_question(text, code):
+    assert n.language(text) == code
