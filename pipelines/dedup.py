@@ -16,6 +16,7 @@ from collections.abc import Iterable
 THRESHOLD = 0.8
 NUM_PERM = 64
 SHINGLE_WORDS = 5
+CHUNK = 1000
 _WORD = re.compile(r"\w+")
 
 
@@ -31,17 +32,29 @@ def near_duplicate_groups(items: Iterable[tuple[str, str | None]],
                           threshold: float = THRESHOLD) -> dict[str, str]:
     """``{qa_id: group key}`` for every question that has at least one near-copy; a question
     without one is not in the result."""
-    from datasketch import MinHash, MinHashLSH
+    from datasketch import LeanMinHash, MinHash, MinHashLSH
 
-    ids, sets = [], []
+    # Signatures in chunks, the shingles of one chunk at a time: a question's shingle set is
+    # some 10 KB, its lean signature half a KB (memory stays flat with the number of pages).
+    ids, signatures, chunk_ids, chunk = [], [], [], []
+
+    def flush() -> None:
+        signatures.extend(LeanMinHash(m) for m in MinHash.bulk(chunk, num_perm=NUM_PERM))
+        ids.extend(chunk_ids)
+        chunk.clear()
+        chunk_ids.clear()
+
     for qa_id, text in items:
         shingles = _shingles(text or "")
         if shingles:
-            ids.append(qa_id)
-            sets.append(shingles)
+            chunk_ids.append(qa_id)
+            chunk.append(shingles)
+            if len(chunk) >= CHUNK:
+                flush()
+    if chunk:
+        flush()
     if len(ids) < 2:
         return {}
-    signatures = MinHash.bulk(sets, num_perm=NUM_PERM)
     lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
     for qa_id, sig in zip(ids, signatures):
         lsh.insert(qa_id, sig)
