@@ -33,10 +33,6 @@ class DatasetDiff:
     columns_added: list[str] = field(default_factory=list)  # a newer schema's columns
     columns_removed: list[str] = field(default_factory=list)
 
-    @property
-    def empty(self) -> bool:
-        return not (self.added or self.removed or self.changed)
-
     def as_json(self) -> dict:
         return asdict(self)
 

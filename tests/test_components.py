@@ -170,7 +170,6 @@ def test_the_fast_validator_drops_what_the_schema_forbids_naming_the_field(
     """fastjsonschema decides, jsonschema names the fields: the same rules either way."""
     from scrapy.exceptions import DropItem
 
-    from qa_crawler.fetched import Fetch
     from qa_crawler.record import to_json_dict
 
     crawler = crawl_of()
@@ -184,4 +183,3 @@ def test_the_fast_validator_drops_what_the_schema_forbids_naming_the_field(
     with pytest.raises(DropItem, match=reason):
         validate.process_item(bad)
     assert crawler.stats.get_value(keys.VALIDATION + reason) == 1
-    assert isinstance(bad.fetch, Fetch)
