@@ -60,7 +60,8 @@ from qa_crawler.record import (
 )
 from pipelines.croissant import croissant
 from pipelines.privacy import export_options, hash_value, salt_for, split_of
-from pipelines.release import changelog, changes_since, next_version, split_files, write_splits
+from pipelines.release import (
+    SplitWriters, changelog, changes_since, next_version, split_files)
 from pipelines.dedup import NUM_PERM, SHINGLE_WORDS, THRESHOLD, near_duplicate_groups
 from qa_crawler.state import (
     STATE_DIRNAME,
@@ -114,8 +115,10 @@ def neutralise_formulas(table: pa.Table) -> pa.Table:
 class _TableSink:
     """One table written as Parquet and CSV side by side, batch by batch."""
 
-    def __init__(self, tmp_dir: Path, name: str, schema: pa.Schema, csv_schema_: pa.Schema):
+    def __init__(self, tmp_dir: Path, name: str, schema: pa.Schema, csv_schema_: pa.Schema,
+                 splits: SplitWriters | None = None):
         self.name = name
+        self.splits = splits  # the qa table's: its rows go to the split files too
         self.schema = schema
         self.csv_schema = csv_schema_
         self.parquet_path = tmp_dir / f"{name}.parquet"
@@ -142,6 +145,8 @@ class _TableSink:
     def write(self, table: pa.Table) -> None:
         table = table.cast(self.schema)
         self.parquet.write_table(table)
+        if self.splits is not None:
+            self.splits.write(table)
         csv_table = table.select(self.csv_schema.names)
         for i, f in enumerate(csv_table.schema):
             if pa.types.is_list(f.type):
@@ -154,6 +159,8 @@ class _TableSink:
         self.flush()
         self.parquet.close()
         self.csv.close()
+        if self.splits is not None:
+            self.split_rows = self.splits.close()
 
 
 class DatasetStats:
@@ -302,7 +309,8 @@ def _write_set(out: Path, tmp: Path, start_url, extra_manifest, redact, split_ra
     salt = salt_for(out / STATE_DIRNAME) if hashed else b""
     schema = dataset_schema(dropped)
     decode = JsonDecoder(schema)
-    qa = _TableSink(tmp, "qa", schema, csv_schema(dropped))
+    qa = _TableSink(tmp, "qa", schema, csv_schema(dropped),
+                    splits=SplitWriters(tmp, schema, PARQUET_OPTIONS))
     flat = {name: _TableSink(tmp, name, flat_schema(name), flat_schema(name)) for name in NESTED}
     stats = DatasetStats(schema.names)
     withdrawn = 0
@@ -345,7 +353,7 @@ def _write_set(out: Path, tmp: Path, start_url, extra_manifest, redact, split_ra
         "qa": qa.rows, "similar": flat["similar"].rows,
         "related_topics": flat["related_topics"].rows, "failures": fail_sink.rows,
     }
-    split_rows = write_splits(tmp, PARQUET_OPTIONS)
+    split_rows = qa.split_rows
     files = {}
     for name in [*DATA_FILES, *split_rows]:
         path = tmp / name

@@ -19,7 +19,7 @@ from twisted.internet import task
 from qa_crawler import stats as keys
 from qa_crawler.alerts import Alerts, payload
 from qa_crawler.guard import storage_failed
-from qa_crawler.state import StorageError, for_crawler
+from qa_crawler.state import STATE_DIRNAME, StorageError, for_crawler
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +41,7 @@ class RunLifecycle:
         settings = crawler.settings
         self.export_on_close = settings.getbool("QA_EXPORT_ON_CLOSE")
         self.report = settings.getbool("QA_REPORT")
+        self.report_background = settings.getbool("QA_REPORT_BACKGROUND")
         self.monitor_interval = settings.getfloat("QA_MONITOR_INTERVAL")
         self.on_fail = settings.get("QA_MONITOR_ON_FAIL")
         self.alerts = checked_alerts(settings)
@@ -197,10 +198,13 @@ class RunLifecycle:
             storage_failed(self.crawler, exc)
 
     def export(self, spider) -> dict:
+        """The dataset, written by a process of its own (:mod:`qa_crawler.apart`: the crawl's
+        heap does not carry the export's peak); the crawl waits for it."""
         from pipelines.dataset import export_dataset
+        from qa_crawler.apart import in_fresh_process
 
-        manifest = export_dataset(
-            self.state.out_dir, start_url=getattr(spider, "start_url", None),
+        manifest = in_fresh_process(
+            export_dataset, self.state.out_dir, start_url=getattr(spider, "start_url", None),
             keep_removed=self.crawler.settings.getbool("QA_KEEP_REMOVED"),
             lock_wait=self.crawler.settings.getfloat("QA_EXPORT_LOCK_WAIT"))
         self.stats.set_value(keys.DATASET_ROWS, manifest["rows"]["qa"])
@@ -209,8 +213,25 @@ class RunLifecycle:
         return manifest
 
     def write_report(self) -> None:
-        """The charts are a convenience: a failure to draw them is logged, the dataset stands."""
-        from pipelines.report import try_write_report
+        """The charts are a convenience: a failure to draw them is logged, the dataset stands.
+        With QA_REPORT_BACKGROUND they are drawn by ``qa-crawler report`` in a process that
+        outlives the crawl, which ends as soon as the dataset is written."""
+        from pipelines.report import REPORT_NAME, try_write_report
+
+        if self.report_background:
+            from qa_crawler.apart import qa_crawler_command, start_detached
+
+            log = self.state.out_dir / STATE_DIRNAME / "report.log"
+            try:
+                pid = start_detached(qa_crawler_command("report", str(self.state.out_dir)), log)
+            except OSError as exc:
+                logger.warning("Could not start drawing the report in the background (%s); "
+                               "drawing it now", exc)
+            else:
+                self.stats.set_value(keys.REPORT, str((self.state.out_dir / REPORT_NAME).resolve()))
+                self.stats.set_value(keys.REPORT_BACKGROUND, str(log))
+                logger.info("Drawing the report in the background (pid %d, log %s)", pid, log)
+                return
 
         path, error = try_write_report(self.state.out_dir)
         if path is None:

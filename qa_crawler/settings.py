@@ -117,6 +117,9 @@ QA_EXPORT_ON_CLOSE = True
 QA_KEEP_REMOVED = False
 # Draw report.html (charts, `qa-crawler report`) after the dataset is written at the end of a run.
 QA_REPORT = True
+# Draw it in a process of its own that outlives the crawl (its log: DIR/.qa-crawler/report.log),
+# so that a crawl ends as soon as the dataset is written; False: the crawl draws it, then ends.
+QA_REPORT_BACKGROUND = True
 
 # After-run monitors (pipelines/monitor.py); a failed one makes `qa-crawler crawl` exit 4.
 # Q&A pages found vs the previous run, at least:

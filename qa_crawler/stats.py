@@ -34,6 +34,7 @@ ALERTS_SENT = "qa/alerts/sent"
 ALERT_ERROR = "qa/alerts/error"
 DATASET_ROWS = "qa/dataset_rows"
 REPORT = "qa/report"  # path of report.html
+REPORT_BACKGROUND = "qa/report_background"  # log of the process drawing it after the crawl
 REPORT_ERROR = "qa/report_error"
 REDIS_LOST = "qa/redis_lost"
 WRITE_ERROR = "qa/write_error"  # the file that could not be written and why: the crawl stopped
