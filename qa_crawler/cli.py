@@ -9,11 +9,7 @@ import sys
 from pathlib import Path
 
 from qa_crawler import __version__
-
-EXIT_OK = 0
-EXIT_NOT_QA = 1  # parse: the file is not a Q&A page
-EXIT_USAGE = 2  # bad arguments (argparse's own code)
-EXIT_CANNOT_RUN = 3  # could not run or could not write the dataset (see the README table)
+from qa_crawler.exits import EXIT_NOT_QA, EXIT_OK, EXIT_USAGE
 
 
 def _cmd_parse(args: argparse.Namespace) -> int:

@@ -11,11 +11,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from qa_crawler import stats as keys
-
-EXIT_OK = 0
-EXIT_USAGE = 2
-EXIT_CANNOT_RUN = 3
-EXIT_MONITORS = 4  # the crawl finished but a monitor crossed its threshold
+from qa_crawler.exits import EXIT_CANNOT_RUN, EXIT_MONITORS, EXIT_OK, EXIT_USAGE
 # Marks a folder `qa-crawler demo` made, the only kind of non-empty folder it may replace.
 DEMO_MARKER = ".qa-crawler-demo"
 

@@ -27,7 +27,9 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-import pipelines.report as report_module
+import pipelines.report.charts as charts_module
+import pipelines.report.data as data_module
+import pipelines.report.page as page_module
 from pipelines.dataset import export_dataset
 from pipelines.report import age_band
 from qa_crawler.cli import main as cli_main
@@ -97,7 +99,7 @@ def made(dataset):
     """`qa-crawler report DIR` run once, recording its output, the figures it drew and the columns
     it asked the loader for."""
     figures, loads = [], []
-    draw, load = report_module._png, report_module.load_dataset
+    draw, load = charts_module._png, data_module.load_dataset
 
     def keep_figure(fig):
         figures.append(fig)
@@ -109,8 +111,8 @@ def made(dataset):
 
     out, err = io.StringIO(), io.StringIO()
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(report_module, "_png", keep_figure)
-        mp.setattr(report_module, "load_dataset", spy_load)
+        mp.setattr(charts_module, "_png", keep_figure)
+        mp.setattr(data_module, "load_dataset", spy_load)
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             code = cli_main(["report", str(dataset)])
     path = dataset / "report.html"
@@ -188,7 +190,7 @@ def test_report_is_self_contained_every_image_a_data_uri_and_no_external_referen
 def test_a_hostile_department_name_is_shown_escaped():
     # The largest department is named in the chart's text, so its name reaches the HTML.
     df = pd.DataFrame({"department": [HOSTILE_DEPARTMENT] * 3 + ["Cardiology"]})
-    section = report_module._chart_html(report_module._department_chart(df))
+    section = page_module.chart_html(charts_module.department_chart(df))
     assert html.escape(HOSTILE_DEPARTMENT) in section
     assert HOSTILE_DEPARTMENT not in section
 
@@ -266,20 +268,20 @@ def test_age_band_is_written_as_the_site_shows_it():
 
 def test_long_reply_delays_are_grouped_and_many_departments_are_capped(monkeypatch):
     figures = []
-    monkeypatch.setattr(report_module, "_png", lambda fig: figures.append(fig) or "AA==")
+    monkeypatch.setattr(charts_module, "_png", lambda fig: figures.append(fig) or "AA==")
     asked = pd.Series(pd.to_datetime(["2020-01-01"] * 60)).astype("datetime64[ms]")
     df = pd.DataFrame({
         "asked_on": asked,
         "answered_on": asked + pd.to_timedelta([0] * 30 + [2] * 20 + [400] * 10, unit="D"),
         "department": pd.Series([f"Department {k % 40}" for k in range(60)], dtype="string"),
     })
-    delay = report_module._delay_chart(df)
+    delay = charts_module.delay_chart(df)
     labels = [t.get_text() for t in figures[-1].axes[0].get_xticklabels()]
     assert labels[0] == "same day" and labels[-1] == "over 365"
     assert "Median 1 day over 60 questions; 50% answered the same day" in delay.findings[0]
-    departments = report_module._department_chart(df)
+    departments = charts_module.department_chart(df)
     labels = [t.get_text() for t in figures[-1].axes[0].get_yticklabels()]
-    assert len(labels) == report_module.MAX_DEPARTMENTS
+    assert len(labels) == charts_module.MAX_DEPARTMENTS
     assert labels[-1] == "16 other departments"
     assert departments.findings[0].startswith("40 department(s)")
 
@@ -321,8 +323,8 @@ def test_redacted_columns_are_not_charted(tmp_path, monkeypatch):
     folder = make_dataset(tmp_path, n_pages=20,
                           redact=["asker_gender:hash", "asker_age_min:drop", "asker_age_max:drop",
                                   "department:hash"])
-    monkeypatch.setattr(report_module, "_png", lambda fig: "AA==")  # what is drawn, not the pixels
-    text = report_module.render_report(folder)
+    monkeypatch.setattr(charts_module, "_png", lambda fig: "AA==")  # what is drawn, not the pixels
+    text = page_module.render_report(folder)
     for key in ("askers", "departments"):
         section = _section(text, key)
         assert "No data to draw" in section and "redacted in this dataset" in section, key

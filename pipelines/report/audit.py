@@ -1,4 +1,4 @@
-"""The report's extraction audit: parse issues by kind, and a few rows beside the page they came from.
+"""The report's extraction audit: parse issues by kind, and a few rows beside their pages.
 
 A parser that reads markup nobody here has seen is checked by eye: for a few rows, drawn the same
 way on every run (the smallest sha256 of their ``qa_id``, so a re-drawn report shows the same
@@ -10,13 +10,13 @@ dataset folder and the archive; writes nothing.
 from __future__ import annotations
 
 import hashlib
-import html
 from collections import Counter
 from pathlib import Path
 
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from pipelines.report.text import escape
 from qa_crawler.record import issue_kind
 
 SAMPLE_ROWS = 3
@@ -26,10 +26,6 @@ SHOWN_FIELDS = ("title", "subject", "question", "asker_name", "asker_gender", "a
                 "asker_age_max", "asked_on", "department", "doctor_name", "answer", "answered_on",
                 "more_info", "similar", "related_topics", "parse_issues")
 TEXT_CHARS = 240
-
-
-def _e(value) -> str:
-    return html.escape("" if value is None else str(value))
 
 
 def _short(value) -> str:
@@ -91,13 +87,14 @@ def _page_lines(folder: Path, row: dict) -> tuple[list[tuple[str, str]] | None, 
 
 def _field_value(name: str, value) -> str:
     if name == "similar":
-        return "<ol>" + "".join(f"<li>{_e(s.get('title'))} — Dr. {_e(s.get('doctor_name'))}, "
-                                f"{_e(s.get('department'))}</li>" for s in value or []) + "</ol>"
+        return "<ol>" + "".join(
+            f"<li>{escape(s.get('title'))} — Dr. {escape(s.get('doctor_name'))}, "
+            f"{escape(s.get('department'))}</li>" for s in value or []) + "</ol>"
     if name == "related_topics":
-        return _e(", ".join(f"{t.get('topic')} ({t.get('department')})" for t in value or []))
+        return escape(", ".join(f"{t.get('topic')} ({t.get('department')})" for t in value or []))
     if name == "parse_issues":
-        return _e("; ".join(value or [])) or "none"
-    return _e(_short(value))
+        return escape("; ".join(value or [])) or "none"
+    return escape(_short(value))
 
 
 def render_audit(folder: Path, qa: Path) -> tuple[str, str]:
@@ -110,22 +107,23 @@ def render_audit(folder: Path, qa: Path) -> tuple[str, str]:
     if rows:
         out.append(f"<p>{rows} of {total} rows have parse issues.</p>")
         out.append("<table><tr><th>kind</th><th>rows</th></tr>" + "".join(
-            f"<tr><td><code>{_e(k)}</code></td><td>{v}</td></tr>"
+            f"<tr><td><code>{escape(k)}</code></td><td>{v}</td></tr>"
             for k, v in sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0]))) + "</table>")
         out.append("<p>Examples:</p><ul>" + "".join(
-            f"<li><code>{_e(q)}</code>: {_e('; '.join(i))}</li>" for q, i in examples) + "</ul>")
+            f"<li><code>{escape(q)}</code>: {escape('; '.join(i))}</li>"
+            for q, i in examples) + "</ul>")
     else:
         out.append(f"<p>None of the {total} rows has a parse issue.</p>")
     for row in _sample(qa, SAMPLE_ROWS):
         lines, why = _page_lines(folder, row)
         page = ("<ol class=\"lines\">" + "".join(
-            f"<li><code>{_e(part)}</code> {_e(_short(text))}</li>" for part, text in lines)
-            + "</ol>") if lines is not None else f'<p class="nodata">{_e(why)}</p>'
+            f"<li><code>{escape(part)}</code> {escape(_short(text))}</li>" for part, text in lines)
+            + "</ol>") if lines is not None else f'<p class="nodata">{escape(why)}</p>'
         fields = "<table>" + "".join(
-            f"<tr><th>{_e(name)}</th><td>{_field_value(name, row.get(name))}</td></tr>"
+            f"<tr><th>{escape(name)}</th><td>{_field_value(name, row.get(name))}</td></tr>"
             for name in SHOWN_FIELDS if name in row) + "</table>"
-        out.append(f'<details><summary>Row <code>{_e(row["qa_id"])}</code> '
-                   f'({_e(row.get("url"))})</summary><div class="audit">'
+        out.append(f'<details><summary>Row <code>{escape(row["qa_id"])}</code> '
+                   f'({escape(row.get("url"))})</summary><div class="audit">'
                    f"<div><h3>The page as the parser read it</h3>{page}</div>"
                    f"<div><h3>The row</h3>{fields}</div></div></details>")
     return "Extraction audit", "\n".join(out)
