@@ -35,6 +35,10 @@ logger = logging.getLogger(__name__)
 WITHDRAWN = frozenset({404, 410})
 
 
+class Consumed(DropItem):
+    """An outcome that ends at the store, written (feed exports take records only)."""
+
+
 class NotStoredItem(DropItem):
     """An outcome the state could not take (the folder cannot be written): its page stays
     pending, and is not acked."""
@@ -86,7 +90,7 @@ class StorePipeline:
         if isinstance(item, FetchedPage):
             self.seen.add(item.record.qa_id)
             return item.record  # feed exports, if any, get the record
-        raise DropItem(f"{type(item).__name__} {item.key}", log_level="DEBUG")
+        raise Consumed(f"{type(item).__name__} {item.key}", log_level="DEBUG")
 
     def _write(self, item: Outcome) -> str:
         """Write what ``item`` says of its page, inside the store's transaction; what it was."""
