@@ -73,17 +73,17 @@ class StorePipeline:
         if not isinstance(item, Outcome):
             return item
         duplicate = isinstance(item, FetchedPage) and item.record.qa_id in self.seen
+        written = "duplicate" if duplicate else None  # None: no state to write to
         if self.state is not None:
             try:
                 with self.state.transaction():
                     self.state.add_pending(item.links)
-                    written = self._write(item) if not duplicate else "duplicate"
+                    if not duplicate:
+                        written = self._write(item)
                     self.state.mark_done(item.urls or (item.key,))
             except StorageError as exc:
                 storage_failed(self.crawler, exc)
                 raise NotStoredItem(f"not stored: {exc}", log_level="DEBUG") from None
-        else:
-            written = "not stored"
         self._count(item, written)
         if duplicate:
             raise DropItem(f"duplicate qa_id {item.record.qa_id} ({item.record.url})")
@@ -111,11 +111,11 @@ class StorePipeline:
         state.clear_failure(key)  # a page read: whatever failed before is over
         return "read"
 
-    def _count(self, item: Outcome, written: str) -> None:
+    def _count(self, item: Outcome, written: str | None) -> None:
         if isinstance(item, FetchedPage):
             if written == "duplicate":
                 self.stats.inc_value(keys.DUPLICATES)
-            elif written != "not stored":
+            elif written is not None:
                 self.stats.inc_value(keys.RECORDS + written)
         elif written == "removed":
             # A stored page the site no longer has: withdrawn, not a failure.

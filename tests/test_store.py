@@ -216,8 +216,11 @@ def test_without_a_crawl_state_records_go_on_and_failures_are_still_counted():
     assert store.state is None
     page = _page()
     assert store.process_item(page) is page.record
+    assert "duplicate" in str(_dropped(store, _page()))  # the feeds get each qa_id once
     _dropped(store, Failed(urls=(PAGE,), kind="http_error", status=404, error="HTTP 404"))
-    assert crawler.stats.get_value(keys.FAILURES + "http_error") == 1
+    stats = crawler.stats.get_stats()
+    assert stats[keys.FAILURES + "http_error"] == 1 and stats[keys.DUPLICATES] == 1
+    assert keys.RECORDS + "new" not in stats
 
 
 def test_the_shared_objects_live_in_the_context_not_on_the_crawler(tmp_path):
