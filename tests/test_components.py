@@ -18,7 +18,7 @@ from qa_crawler import stats as keys
 from qa_crawler.context import state_of
 from qa_crawler.demo.site import SampleSite
 from qa_crawler.extensions import RunLifecycle
-from qa_crawler.fetched import Failed, FetchedPage, Outcome
+from qa_crawler.fetched import Failed, FetchedPage, Outcome, Visited
 from qa_crawler.record import record_fields
 from qa_crawler.spiders.qa import QASpider
 from qa_crawler.state import iter_merged_records, merged_runs
@@ -193,3 +193,44 @@ def test_the_fast_validator_drops_what_the_schema_forbids_naming_the_field(
     assert reason in failed.error
     assert (failed.urls, failed.links) == (page.urls, page.links) and page.links
     assert crawler.stats.get_value(keys.VALIDATION + reason) == 1
+
+
+def test_the_spider_yields_one_outcome_per_page_and_writes_nothing(crawl_of, tmp_path):
+    """A listing gives a Visited with its links, then the requests for them; a Q&A URL whose
+    page is not one gives a not_qa_page failure. The state stays as it was: the store writes."""
+    import sqlite3
+
+    site = SampleSite(n_pages=6, seed=8)
+    crawler = crawl_of()
+    home, *requests = asyncio.run(_outputs(crawler, response(site, "/")))
+    assert isinstance(home, Visited) and home.urls == (f"{BASE}/",)
+    assert home.links and set(home.links) == {r.url for r in requests}
+    status, headers, body = site.render("/en/faq/")
+    request = Request(f"{BASE}/en/article/1", meta={"article": True})
+    not_qa = HtmlResponse(request.url, status=200, headers=headers, body=body, request=request)
+    failed, *_ = asyncio.run(_outputs(crawler, not_qa))
+    assert isinstance(failed, Failed) and failed.kind == "not_qa_page" and failed.error
+    db = sqlite3.connect(tmp_path / ".qa-crawler" / "state-main.sqlite")
+    assert [db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+            for t in ("frontier", "pages", "failures")] == [0, 0, 0]
+    db.close()
+
+
+def test_the_errback_yields_a_failure_or_a_visit_naming_the_urls_the_request_finishes():
+    from scrapy.exceptions import IgnoreRequest
+    from scrapy.spidermiddlewares.httperror import HttpError
+    from twisted.python.failure import Failure
+
+    crawler = make_crawler()
+    request = Request(f"{BASE}/en/article/5?utm_source=x", meta={
+        "redirect_urls": [f"{BASE}/en/a/5#top"], "retry_times": 2, "start": True})
+    failure = Failure(HttpError(HtmlResponse(request.url, status=410, request=request), "gone"))
+    failure.request = request
+    assert list(crawler.spider.failed(failure)) == [Failed(
+        urls=(f"{BASE}/en/article/5", f"{BASE}/en/a/5"), kind="http_error", status=410,
+        error="HTTP 410", attempts=3, start=True)]
+    refused = Failure(IgnoreRequest("Forbidden by robots.txt"))
+    refused.request = Request(f"{BASE}/en/private/1")
+    assert list(crawler.spider.failed(refused)) == [Visited(urls=(f"{BASE}/en/private/1",))]
+    assert crawler.stats.get_value(keys.SKIPPED_IGNORED) == 1
+    assert keys.failures(crawler.stats.get_stats()) == 0  # counted by the store, not here
