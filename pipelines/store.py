@@ -1,59 +1,158 @@
-"""Deduplicate records by qa_id and store them durably as they arrive.
+"""The one writer of the crawl state during a crawl: every outcome the spider yields ends here.
 
-Storage is the crawl state of the output folder (:mod:`qa_crawler.state`): every record is
-committed when it arrives, so a killed crawl keeps what it collected. The dataset folder is
-written from the state at the end of the run (:mod:`qa_crawler.extensions`).
+For each outcome (:mod:`qa_crawler.fetched`) one state transaction (:mod:`qa_crawler.state`)
+holds all it changes: the links found on the page added to the frontier; the record upserted
+(deduplicated by qa_id), the failure recorded, the 304 noted, or the stored page marked
+withdrawn (a 404/410 of a page the folder holds); an earlier failure of the page cleared; and
+the page's URLs (with those it was redirected from) marked done. So a page is finished only
+with its links in the frontier, a kill at any moment loses nothing, and a write that fails (a
+full disk) leaves the page pending for the next run. Then, in a distributed crawl, the request
+is acked (:mod:`qa_crawler.cluster`), never before.
+
+It also counts what it wrote (``qa/records/...``, ``qa/failures/...``, ``qa/removed``). Records go
+on to the feed exports, if any; the other outcomes stop here. Without a crawl state (plain
+``scrapy crawl -O``) it only counts and passes records on. The dataset folder is written from the
+state at the end of the run (:mod:`qa_crawler.extensions`).
 """
 
 from __future__ import annotations
 
-from scrapy.exceptions import DropItem, NotConfigured
+import logging
 
-from qa_crawler.fetched import FetchedPage
-from qa_crawler.record import to_json_dict
+from scrapy import signals
+from scrapy.exceptions import DropItem
+
 from pipelines.privacy import export_options
 from qa_crawler import stats as keys
+from qa_crawler.context import context_of
+from qa_crawler.fetched import INVALID_RECORD, Failed, FetchedPage, NotModified, Outcome
 from qa_crawler.guard import storage_failed
-from qa_crawler.state import STATE_DIRNAME, StorageError, for_crawler
+from qa_crawler.record import QARecord, to_json_dict
+from qa_crawler.state import STATE_DIRNAME, StorageError
+
+logger = logging.getLogger(__name__)
+# Statuses that say a stored page was withdrawn from the site (its row gets removed_at).
+WITHDRAWN = frozenset({404, 410})
+
+
+class Consumed(DropItem):
+    """An outcome that ends at the store, written (feed exports take records only)."""
+
+
+class NotStoredItem(DropItem):
+    """An outcome the state could not take (the folder cannot be written): its page stays
+    pending, and is not acked."""
+
 
 class StorePipeline:
-    def __init__(self, crawler, state):
+    def __init__(self, crawler):
         self.crawler = crawler
         self.stats = crawler.stats
-        self.state = state
+        self.context = context_of(crawler)
+        self.state = self.context.state
         self.seen: set[str] = set()
         settings = crawler.settings
-        # Kept in the folder now, so a killed crawl's next run and `export` apply them too.
-        export_options(
-            state.out_dir / STATE_DIRNAME,
-            settings.getlist("QA_REDACT") if settings.get("QA_REDACT") is not None else None,
-            settings.get("QA_SPLIT_RATIOS") or None,
-        )
+        if self.state is not None:
+            # Kept in the folder now, so a killed crawl's next run and `export` apply them too.
+            export_options(
+                self.state.out_dir / STATE_DIRNAME,
+                settings.getlist("QA_REDACT") if settings.get("QA_REDACT") is not None else None,
+                settings.get("QA_SPLIT_RATIOS") or None,
+            )
 
     @classmethod
     def from_crawler(cls, crawler):
-        state = for_crawler(crawler)
-        if state is None:
-            # Without QA_OUT_DIR records go only to feed exports (-O): the usual case for
-            # `scrapy crawl`, so no message (Scrapy logs a NotConfigured's message as a warning).
-            raise NotConfigured
-        return cls(crawler, state)
+        store = cls(crawler)
+        crawler.signals.connect(store.item_finished, signal=signals.item_scraped)
+        crawler.signals.connect(store.item_finished, signal=signals.item_dropped)
+        crawler.signals.connect(store.request_dropped, signal=signals.request_dropped)
+        return store
 
+    # -- outcomes ----------------------------------------------------------------------------
     def process_item(self, item):
-        if not isinstance(item, FetchedPage):
+        if not isinstance(item, Outcome):
             return item
-        record, fetch = item.record, item.fetch
-        if record.qa_id in self.seen:
-            self.stats.inc_value(keys.DUPLICATES)
-            raise DropItem(f"duplicate qa_id {record.qa_id} ({record.url})")
-        self.seen.add(record.qa_id)
-        try:
-            outcome = self.state.upsert(
-                item.stored or to_json_dict(record), fetch.key_url, etag=fetch.etag,
-                last_modified=fetch.last_modified, seen_at=fetch.fetched_at,
-            )
-        except StorageError as exc:
-            storage_failed(self.crawler, exc)
-            raise DropItem(f"not stored: {exc}", log_level="DEBUG") from None
-        self.stats.inc_value(keys.RECORDS + outcome)
-        return record  # feed exports, if any, get the record
+        duplicate = isinstance(item, FetchedPage) and item.record.qa_id in self.seen
+        written = "duplicate" if duplicate else None  # None: no state to write to
+        if self.state is not None:
+            try:
+                with self.state.transaction():
+                    self.state.add_pending(item.links)
+                    if not duplicate:
+                        written = self._write(item)
+                    self.state.mark_done(item.urls or (item.key,))
+            except StorageError as exc:
+                storage_failed(self.crawler, exc)
+                raise NotStoredItem(f"not stored: {exc}", log_level="DEBUG") from None
+        self._count(item, written)
+        if duplicate:
+            raise DropItem(f"duplicate qa_id {item.record.qa_id} ({item.record.url})")
+        if isinstance(item, FetchedPage):
+            self.seen.add(item.record.qa_id)
+            return item.record  # feed exports, if any, get the record
+        raise Consumed(f"{type(item).__name__} {item.key}", log_level="DEBUG")
+
+    def _write(self, item: Outcome) -> str:
+        """Write what ``item`` says of its page, inside the store's transaction; what it was."""
+        state, key = self.state, item.key
+        if isinstance(item, FetchedPage):
+            fetch = item.fetch
+            return state.upsert(item.stored or to_json_dict(item.record), key, etag=fetch.etag,
+                                last_modified=fetch.last_modified, seen_at=fetch.fetched_at)
+        if isinstance(item, NotModified):
+            state.touch(key)
+            return "touched"
+        if isinstance(item, Failed):
+            if item.status in WITHDRAWN and state.mark_removed(key):
+                return "removed"
+            state.record_failure(key, item.kind, status=item.status, error=item.error,
+                                 attempts=item.attempts)
+            return "failed"
+        state.clear_failure(key)  # a page read: whatever failed before is over
+        return "read"
+
+    def _count(self, item: Outcome, written: str | None) -> None:
+        if isinstance(item, FetchedPage):
+            if written == "duplicate":
+                self.stats.inc_value(keys.DUPLICATES)
+            elif written is not None:
+                self.stats.inc_value(keys.RECORDS + written)
+        elif written == "removed":
+            # A stored page the site no longer has: withdrawn, not a failure.
+            self.stats.inc_value(keys.REMOVED)
+            logger.info("Withdrawn from the site (HTTP %d): %s", item.status, item.key)
+        elif isinstance(item, Failed) and item.kind != INVALID_RECORD:
+            # (An invalid record is counted by the validation pipeline.)
+            self.stats.inc_value(keys.FAILURES + item.kind)
+            if item.start:
+                self.stats.set_value(keys.START_FAILED, item.error)
+            logger.warning("Failed %s (%s) after %d attempt(s): %s", item.key, item.kind,
+                           item.attempts, item.error)
+
+    # -- the page's request: finished in the cluster too -------------------------------------
+    def item_finished(self, item, response=None, exception=None, **kwargs) -> None:
+        """After an outcome is written (or dropped as a duplicate), its request is acked in a
+        distributed crawl; one the state could not take stays in flight."""
+        if isinstance(exception, NotStoredItem) or not isinstance(item, (Outcome, QARecord)):
+            return
+        # An errback's items come with its Failure, which names the request too.
+        self._ack(getattr(response, "request", None))
+
+    def request_dropped(self, request, **kwargs) -> None:
+        """A redirect to a page already scheduled: the redirecting URLs are finished (the page
+        is another request's). Other drops are duplicates of a request still under way."""
+        if not request.meta.get("redirect_urls"):
+            return
+        finishing = getattr(self.crawler.spider, "finishing", None)
+        if self.state is not None and finishing is not None:
+            try:
+                self.state.mark_done(finishing(request))
+            except StorageError as exc:
+                storage_failed(self.crawler, exc)
+                return  # not finished: the next run fetches it again
+        self._ack(request)
+
+    def _ack(self, request) -> None:
+        cluster = self.context.cluster
+        if cluster is not None and request is not None:
+            cluster.ack(request)

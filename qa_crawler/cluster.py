@@ -39,6 +39,7 @@ from scrapy_redis.scheduler import Scheduler
 from twisted.internet import task
 
 from qa_crawler import stats as stats_keys
+from qa_crawler.context import context_of
 
 logger = logging.getLogger(__name__)
 
@@ -174,7 +175,9 @@ class ClusterScheduler(Scheduler):
         instance.ttl = settings.getint("QA_REDIS_HEARTBEAT_TTL")
         instance.idle_since = None
         instance.lost = False
-        crawler._qa_cluster = instance
+        # Registered with the crawl's shared objects: the politeness middleware and the store
+        # (which acks each finished page) find it there.
+        context_of(crawler).cluster = instance
         crawler.signals.connect(instance.spider_idle, signal=signals.spider_idle)
         return instance
 
@@ -350,10 +353,10 @@ class ClusterPolitenessMiddleware:
     """
 
     def __init__(self, crawler):
-        cluster = getattr(crawler, "_qa_cluster", None)
-        if cluster is None and not crawler.settings.get("REDIS_URL"):
+        if not crawler.settings.get("REDIS_URL"):
             raise NotConfigured
-        self.crawler = crawler
+        # The scheduler registers itself there when the engine opens, after this is built.
+        self.context = context_of(crawler)
         self.delay_ms = int(crawler.settings.getfloat("DOWNLOAD_DELAY", 0) * 1000)
         self.limit = crawler.settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN", 8)
         self.lease_ms = int((crawler.settings.getfloat("DOWNLOAD_TIMEOUT", 180) + 30) * 1000)
@@ -364,7 +367,7 @@ class ClusterPolitenessMiddleware:
 
     @property
     def cluster(self) -> ClusterScheduler | None:
-        return getattr(self.crawler, "_qa_cluster", None)
+        return self.context.cluster
 
     def _key(self, request, kind: str) -> str:
         return f"{self.cluster.keys}:{kind}:{urlsplit(request.url).netloc}"

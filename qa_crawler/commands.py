@@ -212,8 +212,9 @@ def run_crawl(start_url: str | None, out_dir: str, *, overrides=(), recheck: str
 
     began = time.monotonic()
     process = Process(settings)
+    # The crawler opens its own connection to the state (qa_crawler.context); this one holds
+    # the folder's lock until the crawl is over.
     crawler = process.create_crawler(QASpider)
-    crawler._qa_state = state
     process.crawl(crawler, start_url=start_url)
     process.start()
     try:

@@ -19,7 +19,8 @@ from twisted.internet import task
 from qa_crawler import stats as keys
 from qa_crawler.alerts import Alerts, payload
 from qa_crawler.guard import storage_failed
-from qa_crawler.state import STATE_DIRNAME, StorageError, for_crawler
+from qa_crawler.context import state_of
+from qa_crawler.state import STATE_DIRNAME, StorageError
 
 logger = logging.getLogger(__name__)
 
@@ -34,9 +35,8 @@ def checked_alerts(settings) -> Alerts:
 
 
 class RunLifecycle:
-    def __init__(self, crawler, state):
+    def __init__(self, crawler):
         self.crawler = crawler
-        self.state = state
         self.stats = crawler.stats
         settings = crawler.settings
         self.export_on_close = settings.getbool("QA_EXPORT_ON_CLOSE")
@@ -50,16 +50,20 @@ class RunLifecycle:
 
     @classmethod
     def from_crawler(cls, crawler):
-        state = for_crawler(crawler)
-        if state is None:
+        if not crawler.settings.get("QA_OUT_DIR"):
             # No crawl state to keep the run in (QA_OUT_DIR not set): a plain `scrapy crawl -O`,
             # so no message (Scrapy logs a NotConfigured's message as a warning).
             raise NotConfigured
-        ext = cls(crawler, state)
+        ext = cls(crawler)
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         # The finish reason is known only in spider_closed, after the pipelines have closed.
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         return ext
+
+    @property
+    def state(self):
+        # Not looked up in __init__: the context that owns it is built beside this extension.
+        return state_of(self.crawler)
 
     def spider_opened(self, spider):
         try:

@@ -1,14 +1,20 @@
-"""One step from a fetched page to its record: declared inputs in, the record with its provenance out.
+"""One step from a fetched page to its record, and the outcomes the spider yields for the store.
 
 The spider (from a Scrapy response), ``rebuild`` (from a stored WARC response) and the tests all
 make records here, so a record's provenance is set in one place. Pure like the parser: no
 Scrapy, no I/O, no clock (the fetch time is an input); picklable, so it runs in a process pool.
+
+Every request the spider handles ends in one :class:`Outcome` item (its callback or errback
+yields it): :class:`FetchedPage` (a record), :class:`Visited` (a page without one, or a request
+refused by choice), :class:`NotModified` (a 304) or :class:`Failed`. Each names the URLs that
+finish with it and the links found on it; the store pipeline writes all of that to the crawl
+state in one transaction (``pipelines/store.py``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from qa_crawler.parsers.doctorqna import DEFAULT_ID_PATTERN, NotQAPage, parse_page, read_page
 from qa_crawler.record import QARecord
@@ -38,9 +44,32 @@ class Fetch:
         return self.key or self.url
 
 
+# The failure the validation pipeline makes of a record it drops (counted as qa/validation/...).
+INVALID_RECORD = "invalid_record"
+
+
+@dataclass(slots=True, kw_only=True)
+class Outcome:
+    """How one request of the crawl ended: the base of the items the spider yields.
+
+    ``urls`` are the canonical URLs that finish with it, the page's key first (the URL last
+    requested) and then those it was redirected from; ``links`` the canonical URLs found on it
+    that the crawl schedules (the frontier gets them in the transaction that finishes the page).
+    """
+
+    urls: tuple[str, ...] = ()
+    links: tuple[str, ...] = field(default=(), repr=False)
+
+    @property
+    def key(self) -> str | None:
+        """The page's URL in the crawl state."""
+        return self.urls[0] if self.urls else None
+
+
 @dataclass(slots=True)
-class FetchedPage:
-    """The item the spider yields: a page's record, the fetch it came from, the parts it lacked.
+class FetchedPage(Outcome):
+    """A page's record, the fetch it came from, the parts it lacked (``rebuild`` makes them too,
+    without URLs to finish).
 
     ``stored`` is the record's JSON form once the validation pipeline has checked it (the store
     writes that, not a second conversion).
@@ -50,6 +79,35 @@ class FetchedPage:
     fetch: Fetch
     missing: tuple[str, ...] = ()
     stored: dict | None = None
+
+    @property
+    def key(self) -> str:
+        return self.fetch.key_url
+
+
+@dataclass(slots=True)
+class Visited(Outcome):
+    """A page read that gives no record (a listing, an FAQ page, a page that is not HTML), or a
+    request the crawl chose not to send (robots.txt, the site rule): finished, with its links."""
+
+
+@dataclass(slots=True)
+class NotModified(Outcome):
+    """A re-check answered 304: the stored page is unchanged; ``links`` are its stored record's."""
+
+
+@dataclass(slots=True)
+class Failed(Outcome):
+    """A page that could not be had: ``kind`` is ``http_error``, ``network_error``,
+    ``too_large``, ``not_qa_page`` (a Q&A URL whose page is not one) or ``invalid_record``.
+    The store decides whether a 404/410 of a stored page is a withdrawal instead. ``start``
+    says it is the crawl's start URL (whose failure is the run's, ``qa/start_failed``)."""
+
+    kind: str
+    status: int | None = None
+    error: str | None = None
+    attempts: int = 1
+    start: bool = False
 
 
 @dataclass(slots=True)
@@ -88,5 +146,5 @@ def parse_fetched(body: bytes, fetch: Fetch, *, id_pattern: str = DEFAULT_ID_PAT
     return FetchedPage(with_provenance(result.record, fetch), fetch, result.missing)
 
 
-__all__ = ["Fetch", "FetchedPage", "NotQAPage", "Reading", "parse_fetched", "read_fetched",
-           "with_provenance"]
+__all__ = ["INVALID_RECORD", "Failed", "Fetch", "FetchedPage", "NotModified", "NotQAPage",
+           "Outcome", "Reading", "Visited", "parse_fetched", "read_fetched", "with_provenance"]

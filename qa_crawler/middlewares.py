@@ -137,10 +137,10 @@ class WarcMiddleware:
     def __init__(self, crawler):
         from scrapy import signals
 
-        from qa_crawler.state import for_crawler
+        from qa_crawler.context import state_of
         from qa_crawler.warc import WarcArchive
 
-        state = for_crawler(crawler)
+        state = state_of(crawler)
         if state is None or not crawler.settings.getbool("QA_WARC_ENABLED"):
             from scrapy.exceptions import NotConfigured
 

@@ -11,7 +11,7 @@ from scrapy.exceptions import NotConfigured
 from twisted.internet import task
 
 from qa_crawler import stats as keys
-from qa_crawler.state import for_crawler
+from qa_crawler.context import state_of
 
 
 def eta_seconds(pending: int | None, rate: float) -> float | None:
@@ -53,7 +53,6 @@ class Progress:
         self.interval = interval
         self.stream = stream or sys.stderr
         self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
-        self.state = for_crawler(crawler)
         self.started = time.monotonic()
         self.loop: task.LoopingCall | None = None
         self.live = None
@@ -72,8 +71,9 @@ class Progress:
     def pending(self) -> int | None:
         """The frontier's size: URLs scheduled and not yet finished (from the crawl state), or
         the scheduler's queue and the downloads under way when the run keeps no state."""
-        if self.state is not None:
-            return self.state.pending_count()
+        state = state_of(self.crawler)  # not in __init__: the context is built beside us
+        if state is not None:
+            return state.pending_count()
         engine = getattr(self.crawler, "engine", None)
         slot = getattr(engine, "_slot", None) or getattr(engine, "slot", None)
         scheduler = getattr(slot, "scheduler", None)

@@ -61,6 +61,8 @@ SPIDER_MIDDLEWARES = {
     "qa_crawler.guard.StorageGuardMiddleware": 50,
 }
 EXTENSIONS = {
+    # Owns the crawl state and registers the cluster: what the other components share.
+    "qa_crawler.context.CrawlContext": 100,
     "qa_crawler.progress.Progress": 500,
     "qa_crawler.extensions.RunLifecycle": 600,
 }

@@ -316,7 +316,12 @@ class CrawlState:
     @contextlib.contextmanager
     def transaction(self):
         """One SQLite transaction: everything in the block is committed together, or nothing.
-        (The connection is in autocommit mode, where ``with self.db`` would not open one.)"""
+        (The connection is in autocommit mode, where ``with self.db`` would not open one.) A
+        block inside another is part of the outer one: the store finishes a page (its links,
+        its record or failure, its URLs done) in one transaction made of the methods below."""
+        if self.db.in_transaction:
+            yield self.db
+            return
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield self.db
@@ -519,18 +524,6 @@ def content_key(record_json: dict) -> str:
     detect changes; how and when it was fetched (the provenance columns) does not count."""
     payload = json.dumps(content_of(record_json), ensure_ascii=False, sort_keys=True)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
-
-
-def for_crawler(crawler) -> CrawlState | None:
-    """The crawl state of a Scrapy crawler's output folder (QA_OUT_DIR), opened once per crawler."""
-    state = getattr(crawler, "_qa_state", None)
-    if state is None:
-        out_dir = crawler.settings.get("QA_OUT_DIR")
-        if not out_dir:
-            return None
-        state = CrawlState(out_dir, worker=crawler.settings.get("QA_WORKER"))
-        crawler._qa_state = state
-    return state
 
 
 def state_files(out_dir: str | os.PathLike) -> list[Path]:

@@ -9,15 +9,16 @@ import dataclasses
 import pytest
 from scrapy import Request
 from scrapy.http import HtmlResponse
-from scrapy.exceptions import NotConfigured
+from scrapy.exceptions import DropItem, NotConfigured
 from scrapy.utils.test import get_crawler
 
 from pipelines.store import StorePipeline
 from pipelines.validate import ValidationPipeline
 from qa_crawler import stats as keys
+from qa_crawler.context import state_of
 from qa_crawler.demo.site import SampleSite
 from qa_crawler.extensions import RunLifecycle
-from qa_crawler.fetched import FetchedPage
+from qa_crawler.fetched import Failed, FetchedPage, Outcome, Visited
 from qa_crawler.record import record_fields
 from qa_crawler.spiders.qa import QASpider
 from qa_crawler.state import iter_merged_records, merged_runs
@@ -45,11 +46,18 @@ def response(site, path, *, warc_offset=0, meta=None):
 
 
 def run(crawler, resp) -> list:
-    """The spider's outputs for one response, the records passed through both pipelines."""
+    """The spider's outputs for one response, its outcome passed through both pipelines (what
+    the store returned, or the DropItem it raised)."""
     outputs = asyncio.run(_outputs(crawler, resp))
+    return [through_pipelines(crawler, o) if isinstance(o, Outcome) else o for o in outputs]
+
+
+def through_pipelines(crawler, item):
     validate, store = crawler.qa_pipelines
-    return [store.process_item(validate.process_item(o)) if isinstance(o, FetchedPage) else o
-            for o in outputs]
+    try:
+        return store.process_item(validate.process_item(item))
+    except DropItem as exc:
+        return exc
 
 
 @pytest.fixture
@@ -65,7 +73,7 @@ def crawl_of(tmp_path):
 
     yield make
     for crawler in crawlers:
-        crawler._qa_state.close()
+        state_of(crawler).close()
 
 
 def test_recheck_answered_200_with_the_same_page_counts_it_unchanged(crawl_of, tmp_path):
@@ -75,7 +83,7 @@ def test_recheck_answered_200_with_the_same_page_counts_it_unchanged(crawl_of, t
     for offset, qa_id in enumerate((same, edited)):
         run(first, response(site, site.article_path(qa_id), warc_offset=offset * 1000))
     assert first.stats.get_value("qa/records/new") == 2
-    first._qa_state.close()
+    state_of(first).close()
 
     site.change_page(edited)
     second = crawl_of()
@@ -85,7 +93,7 @@ def test_recheck_answered_200_with_the_same_page_counts_it_unchanged(crawl_of, t
                              meta={"recheck": True}))
     assert second.stats.get_value("qa/records/unchanged") == 1
     assert second.stats.get_value("qa/records/changed") == 1
-    second._qa_state.close()
+    state_of(second).close()
     history = {rec["qa_id"]: meta for rec, meta in iter_merged_records(tmp_path)}
     assert history[same]["changed_at"] is None
     assert history[edited]["changed_at"] is not None
@@ -167,9 +175,8 @@ def test_end_of_run_is_off_without_a_crawl_state():
 ])
 def test_the_fast_validator_drops_what_the_schema_forbids_naming_the_field(
         crawl_of, field, value, reason):
-    """fastjsonschema decides, jsonschema names the fields: the same rules either way."""
-    from scrapy.exceptions import DropItem
-
+    """fastjsonschema decides, jsonschema names the fields: the same rules either way; a
+    record it drops becomes a failure outcome for the store, with the page's links."""
     from qa_crawler.record import to_json_dict
 
     crawler = crawl_of()
@@ -179,7 +186,51 @@ def test_the_fast_validator_drops_what_the_schema_forbids_naming_the_field(
         site.qa_ids()[0])))) if isinstance(o, FetchedPage)]
     assert validate.process_item(page) is page  # a good record passes, its JSON kept
     assert page.stored == to_json_dict(page.record)
-    bad = FetchedPage(dataclasses.replace(page.record, **{field: value}), page.fetch)
-    with pytest.raises(DropItem, match=reason):
-        validate.process_item(bad)
+    bad = FetchedPage(dataclasses.replace(page.record, **{field: value}), page.fetch,
+                      urls=page.urls, links=page.links)
+    failed = validate.process_item(bad)
+    assert isinstance(failed, Failed) and failed.kind == "invalid_record"
+    assert reason in failed.error
+    assert (failed.urls, failed.links) == (page.urls, page.links) and page.links
     assert crawler.stats.get_value(keys.VALIDATION + reason) == 1
+
+
+def test_the_spider_yields_one_outcome_per_page_and_writes_nothing(crawl_of, tmp_path):
+    """A listing gives a Visited with its links, then the requests for them; a Q&A URL whose
+    page is not one gives a not_qa_page failure. The state stays as it was: the store writes."""
+    import sqlite3
+
+    site = SampleSite(n_pages=6, seed=8)
+    crawler = crawl_of()
+    home, *requests = asyncio.run(_outputs(crawler, response(site, "/")))
+    assert isinstance(home, Visited) and home.urls == (f"{BASE}/",)
+    assert home.links and set(home.links) == {r.url for r in requests}
+    status, headers, body = site.render("/en/faq/")
+    request = Request(f"{BASE}/en/article/1", meta={"article": True})
+    not_qa = HtmlResponse(request.url, status=200, headers=headers, body=body, request=request)
+    failed, *_ = asyncio.run(_outputs(crawler, not_qa))
+    assert isinstance(failed, Failed) and failed.kind == "not_qa_page" and failed.error
+    db = sqlite3.connect(tmp_path / ".qa-crawler" / "state-main.sqlite")
+    assert [db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+            for t in ("frontier", "pages", "failures")] == [0, 0, 0]
+    db.close()
+
+
+def test_the_errback_yields_a_failure_or_a_visit_naming_the_urls_the_request_finishes():
+    from scrapy.exceptions import IgnoreRequest
+    from scrapy.spidermiddlewares.httperror import HttpError
+    from twisted.python.failure import Failure
+
+    crawler = make_crawler()
+    request = Request(f"{BASE}/en/article/5?utm_source=x", meta={
+        "redirect_urls": [f"{BASE}/en/a/5#top"], "retry_times": 2, "start": True})
+    failure = Failure(HttpError(HtmlResponse(request.url, status=410, request=request), "gone"))
+    failure.request = request
+    assert list(crawler.spider.failed(failure)) == [Failed(
+        urls=(f"{BASE}/en/article/5", f"{BASE}/en/a/5"), kind="http_error", status=410,
+        error="HTTP 410", attempts=3, start=True)]
+    refused = Failure(IgnoreRequest("Forbidden by robots.txt"))
+    refused.request = Request(f"{BASE}/en/private/1")
+    assert list(crawler.spider.failed(refused)) == [Visited(urls=(f"{BASE}/en/private/1",))]
+    assert crawler.stats.get_value(keys.SKIPPED_IGNORED) == 1
+    assert keys.failures(crawler.stats.get_stats()) == 0  # counted by the store, not here

@@ -1,7 +1,7 @@
 """The durable frontier: what a crawl scheduled and did not finish survives any stop of it.
 
-Unit tests of the state's frontier and of the spider's ordering (a page's links are committed
-before the page counts as finished), then crawls of a sample site where most Q&A pages are
+Unit tests of the state's frontier and of the store's finishing of a page (its links are
+committed in the transaction that finishes it, or nothing is), then crawls of a sample site where most Q&A pages are
 linked only from other Q&A pages' Similar Q&A, stopped again and again (SIGKILL, SIGINT, a
 full disk) and resumed: every page ends up stored once and no stored page is fetched again.
 """
@@ -19,16 +19,17 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from scrapy import signals
+from scrapy.exceptions import DropItem
 from scrapy.http import HtmlResponse, Response
 from scrapy.utils.test import get_crawler
 
 import qa_crawler.settings as project_settings
 from qa_crawler.demo.server import SiteServer
 from qa_crawler.demo.site import SampleSite
-from qa_crawler.fetched import FetchedPage
+from pipelines.store import NotStoredItem, StorePipeline
+from qa_crawler.fetched import FetchedPage, NotModified, Visited
 from qa_crawler.spiders.qa import QASpider
-from qa_crawler.state import CrawlState, pending_urls
+from qa_crawler.state import CrawlState, StorageError, pending_urls
 from tests.crawl_helpers import crawl, crawl_cmd, mismatches, qa_rows
 from tests.sample_dataset import sample_site_pages, store_pages
 
@@ -108,18 +109,27 @@ def test_a_state_from_before_the_frontier_gets_the_links_of_its_stored_records(t
     assert BASE + site.article_path(qa_id) not in pending_urls(tmp_path)
 
 
-# -- the spider's ordering, with real Scrapy requests and responses -----------------------------
+# -- the spider yields, the store finishes: with real Scrapy requests and responses --------------
 
-def _spider(out: Path, **extra) -> QASpider:
+def _spider(out: Path, **extra) -> tuple[QASpider, StorePipeline]:
     settings = {k: getattr(project_settings, k) for k in dir(project_settings) if k.isupper()}
     settings.update(QA_OUT_DIR=str(out), QA_START_URL=f"{BASE}/", QA_WARC_ENABLED=False, **extra)
-    return QASpider.from_crawler(get_crawler(QASpider, settings))
+    crawler = get_crawler(QASpider, settings)
+    return QASpider.from_crawler(crawler), StorePipeline.from_crawler(crawler)
 
 
-def _article(spider, site, qa_id) -> HtmlResponse:
+def _scheduled(spider, store, url: str):
+    """The request for ``url`` as the page linking to it schedules it (its outcome stored)."""
+    (request,), links = spider.follow([url])
+    with pytest.raises(DropItem):
+        store.process_item(Visited(urls=(f"{BASE}/en/",), links=links))
+    return request
+
+
+def _article(spider, store, site, qa_id) -> HtmlResponse:
     path = site.article_path(qa_id)
     status, headers, body = site.render(path)
-    (request,) = spider.follow([BASE + path])  # scheduled, as the page linking to it does
+    request = _scheduled(spider, store, BASE + path)
     return HtmlResponse(url=request.url, status=status, headers=headers, body=body,
                         request=request)
 
@@ -128,39 +138,41 @@ def _similar_links(site, qa_id) -> set[str]:
     return {s["url"] for s in site.expected_record(qa_id, BASE)["similar"]}
 
 
-async def _outputs(agen, on_record):
-    out = []
-    async for output in agen:
-        if isinstance(output, FetchedPage):
-            on_record(output)
-        out.append(output)
-    return out
+async def _outputs(agen):
+    return [output async for output in agen]
 
 
-def test_links_are_pending_before_the_record_goes_on_and_the_page_waits_for_its_store(tmp_path):
+def test_a_page_is_finished_with_its_links_in_one_transaction_or_stays_pending(
+        tmp_path, monkeypatch):
     site = SampleSite(n_pages=40, seed=3, similar_only_per_mille=MOSTLY_SIMILAR_ONLY)
-    spider = _spider(tmp_path)
+    spider, store = _spider(tmp_path)
     qa_id = next(q for q in site.listed_ids() if _similar_links(site, q))
-    response = _article(spider, site, qa_id)
-    at_record = {}
-    outputs = asyncio.run(_outputs(spider.parse(response),
-                                   lambda rec: at_record.update(pending=pending_urls(tmp_path))))
+    response = _article(spider, store, site, qa_id)
+    outputs = asyncio.run(_outputs(spider.parse(response)))
+    page = outputs[0]  # the outcome first, then the requests for its links
+    assert isinstance(page, FetchedPage) and page.urls == (response.url,)
     links = _similar_links(site, qa_id)
-    # When the record was handed to the pipelines, its page's links were already committed.
-    assert links <= at_record["pending"]
-    assert response.url in at_record["pending"]
-    requested = {r.url for r in outputs if not isinstance(r, FetchedPage)}
-    assert links <= requested
-    # The callback is over, but the record is not stored yet: the page is still pending.
-    assert response.url in pending_urls(tmp_path)
-    record = next(o for o in outputs if isinstance(o, FetchedPage))
-    spider.crawler.signals.send_catch_log(signals.item_error, item=record, response=response,
-                                          spider=spider, failure=None)
+    assert links <= set(page.links) and links <= {r.url for r in outputs[1:]}
+    # The spider wrote nothing: the page is pending, its links are not in the frontier yet.
+    assert response.url in pending_urls(tmp_path) and not links & pending_urls(tmp_path)
+
+    # The disk fills at the last statement of the page's transaction: none of it is kept.
+    def full(urls):
+        raise StorageError("cannot write state-main.sqlite: No space left on device")
+
+    monkeypatch.setattr(store.state, "mark_done", full)
+    monkeypatch.setattr("pipelines.store.storage_failed", lambda crawler, exc: None)
+    with pytest.raises(NotStoredItem):
+        store.process_item(page)
     assert response.url in pending_urls(tmp_path), "a failed store leaves the page pending"
-    spider.crawler.signals.send_catch_log(signals.item_scraped, item=record, response=response,
-                                          spider=spider)
+    assert not links & pending_urls(tmp_path) and not store.state.db.in_transaction
+    assert store.state.stored_record(response.url) is None
+    monkeypatch.undo()
+
+    assert store.process_item(page) is page.record
     assert response.url not in pending_urls(tmp_path)
     assert links <= pending_urls(tmp_path)
+    store.state.close()
 
 
 def test_a_304_recheck_follows_the_links_of_the_stored_record(tmp_path):
@@ -170,14 +182,18 @@ def test_a_304_recheck_follows_the_links_of_the_stored_record(tmp_path):
     state = CrawlState(tmp_path)
     store_pages(state, sample_site_pages(site, [qa_id], base=BASE))
     state.close()
-    spider = _spider(tmp_path, QA_RECHECK_OLDER_THAN="0s")
-    (request,) = spider.follow([BASE + site.article_path(qa_id)])
+    spider, store = _spider(tmp_path, QA_RECHECK_OLDER_THAN="0s")
+    request = _scheduled(spider, store, BASE + site.article_path(qa_id))
     assert request.meta.get("recheck")
     not_modified = Response(url=request.url, status=304, request=request)
-    followed = asyncio.run(_outputs(spider.parse(not_modified), lambda rec: None))
+    outcome, *followed = asyncio.run(_outputs(spider.parse(not_modified)))
     links = _similar_links(site, qa_id)
+    assert isinstance(outcome, NotModified) and links <= set(outcome.links)
     assert links <= {r.url for r in followed}
+    with pytest.raises(DropItem):
+        store.process_item(outcome)
     assert links <= pending_urls(tmp_path) and request.url not in pending_urls(tmp_path)
+    store.state.close()
 
 
 # -- crawls stopped again and again --------------------------------------------------------------

@@ -1,4 +1,10 @@
-"""The ``qa`` spider: which URLs to fetch and follow. It calls the parser; it holds no selectors."""
+"""The ``qa`` spider: which URLs to fetch and follow. It calls the parser; it holds no selectors.
+
+It routes and yields: every request it handles ends in one outcome item (:mod:`qa_crawler.fetched`:
+the page with its record, a page without one, a 304, a failure) naming the URLs that finish with
+it and the links it found, beside the requests for those links. It reads the crawl state (what
+is stored, pending, failed, due for a re-check) and never writes it: the store pipeline does.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,7 @@ import logging
 import multiprocessing
 import re
 from concurrent.futures import ProcessPoolExecutor
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from urllib.parse import urlsplit, urlunsplit
 
 import scrapy
@@ -21,14 +27,13 @@ from w3lib.url import canonicalize_url
 
 from qa_crawler.durations import parse_duration
 from qa_crawler import stats as keys
-from qa_crawler.fetched import Fetch, FetchedPage, read_fetched
-from qa_crawler.guard import NotStored, storage_failed
-from qa_crawler.record import QARecord, issue_kind
-from qa_crawler.state import StorageError, for_crawler, known_urls, pending_urls
+from qa_crawler.context import context_of
+from qa_crawler.fetched import Failed, Fetch, FetchedPage, NotModified, Visited, read_fetched
+from qa_crawler.guard import NotStored
+from qa_crawler.record import issue_kind
+from qa_crawler.state import known_urls, pending_urls
 
 logger = logging.getLogger(__name__)
-# Statuses that say a stored page was withdrawn from the site (its row gets removed_at).
-WITHDRAWN = frozenset({404, 410})
 _IGNORED = frozenset(IGNORED_EXTENSIONS)
 
 # Language prefixes such as /zh/ or /zh-tw/: only the start URL's language (else QA_LANGUAGE) is
@@ -53,11 +58,6 @@ class QASpider(scrapy.Spider):
         crawler.signals.connect(spider._close_parse_pool, signal=signals.spider_closed)
         crawler.signals.connect(spider._opened, signal=signals.spider_opened)
         crawler.signals.connect(spider._count_pending, signal=signals.spider_closed)
-        # A page with a record is finished once the record is stored (or dropped as a
-        # duplicate or invalid); a store that failed (item_error) leaves it pending.
-        crawler.signals.connect(spider._record_finished, signal=signals.item_scraped)
-        crawler.signals.connect(spider._record_finished, signal=signals.item_dropped)
-        crawler.signals.connect(spider._request_dropped, signal=signals.request_dropped)
         return spider
 
     def _setup(self, settings) -> None:
@@ -91,24 +91,39 @@ class QASpider(scrapy.Spider):
         if processes > 0:
             self.parse_pool = ProcessPoolExecutor(
                 processes, mp_context=multiprocessing.get_context("spawn"))
-        self.state = for_crawler(self.crawler)
-        self.known: set[str] = set()
-        self.recheck: set[str] = set()
-        self.failed_before: set[str] = set()
+        self.recheck_older = settings.get("QA_RECHECK_OLDER_THAN")
         self.skipped: set[str] = set()
-        self.resumed: list[str] = []
-        if self.state is not None:
-            self.failed_before = set(self.state.failed_urls())
-            # What earlier runs (of any worker) scheduled and did not finish.
-            self.resumed = sorted(pending_urls(self.state.out_dir))
-            older = settings.get("QA_RECHECK_OLDER_THAN")
-            # Every worker's store counts: in a distributed crawl the folder holds several.
-            self.known = known_urls(self.state.out_dir)
-            if older:
-                cutoff = dt.datetime.now(dt.timezone.utc) - parse_duration(older)
-                fresh = known_urls(self.state.out_dir, fresher_than=cutoff)
-                self.recheck = self.known - fresh
-                self.known = fresh
+
+    # -- what the folder held when the run began (read when first needed: Scrapy makes the
+    # spider before the extensions, among them the context that owns the state) -------------
+    @cached_property
+    def state(self):
+        """The crawl state, read here and written only by the store pipeline (None without
+        QA_OUT_DIR)."""
+        return context_of(self.crawler).state
+
+    @cached_property
+    def _history(self) -> tuple[set[str], set[str], set[str], list[str]]:
+        """(stored and fresh, due for a re-check, failed last time, left pending) URLs."""
+        if self.state is None:
+            return set(), set(), set(), []
+        out_dir = self.state.out_dir
+        # Every worker's store counts: in a distributed crawl the folder holds several.
+        known, recheck = known_urls(out_dir), set()
+        if self.recheck_older:
+            cutoff = dt.datetime.now(dt.timezone.utc) - parse_duration(self.recheck_older)
+            fresh = known_urls(out_dir, fresher_than=cutoff)
+            known, recheck = fresh, known - fresh
+        # What earlier runs (of any worker) scheduled and did not finish.
+        return known, recheck, set(self.state.failed_urls()), sorted(pending_urls(out_dir))
+
+    @property
+    def known(self) -> set[str]:
+        return self._history[0]
+
+    @property
+    def recheck(self) -> set[str]:
+        return self._history[1]
 
     @property
     def stats(self):
@@ -182,38 +197,17 @@ class QASpider(scrapy.Spider):
         return scrapy.Request(url, callback=self.parse, errback=self.failed, headers=headers,
                               meta=meta, priority=10 if article else 0, dont_filter=start)
 
-    def follow(self, urls) -> list[scrapy.Request]:
-        """Requests for a page's links, committed to the frontier (one transaction) before they
-        are returned: the page that holds them is finished only after this."""
+    def follow(self, urls) -> tuple[list[scrapy.Request], tuple[str, ...]]:
+        """Requests for a page's links, and their canonical URLs: the links its outcome carries
+        to the frontier (the store adds them in the transaction that finishes the page)."""
         requests = [req for req in map(self.request_for, urls) if req is not None]
-        if requests and self.state is not None:
-            self.state.add_pending(self.canonical(req.url) for req in requests)
-        return requests
+        return requests, tuple(self.canonical(req.url) for req in requests)
 
-    def done(self, request) -> None:
-        """The page of ``request`` is stored, has finally failed, or was read with its links in
-        the frontier: finished in the frontier (under every URL of its redirects), and acked in
-        a distributed crawl."""
-        if self.state is not None:
-            urls = [*request.meta.get("redirect_urls", ()), request.url]
-            try:
-                self.state.mark_done({self.canonical(u) for u in urls})
-            except StorageError as exc:
-                storage_failed(self.crawler, exc)
-                return  # not finished: the next run fetches it again
-        cluster = getattr(self.crawler, "_qa_cluster", None)
-        if cluster is not None:
-            cluster.ack(request)
-
-    def _record_finished(self, item, response=None, **kwargs) -> None:
-        if isinstance(item, (FetchedPage, QARecord)) and response is not None:
-            self.done(response.request)
-
-    def _request_dropped(self, request, **kwargs) -> None:
-        # A redirect to a page already scheduled: the redirecting URL is finished, the page
-        # is another request's. (Other drops are duplicates of a request still under way.)
-        if request.meta.get("redirect_urls"):
-            self.done(request)
+    def finishing(self, request) -> tuple[str, ...]:
+        """The canonical URLs that finish with the page of ``request``: its own first (the
+        page's key in the state), then those it was redirected from."""
+        urls = [request.url, *request.meta.get("redirect_urls", ())]
+        return tuple(dict.fromkeys(map(self.canonical, urls)))
 
     def _count_pending(self, spider) -> None:
         if self.state is not None:
@@ -222,7 +216,7 @@ class QASpider(scrapy.Spider):
     async def start(self):
         # In a distributed crawl the start page goes through the shared seen set, so that only
         # one worker fetches it.
-        clustered = getattr(self.crawler, "_qa_cluster", None) is not None
+        clustered = context_of(self.crawler).cluster is not None
         first = self.request_for(self.start_url, start=not clustered)
         if first is not None:
             first.meta["start"] = True
@@ -230,31 +224,22 @@ class QASpider(scrapy.Spider):
         if self.state is not None:
             # The frontier an earlier run left (killed, stopped, out of disk); stored pages
             # are skipped by request_for.
-            resumed = [req for req in map(self.request_for, self.resumed) if req is not None]
+            _, recheck, failed_before, left_pending = self._history
+            resumed = [req for req in map(self.request_for, left_pending) if req is not None]
             self.stats.set_value(keys.FRONTIER_RESUMED, len(resumed))
             for req in resumed:
                 yield req
             # Pages that failed last time and pages due for a re-check.
-            for url in sorted(self.failed_before):
+            for url in sorted(failed_before):
                 req = self.request_for(url)
                 if req is not None:
                     yield req
-            for url in sorted(self.recheck):
+            for url in sorted(recheck):
                 req = self.request_for(url)
                 if req is not None:
                     yield req
 
     # -- callbacks ---------------------------------------------------------------------------
-    async def parse(self, response):
-        recorded = False
-        async for output in self._parse(response):
-            recorded = recorded or isinstance(output, FetchedPage)
-            yield output
-        # Not in a ``finally``: a page whose reading raised (a full disk) stays pending; one
-        # with a record is finished when the record is stored (_record_finished).
-        if not recorded:
-            self.done(response.request)
-
     def fetch_of(self, response) -> Fetch:
         """How ``response`` was fetched, in the terms the record and the store use."""
         return Fetch(
@@ -282,38 +267,28 @@ class QASpider(scrapy.Spider):
         if self.parse_pool is not None:
             self.parse_pool.shutdown(wait=True, cancel_futures=True)
 
-    async def _parse(self, response):
+    async def parse(self, response):
+        """One outcome for the page (first), then the requests for its links."""
         self.stats.inc_value(keys.PAGES)
+        urls = self.finishing(response.request)
         if response.status == 304:
             self.stats.inc_value(keys.NOT_MODIFIED)
-            if self.state is not None:
-                url = self.canonical(response.request.url)
-                # Not read again, so its links come from the stored record: a page reachable
-                # only through them is not lost because this one did not change.
-                for req in self.follow(self.state.record_links(url)):
-                    yield req
-                self.state.touch(url)
+            # Not read again, so its links come from the stored record: a page reachable only
+            # through them is not lost because this one did not change.
+            stored = self.state.record_links(urls[0]) if self.state is not None else ()
+            requests, links = self.follow(stored)
+            yield NotModified(urls=urls, links=links)
+            for req in requests:
+                yield req
             return
-        if self.failed_before:
-            url = self.canonical(response.request.url)
-            if url in self.failed_before:
-                self.failed_before.discard(url)
-                self.state.clear_failure(url)
         if not isinstance(response, HtmlResponse):
             self.stats.inc_value(keys.SKIPPED_NOT_HTML)
+            yield Visited(urls=urls)
             return
         article = response.meta.get("article") or self.is_article(response.url)
         reading = await self._read(response)
-        # The links go into the frontier before the record is stored, so a kill in between
-        # cannot leave a stored page whose links nobody will follow.
-        requests = self.follow(reading.links)
+        requests, links = self.follow(reading.links)
         page = reading.page
-        if page is None and article:
-            self.stats.inc_value(keys.FAILURES + "not_qa_page")
-            logger.warning("Not a Q&A page: %s: %s", response.url, reading.not_qa)
-            if self.state is not None:
-                self.state.record_failure(self.canonical(response.request.url), "not_qa_page",
-                                          status=response.status, error=reading.not_qa)
         if page is not None:
             for part in page.missing:
                 self.stats.inc_value(keys.MISSING + part)
@@ -322,11 +297,18 @@ class QASpider(scrapy.Spider):
                 self.stats.inc_value(keys.PARSE_ISSUE_ROWS)
                 for kind in {issue_kind(issue) for issue in issues}:
                     self.stats.inc_value(keys.PARSE_ISSUES + kind)
+            page.urls, page.links = urls, links
             yield page
+        elif article:
+            yield Failed(urls=urls, links=links, kind="not_qa_page", status=response.status,
+                         error=reading.not_qa)
+        else:
+            yield Visited(urls=urls, links=links)
         for req in requests:
             yield req
 
     def failed(self, failure):
+        """The errback: one outcome for a request that got no page to read."""
         request = failure.request
         too_large = _over_maxsize(failure)
         if failure.check(IgnoreRequest) and not failure.check(HttpError) and not too_large:
@@ -337,17 +319,7 @@ class QASpider(scrapy.Spider):
             if request.meta.get("start"):
                 self.stats.set_value(keys.START_FAILED, str(failure.value) or "ignored")
             self.stats.inc_value(keys.SKIPPED_IGNORED)
-            self.done(request)
-            return
-        attempts = request.meta.get("retry_times", 0) + 1
-        if (failure.check(HttpError) and failure.value.response.status in WITHDRAWN
-                and self.state is not None
-                and self.state.mark_removed(self.canonical(request.url))):
-            # A stored page the site no longer has: withdrawn, not a failure.
-            self.stats.inc_value(keys.REMOVED)
-            logger.info("Withdrawn from the site (HTTP %d): %s", failure.value.response.status,
-                        request.url)
-            self.done(request)
+            yield Visited(urls=self.finishing(request))
             return
         if failure.check(HttpError):
             status = failure.value.response.status
@@ -358,18 +330,10 @@ class QASpider(scrapy.Spider):
             maxsize = request.meta.get("download_maxsize",
                                        self.crawler.settings.getint("DOWNLOAD_MAXSIZE"))
             error = failure_reason(failure, maxsize)
-        self.stats.inc_value(keys.FAILURES + kind)
-        if request.meta.get("start"):
-            self.stats.set_value(keys.START_FAILED, error)
-        logger.warning("Failed %s after %d attempt(s): %s", request.url, attempts, error)
-        if self.state is not None:
-            try:
-                self.state.record_failure(self.canonical(request.url), kind, status=status,
-                                          error=error, attempts=attempts)
-            except StorageError as exc:
-                storage_failed(self.crawler, exc)
-                return  # not recorded: the page stays pending
-        self.done(request)  # after the failure is recorded: until then the page is pending
+        # The store decides whether a 404/410 of a stored page is a withdrawal instead.
+        yield Failed(urls=self.finishing(request), kind=kind, status=status, error=error,
+                     attempts=request.meta.get("retry_times", 0) + 1,
+                     start=bool(request.meta.get("start")))
 
 
 # Errors that Scrapy raises with no message, and what each means (an empty DownloadCancelledError
