@@ -28,7 +28,7 @@ from w3lib.url import canonicalize_url
 from qa_crawler.durations import parse_duration
 from qa_crawler import stats as keys
 from qa_crawler.context import context_of
-from qa_crawler.fetched import Failed, Fetch, FetchedPage, NotModified, Visited, read_fetched
+from qa_crawler.fetched import Failed, Fetch, NotModified, Visited, read_fetched
 from qa_crawler.guard import NotStored
 from qa_crawler.record import issue_kind
 from qa_crawler.state import known_urls, pending_urls
