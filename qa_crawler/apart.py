@@ -1,7 +1,6 @@
 """Work done in another process, so that the crawl's own heap never carries it.
 
-- :func:`in_fresh_process`: run a function in a new interpreter (``spawn``) and wait for its
-  result. The closing export runs so: in the crawl's process, after hours of crawling, its
+- :func:`in_fresh_process`: run a function in a new interpreter and wait for its result. The closing export runs so: in the crawl's process, after hours of crawling, its
   Arrow and Python allocations land on a fragmented heap and the peak grew with the crawl (587 MB
   at 5,000 pages against 420 at 500, benchmarks/results.md); in a process of its own it costs
   what an export costs, and the crawl's process stays at what crawling costs.
@@ -11,26 +10,57 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import os
+import pickle
 import subprocess
 import sys
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+import tempfile
 from pathlib import Path
 
 
 def in_fresh_process(fn, /, *args, **kwargs):
     """``fn(*args, **kwargs)`` in a new Python process; its result, or its exception raised here.
 
-    ``fn`` and its arguments must pickle. A process that dies (killed, out of memory) raises
-    RuntimeError saying so."""
-    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        try:
-            return pool.submit(fn, *args, **kwargs).result()
-        except BrokenProcessPool as exc:
-            raise RuntimeError(f"the process running {fn.__name__} died before it finished "
-                               "(killed, or out of memory)") from exc
+    ``fn`` (a module-level function), its arguments, its result and its exceptions must pickle.
+    The child is ``python -c`` (not multiprocessing's spawn, which re-runs the caller's main
+    script: a user's crawl script without an ``if __name__ == "__main__"`` guard would start
+    again in it). A child that dies (killed, out of memory) raises RuntimeError saying so."""
+    with tempfile.TemporaryDirectory(prefix="qa-crawler-apart-") as tmp:
+        call, result = Path(tmp) / "call.pickle", Path(tmp) / "result.pickle"
+        # The caller's import path first, so that the child finds ``fn``'s module as it did.
+        call.write_bytes(pickle.dumps((sys.path, pickle.dumps((fn, args, kwargs)))))
+        proc = subprocess.run(
+            [sys.executable, "-c", "from qa_crawler.apart import _child; _child()",
+             str(call), str(result)], stdin=subprocess.DEVNULL, check=False)
+        if not result.is_file():
+            raise RuntimeError(f"the process running {fn.__name__} ended (status "
+                               f"{proc.returncode}) before it finished: killed, or out of memory")
+        ok, value = pickle.loads(result.read_bytes())
+    if ok:
+        return value
+    raise value
+
+
+def _child() -> None:
+    """The child of :func:`in_fresh_process`: run the call, keep its result or its exception."""
+    call, result = (Path(a) for a in sys.argv[1:3])
+    path, payload = pickle.loads(call.read_bytes())
+    sys.path[:] = path
+    fn, args, kwargs = pickle.loads(payload)
+    try:
+        outcome = (True, fn(*args, **kwargs))
+    except Exception as exc:  # noqa: BLE001 - raised again in the parent
+        exc.__traceback__ = None
+        outcome = (False, exc)
+    tmp = result.with_suffix(".tmp")
+    try:
+        tmp.write_bytes(pickle.dumps(outcome))
+    except Exception as exc:  # an exception or result that does not pickle
+        tmp.write_bytes(pickle.dumps((False, RuntimeError(f"{type(exc).__name__}: {exc}"))))
+    os.replace(tmp, result)
+
+
+_DETACHED: list[subprocess.Popen] = []
 
 
 def start_detached(argv: list[str], log: Path) -> int:
@@ -41,6 +71,7 @@ def start_detached(argv: list[str], log: Path) -> int:
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
                                 start_new_session=True, close_fds=True,
                                 env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    _DETACHED.append(proc)  # not waited for, and not collected while it runs
     return proc.pid
 
 
