@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -32,7 +33,8 @@ class Config:
     page_kb: int = 28
     parse_pages: int = 800
     parse_rounds: int = 3
-    memory_small: int = 500  # the small crawl of the memory figure (the large one is `pages`)
+    # The memory figure: the crawl of `pages` against one of `memory_large` pages.
+    memory_large: int = 15_000
     cluster_pages: int = 1_500
     export_records: int = 100_000
     parse_pool_too: bool = True  # also crawl with the parser in a process pool (second core)
@@ -42,7 +44,7 @@ class Config:
 
     @classmethod
     def quick_run(cls) -> Config:
-        return cls(quick=True, pages=300, parse_pages=150, parse_rounds=2, memory_small=100,
+        return cls(quick=True, pages=300, parse_pages=150, parse_rounds=2, memory_large=600,
                    cluster_pages=150, export_records=5_000, repeats=1)
 
 
@@ -51,7 +53,7 @@ def parse_args(argv: list[str] | None) -> tuple[Config, set[str], Path, Path]:
     p.add_argument("--quick", action="store_true", help="small sizes: a smoke run (~2 min)")
     p.add_argument("--only", help=f"comma-separated figures among {', '.join(FIGURES)}")
     p.add_argument("--pages", type=int, help="Q&A pages of the crawl mirror")
-    p.add_argument("--memory-small", type=int, help="pages of the memory figure's small crawl")
+    p.add_argument("--memory-large", type=int, help="pages of the memory figure's large crawl")
     p.add_argument("--cluster-pages", type=int, help="pages of the distributed figure's mirror")
     p.add_argument("--export-records", type=int, help="records of the export figure")
     p.add_argument("--no-warc-too", action="store_true", help="also crawl with --no-warc")
@@ -62,7 +64,7 @@ def parse_args(argv: list[str] | None) -> tuple[Config, set[str], Path, Path]:
                    " for a full run, the work folder otherwise)")
     args = p.parse_args(argv)
     config = Config.quick_run() if args.quick else Config()
-    for name in ("pages", "memory_small", "cluster_pages", "export_records", "redis_db"):
+    for name in ("pages", "memory_large", "cluster_pages", "export_records", "redis_db"):
         if getattr(args, name) is not None:
             setattr(config, name, getattr(args, name))
     config.no_warc_too = config.no_warc_too or args.no_warc_too
@@ -128,11 +130,12 @@ def run_figures(config: Config, only: set[str], work: Path) -> list[Figure]:
             figures.append(bench_crawl.crawl_figure(large, bare, ceiling, variants))
 
     if "memory" in only:
-        log(f"memory ({config.memory_small:,} pages against the {config.pages:,}-page crawl)")
-        small_mirror, _ = build_mirror(work, config.memory_small, config.page_kb, log=log)
-        with bench_crawl.static_server(small_mirror) as server:
-            small = bench_crawl.run_qa_crawl(server, runs / "crawl-small", log=log)
-        figures.append(bench_crawl.memory_figure(small, large))
+        log(f"memory ({config.memory_large:,} pages against the {config.pages:,}-page crawl)")
+        large_mirror, _ = build_mirror(work, config.memory_large, config.page_kb, log=log)
+        with bench_crawl.static_server(large_mirror) as server:
+            larger = bench_crawl.run_qa_crawl(server, runs / "crawl-large", log=log)
+        shutil.rmtree(runs / "crawl-large", ignore_errors=True)
+        figures.append(bench_crawl.memory_figure(large, larger))
 
     if "rebuild" in only:
         log("rebuild")

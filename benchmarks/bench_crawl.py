@@ -28,7 +28,7 @@ from benchmarks.report import Figure, Measure
 
 TARGET_CRAWL = 1.0
 TARGET_MEMORY = 1.2
-TARGET_REBUILD = 1.6
+TARGET_REBUILD = 0.9  # of the machine's 2-vs-1 calibration: "within 10 % of it"
 REPO = Path(__file__).resolve().parent.parent
 
 # Politeness lifted for a mirror we own (README: "Crawl the real site").
@@ -63,7 +63,9 @@ def _served(server: Server, run: Run) -> dict:
     return {"requests": stats["requests"], "by_status": stats["by_status"],
             "pages_per_s": stats["requests"] / run.wall, "wall_s": round(run.wall, 2),
             "cpu_s": round(run.cpu, 2), "cpu_share": round(run.cpu / run.wall, 2),
-            "max_rss_mb": round(run.max_rss_mb, 1), "load_average_after": load_average()}
+            "max_rss_mb": round(run.max_rss_mb, 1),
+            "max_tree_rss_mb": round(run.max_tree_rss_mb, 1),
+            "load_average_after": load_average()}
 
 
 def run_qa_crawl(server: Server, out: Path, *, warc: bool = True, extra=(), log=print) -> dict:
@@ -79,7 +81,8 @@ def run_qa_crawl(server: Server, out: Path, *, warc: bool = True, extra=(), log=
     label = " ".join([*([] if warc else ["--no-warc"]), *settings_args(extra)])
     log(f"  qa-crawler crawl{' ' + label if label else ''}: {result['requests']} pages in "
         f"{run.wall:.1f}s ({result['pages_per_s']:.0f}/s), {result['records']} records, "
-        f"peak RSS {run.max_rss_mb:.0f} MB, CPU {result['cpu_share']:.0%} of wall")
+        f"peak RSS {run.max_tree_rss_mb:.0f} MB (process tree), CPU {result['cpu_share']:.0%} "
+        "of wall")
     return result
 
 
@@ -129,18 +132,23 @@ def crawl_figure(ours: dict, bare: dict, ceiling: dict, variants: dict[str, dict
 
 def memory_figure(small: dict, large: dict, target_small: int = 5_000,
                   target_large: int = 50_000) -> Figure:
-    """Peak RSS of a large crawl over a small one; extrapolated to the target's sizes if need be."""
+    """Peak RSS of a large crawl over a small one (the crawl's whole process tree: the export
+    child it waits for counts); extrapolated to the target's sizes if need be. Both sizes should
+    be past the point where the export's batches (8 MB of text) and the caches are full, or the
+    slope between them says more about filling those than about growth: 500 vs 5,000 pages gave
+    3.86 where 5,000 vs 15,000 gives the growth that continues."""
     n_small, n_large = small["records"], large["records"]
-    measured = large["max_rss_mb"] / small["max_rss_mb"]
-    slope = (large["max_rss_mb"] - small["max_rss_mb"]) / (n_large - n_small)  # MB per page
-    at_small = small["max_rss_mb"] + slope * (target_small - n_small)
-    at_large = small["max_rss_mb"] + slope * (target_large - n_small)
+    peak_small, peak_large = small["max_tree_rss_mb"], large["max_tree_rss_mb"]
+    measured = peak_large / peak_small
+    slope = (peak_large - peak_small) / (n_large - n_small)  # MB per page
+    at_small = peak_small + slope * (target_small - n_small)
+    at_large = peak_small + slope * (target_large - n_small)
     exact = (n_small, n_large) == (target_small, target_large)
     fig = Figure(
         key="memory", title=f"Memory, peak RSS of a crawl ({target_large:,} vs {target_small:,}"
                             f" pages{'' if exact else ', extrapolated'})",
-        ours=Measure(f"{n_large:,} pages", large["max_rss_mb"], "MB"),
-        baseline=Measure(f"{n_small:,} pages", small["max_rss_mb"], "MB"),
+        ours=Measure(f"{n_large:,} pages", peak_large, "MB"),
+        baseline=Measure(f"{n_small:,} pages", peak_small, "MB"),
         ratio=measured if exact else at_large / at_small, target=TARGET_MEMORY,
         higher_is_better=False,
         details={"small": small, "large": large, "slope_kb_per_page": round(slope * 1024, 2),
@@ -149,6 +157,7 @@ def memory_figure(small: dict, large: dict, target_small: int = 5_000,
     )
     if not exact:
         fig.extra[f"measured {n_large:,} / {n_small:,} pages"] = measured
+    fig.extra["largest single process, large / small"] = large["max_rss_mb"] / small["max_rss_mb"]
     return fig
 
 
@@ -177,14 +186,18 @@ def rebuild_figure(out: Path, repeats: int = 2, log=print) -> Figure:
     one = max(runs[1], key=lambda r: r["pages_per_s"])
     two = max(runs[2], key=lambda r: r["pages_per_s"])
     after = parallel_ceiling()
+    speedup = two["pages_per_s"] / one["pages_per_s"]
+    calibration = (ceiling["ratio"] + after["ratio"]) / 2
     fig = Figure(
-        key="rebuild", title=f"Rebuild from WARC ({one['pages']:,} pages)",
+        key="rebuild", title=f"Rebuild from WARC ({one['pages']:,} pages), 2 vs 1 processes, "
+                             "over the machine's 2-vs-1 calibration",
         ours=Measure("--workers 2", two["pages_per_s"], "pages/s"),
         baseline=Measure("--workers 1", one["pages_per_s"], "pages/s"),
-        ratio=two["pages_per_s"] / one["pages_per_s"], target=TARGET_REBUILD,
+        ratio=speedup / calibration, target=TARGET_REBUILD,
         details={"runs": runs, "parallel_ceiling_before": ceiling,
-                 "parallel_ceiling_after": after},
+                 "parallel_ceiling_after": after, "speedup": round(speedup, 3)},
     )
+    fig.extra["2 vs 1 processes"] = speedup
     fig.extra["scan, parse and store phase (before the export), 2 vs 1"] = (
         one["parse_and_store_s"] / two["parse_and_store_s"])
     fig.extra["machine's 2-vs-1 ceiling before (CPU-bound calibration)"] = ceiling["ratio"]

@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 
 from benchmarks.report import Figure, Measure
 
-TARGET_PARQUET = 0.8
+TARGET_FOLDER = 0.2  # the whole folder (3 Parquet, 3 CSV, splits, manifest with sha256)
 TARGET_CSV = 3.0
 DISTINCT = 10_000
 PAGE_KB = 10
@@ -205,7 +205,7 @@ def run(root: Path, n: int, workers: int, log=print) -> list[Figure]:
         key="export_parquet", title=f"Export, dataset folder ({records:,} records)",
         ours=Measure("export_dataset (whole folder)", ours_rate, "records/s"),
         baseline=Measure("pq.write_table zstd (qa only)", base_rate, "records/s"),
-        ratio=ours_rate / base_rate, target=TARGET_PARQUET, details=details,
+        ratio=ours_rate / base_rate, target=TARGET_FOLDER, details=details,
     )
     if "parquet_seconds" in ours:
         parquet.extra["its Parquet writes alone vs pq.write_table"] = (

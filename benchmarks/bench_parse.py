@@ -18,7 +18,7 @@ from benchmarks.report import Figure, Measure
 from qa_crawler.parsers.doctorqna import decode, parse_page
 from qa_crawler.parsers.reader import parse_html, read_lines
 
-TARGET = 0.5
+TARGET = 0.25  # the target; its stretch is 0.5
 CONTENT_TYPE = "text/html; charset=utf-8"  # what the mirror serves
 
 

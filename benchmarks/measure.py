@@ -1,7 +1,10 @@
-"""Run commands as child processes and measure them: wall time, CPU time, peak RSS (wait4).
+"""Run commands as child processes and measure them: wall time, CPU time, peak RSS.
 
-Each child's figures come from ``wait4`` on its own pid, so the server process and other
-children do not count. :func:`run_many` starts several at once (the distributed figure) and
+Each child's wall and CPU time come from ``wait4`` on its own pid, so the server process and
+other children do not count. Memory is measured two ways: ``max_rss_mb`` (``wait4``'s
+``ru_maxrss``: the largest single process of the child's tree) and ``max_tree_rss_mb`` (the
+peak of the summed RSS of the child and all its descendants, sampled every 0.2 s with psutil):
+what the machine must hold at once, e.g. a crawl and the export child it waits for. :func:`run_many` starts several at once (the distributed figure) and
 reports the wall time until the last one exits.
 """
 
@@ -16,6 +19,8 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Self
 
+import psutil
+
 
 @dataclass
 class Run:
@@ -24,9 +29,10 @@ class Run:
     wall: float
     user: float
     sys: float
-    max_rss_mb: float  # peak resident set of the child (ru_maxrss of wait4: this child only)
+    max_rss_mb: float  # ru_maxrss of wait4: the largest single process of the child's tree
     stdout: str
     stderr: str
+    max_tree_rss_mb: float = 0.0  # peak of the child's and its descendants' summed RSS
 
     @property
     def cpu(self) -> float:
@@ -55,6 +61,26 @@ class _Child:
         self.began = time.perf_counter()
         self.proc = subprocess.Popen(cmd, stdout=self.out, stderr=self.err, env=env, cwd=cwd)
         self.run: Run | None = None
+        self.tree_peak = 0
+        self.sampled_at = 0.0
+
+    def sample(self) -> None:
+        """Add up the RSS of the child's process tree, at most every 0.2 s."""
+        now = time.perf_counter()
+        if now - self.sampled_at < 0.2:
+            return
+        self.sampled_at = now
+        try:
+            root = psutil.Process(self.proc.pid)
+            total = 0
+            for proc in [root, *root.children(recursive=True)]:
+                try:
+                    total += proc.memory_info().rss
+                except psutil.Error:
+                    pass
+        except psutil.Error:
+            return
+        self.tree_peak = max(self.tree_peak, total)
 
     def poll(self) -> bool:
         """Reap the child if it has exited; True once it has."""
@@ -62,13 +88,15 @@ class _Child:
             return True
         pid, status, usage = os.wait4(self.proc.pid, os.WNOHANG)
         if not pid:
+            self.sample()
             return False
         wall = time.perf_counter() - self.began
         self.proc.returncode = os.waitstatus_to_exitcode(status)
         self.out.seek(0)
         self.err.seek(0)
         self.run = Run(self.cmd, self.proc.returncode, wall, usage.ru_utime, usage.ru_stime,
-                       usage.ru_maxrss / 1024, self.out.read(), self.err.read())
+                       usage.ru_maxrss / 1024, self.out.read(), self.err.read(),
+                       max(self.tree_peak / 2**20, usage.ru_maxrss / 1024))
         self.out.close()
         self.err.close()
         return True
