@@ -119,7 +119,7 @@ def run_figures(config: Config, only: set[str], work: Path) -> list[Figure]:
     elif {"crawl", "memory", "rebuild"} & only:
         log(f"crawl ({config.pages:,} pages)")
         paths = mirror / "paths.txt"
-        with bench_crawl.static_server(mirror) as server:
+        with bench_crawl.mirror_server(mirror) as server:
             ceiling = bench_crawl.run_aiohttp(server, paths, log=log) if "crawl" in only else None
             bare = bench_crawl.run_bare(server, paths, log=log) if "crawl" in only else None
             large = bench_crawl.run_qa_crawl(server, crawl_out, log=log)
@@ -132,7 +132,7 @@ def run_figures(config: Config, only: set[str], work: Path) -> list[Figure]:
     if "memory" in only:
         log(f"memory ({config.memory_large:,} pages against the {config.pages:,}-page crawl)")
         large_mirror, _ = build_mirror(work, config.memory_large, config.page_kb, log=log)
-        with bench_crawl.static_server(large_mirror) as server:
+        with bench_crawl.mirror_server(large_mirror) as server:
             larger = bench_crawl.run_qa_crawl(server, runs / "crawl-large", log=log)
         shutil.rmtree(runs / "crawl-large", ignore_errors=True)
         figures.append(bench_crawl.memory_figure(large, larger))
@@ -144,7 +144,7 @@ def run_figures(config: Config, only: set[str], work: Path) -> list[Figure]:
     if "distributed" in only:
         log(f"distributed ({config.cluster_pages:,} pages)")
         cluster_mirror, _ = build_mirror(work, config.cluster_pages, config.page_kb, log=log)
-        with bench_crawl.static_server(cluster_mirror) as server:
+        with bench_crawl.mirror_server(cluster_mirror) as server:
             figures.append(bench_cluster.run(server, runs, config.redis_db, config.repeats, log))
 
     if "export" in only:

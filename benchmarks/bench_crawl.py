@@ -47,6 +47,22 @@ def static_server(mirror: Path) -> Server:
     return Server([sys.executable, "-m", "benchmarks.static_server", str(mirror)], cwd=str(REPO))
 
 
+def mirror_server(mirror: Path):
+    """nginx serving the mirror when it is installed (``apt install nginx-light``), else the
+    Python server; ``server_name`` says which."""
+    from benchmarks.nginx_server import NGINX, NginxServer
+
+    if NGINX:
+        return NginxServer(mirror)
+    server = static_server(mirror)
+    server.name = "benchmarks.static_server (Python; nginx not installed)"
+    return server
+
+
+def server_name(server) -> str:
+    return getattr(server, "name", "benchmarks.static_server")
+
+
 def settings_args(pairs) -> list[str]:
     return [a for name, value in pairs for a in ("-s", f"{name}={value}")]
 
@@ -77,7 +93,7 @@ def run_qa_crawl(server: Server, out: Path, *, warc: bool = True, extra=(), log=
     result = _served(server, run)
     manifest = json.loads((out / "manifest.json").read_text())
     result.update(records=manifest["rows"]["qa"], exit=run.returncode, warc=warc,
-                  settings=dict(extra))
+                  settings=dict(extra), served_by=server_name(server))
     label = " ".join([*([] if warc else ["--no-warc"]), *settings_args(extra)])
     log(f"  qa-crawler crawl{' ' + label if label else ''}: {result['requests']} pages in "
         f"{run.wall:.1f}s ({result['pages_per_s']:.0f}/s), {result['records']} records, "

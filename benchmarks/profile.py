@@ -17,7 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from benchmarks.bench_crawl import REPO, crawl_cmd, static_server
+from benchmarks.bench_crawl import REPO, crawl_cmd, mirror_server
 from benchmarks.mirror import mirror_dir
 
 WORK = REPO / "output" / "bench"
@@ -48,7 +48,7 @@ def profile_crawl(mirror: Path) -> Path:
     path = OUT / "crawl.txt"
     out = WORK / "runs" / "crawl-profiled"
     shutil.rmtree(out, ignore_errors=True)
-    with static_server(mirror) as server:
+    with mirror_server(mirror) as server:
         cmd = crawl_cmd(server, out, extra=[("CLOSESPIDER_ITEMCOUNT", "1000")])
         # pyinstrument -m qa_crawler.cli crawl ... (the same arguments as qa-crawler crawl)
         cmd = [sys.executable, "-m", "pyinstrument", "-i", "0.002", "-r", "text", "-o", str(path),
