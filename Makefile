@@ -27,6 +27,10 @@ test-fast: install
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile -m 'not slow'
 
 bench: install
+	@command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || { \
+	  SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO="sudo -n"; \
+	  $$SUDO apt-get install -y -qq --no-install-recommends nginx-light >/dev/null 2>&1 \
+	  || echo "nginx-light could not be installed: the mirror is served by a Python server"; }
 	$(BIN)/python -m benchmarks
 
 clean:
