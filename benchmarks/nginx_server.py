@@ -25,6 +25,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Self
 
+from benchmarks.measure import stop_server
 from benchmarks.mirror import load_mirror
 
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
@@ -138,12 +139,4 @@ class NginxServer:
         return {"requests": sum(counts.values()), "by_status": dict(counts)}
 
     def __exit__(self, *exc) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self.proc is not None and self.proc.stderr:
-            self.proc.stderr.close()
+        stop_server(self.proc)
