@@ -28,7 +28,8 @@ from pathlib import Path
 from qa_crawler.record import content_of
 
 STATE_DIRNAME = ".qa-crawler"
-# Version of the change key stored in pages.content_sha256 (the database's user_version).
+# Version of the change key stored in pages.change_key (the database's user_version). The key
+# hashes what the page says (content_key); the record's content_sha256 hashes the body as fetched.
 KEY_VERSION = 1
 
 _SCHEMA = """
@@ -37,7 +38,7 @@ CREATE TABLE IF NOT EXISTS pages (
     url TEXT NOT NULL,
     fetched_url TEXT NOT NULL,
     record TEXT NOT NULL,
-    content_sha256 TEXT,
+    change_key TEXT,
     first_seen TEXT NOT NULL,
     last_seen TEXT NOT NULL,
     changed_at TEXT,
@@ -264,8 +265,11 @@ class CrawlState:
     def _migrate(self) -> None:
         """Bring an older database up to date: the ``removed_at`` column, and the change keys
         (once; ``user_version`` says)."""
-        if "removed_at" not in _columns(self.db, "pages"):
+        columns = _columns(self.db, "pages")
+        if "removed_at" not in columns:
             self.db.execute("ALTER TABLE pages ADD COLUMN removed_at TEXT")
+        if "content_sha256" in columns:  # the change key's name before it said what it is
+            self.db.execute("ALTER TABLE pages RENAME COLUMN content_sha256 TO change_key")
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
         if version >= KEY_VERSION:
             return
@@ -273,7 +277,7 @@ class CrawlState:
         # unchanged page looked like a change: the keys are recomputed from the stored records.
         with self.transaction():
             rows = self.db.execute("SELECT qa_id, record FROM pages").fetchall()
-            self.db.executemany("UPDATE pages SET content_sha256 = ? WHERE qa_id = ?",
+            self.db.executemany("UPDATE pages SET change_key = ? WHERE qa_id = ?",
                                 [(content_key(json.loads(body)), qa_id) for qa_id, body in rows])
             self.db.execute(f"PRAGMA user_version = {KEY_VERSION}")
 
@@ -375,13 +379,13 @@ class CrawlState:
         body = json.dumps(record_json, ensure_ascii=False, sort_keys=True)
         digest = content_key(record_json)
         row = self.db.execute(
-            "SELECT content_sha256, first_seen FROM pages WHERE qa_id = ?", (qa_id,)
+            "SELECT change_key, first_seen FROM pages WHERE qa_id = ?", (qa_id,)
         ).fetchone()
         with self.transaction():
             if row is None:
                 outcome = "new"
                 self.db.execute(
-                    "INSERT INTO pages (qa_id, url, fetched_url, record, content_sha256, first_seen,"
+                    "INSERT INTO pages (qa_id, url, fetched_url, record, change_key, first_seen,"
                     " last_seen, changed_at, etag, last_modified) VALUES (?,?,?,?,?,?,?,?,?,?)",
                     (qa_id, record_json["url"], fetched_url, body, digest, seen, seen, None, etag,
                      last_modified),
@@ -396,7 +400,7 @@ class CrawlState:
             else:
                 outcome = "changed"
                 self.db.execute(
-                    "UPDATE pages SET url = ?, fetched_url = ?, record = ?, content_sha256 = ?,"
+                    "UPDATE pages SET url = ?, fetched_url = ?, record = ?, change_key = ?,"
                     " last_seen = ?, changed_at = ?, etag = ?, last_modified = ?,"
                     " removed_at = NULL WHERE qa_id = ?",
                     (record_json["url"], fetched_url, body, digest, seen, seen, etag,
@@ -417,14 +421,14 @@ class CrawlState:
         body = json.dumps(record_json, ensure_ascii=False, sort_keys=True)
         with self.transaction():
             cur = self.db.execute(
-                "UPDATE pages SET record = ?, content_sha256 = ? WHERE qa_id = ?",
+                "UPDATE pages SET record = ?, change_key = ? WHERE qa_id = ?",
                 (body, content_key(record_json), record_json["qa_id"]),
             )
             if cur.rowcount or not insert:
                 return bool(cur.rowcount)
             seen = record_json.get("crawled_at") or iso(utcnow())
             self.db.execute(
-                "INSERT INTO pages (qa_id, url, fetched_url, record, content_sha256, first_seen,"
+                "INSERT INTO pages (qa_id, url, fetched_url, record, change_key, first_seen,"
                 " last_seen) VALUES (?,?,?,?,?,?,?)",
                 (record_json["qa_id"], record_json["url"], record_json["url"], body,
                  content_key(record_json), seen, seen),

@@ -84,8 +84,10 @@ def test_keys_of_an_older_database_are_recomputed_once_so_its_pages_stay_unchang
                  seen_at=CRAWLED_AT)
     path = state.path
     state.close()
-    # As a database written before the key left out the WARC location.
+    # As a database written before the key left out the WARC location, when its column was
+    # still named content_sha256 (as the record's hash of the body is).
     with sqlite3.connect(path) as db:
+        db.execute("ALTER TABLE pages RENAME COLUMN change_key TO content_sha256")
         db.execute("UPDATE pages SET content_sha256 = 'old key'")
         db.execute("PRAGMA user_version = 0")
     db.close()
@@ -93,6 +95,10 @@ def test_keys_of_an_older_database_are_recomputed_once_so_its_pages_stay_unchang
     again = stored_json(body, url, ctype, crawled=LATER, warc_offset=90_000)
     assert state.upsert(again, url, seen_at=LATER) == "unchanged"
     state.close()
+    with sqlite3.connect(path) as db:
+        columns = [row[1] for row in db.execute("PRAGMA table_info(pages)")]
+    db.close()
+    assert "change_key" in columns and "content_sha256" not in columns
 
 
 def test_the_stored_record_round_trips_to_the_same_record(tmp_path, site):
