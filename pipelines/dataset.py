@@ -62,7 +62,8 @@ from pipelines.croissant import croissant
 from pipelines.privacy import export_options, hash_value, salt_for, split_of
 from pipelines.release import (
     SplitWriters, changelog, changes_since, next_version, split_files)
-from pipelines.dedup import NUM_PERM, SHINGLE_WORDS, THRESHOLD, near_duplicate_groups
+from pipelines.dedup import (
+    NUM_PERM, SHINGLE_WORDS, THRESHOLD, SignatureCache, near_duplicate_groups)
 from qa_crawler.state import (
     STATE_DIRNAME,
     StorageError,
@@ -100,6 +101,7 @@ DATA_FILES = (
     "qa.csv", "similar.csv", "related_topics.csv", "failures.csv",
 )
 SETS_DIRNAME = ".qa-dataset"
+SIGNATURES_FILE = "near-duplicates.sqlite"  # the questions' MinHash signatures, between exports
 
 
 def neutralise_formulas(table: pa.Table) -> pa.Table:
@@ -316,7 +318,9 @@ def _write_set(out: Path, tmp: Path, start_url, extra_manifest, redact, split_ra
     withdrawn = 0
     # Near-duplicate groups first (a pass over the questions alone): a group's rows share a
     # split, so that no question has a near-copy in another split.
-    groups = near_duplicate_groups(iter_merged_texts(out, ("subject", "question")))
+    signatures = SignatureCache(out / STATE_DIRNAME / SIGNATURES_FILE)
+    groups = near_duplicate_groups(iter_merged_texts(out, ("subject", "question")),
+                                   cache=signatures)
     try:
         for record, meta in iter_merged_records(out):
             if meta.get("removed_at") and not keep_removed:
@@ -354,6 +358,7 @@ def _write_set(out: Path, tmp: Path, start_url, extra_manifest, redact, split_ra
         "related_topics": flat["related_topics"].rows, "failures": fail_sink.rows,
     }
     split_rows = qa.split_rows
+    signatures.save()
     files = {}
     for name in [*DATA_FILES, *split_rows]:
         path = tmp / name

@@ -191,3 +191,32 @@ def test_near_duplicate_questions_share_a_group_and_a_split(tmp_path):
     text = "my knee hurts when I climb the stairs after a long walk in the park"
     assert near_duplicate_groups([("9", text), ("3", text), ("5", text)]) == {
         "9": "3", "3": "3", "5": "3"}
+
+
+def test_a_second_export_reuses_the_signatures_and_finds_the_same_groups(tmp_path, monkeypatch):
+    import datasketch
+
+    from pipelines.dedup import SignatureCache, near_duplicate_groups
+
+    text = "my knee hurts when I climb the stairs after a long walk in the park"
+    items = [("9", text), ("3", text + " today"), ("5", "a different question about sleep and "
+                                                     "headaches every single morning")]
+    path = tmp_path / "signatures.sqlite"
+    first = SignatureCache(path)
+    groups = near_duplicate_groups(items, cache=first)
+    first.save()
+    assert groups == {"9": "3", "3": "3"}
+
+    computed = []
+    bulk = datasketch.MinHash.bulk
+    monkeypatch.setattr(datasketch.MinHash, "bulk",
+                        classmethod(lambda cls, b, **kw: computed.extend(b) or bulk(b, **kw)))
+    again = SignatureCache(path)
+    edited = [*items[:2], ("5", "a question that was edited since the last export of the folder")]
+    assert near_duplicate_groups(edited, cache=again) == groups
+    assert len(computed) == 1  # only the edited question's signature is computed again
+    again.save()
+    assert len(SignatureCache(path).known) == 3  # the old text's signature is gone
+
+    path.write_bytes(b"not a database")  # a damaged cache: ignored, signatures computed again
+    assert near_duplicate_groups(items, cache=SignatureCache(path)) == groups
