@@ -64,16 +64,8 @@ from pipelines.release import (
     SplitWriters, changelog, changes_since, next_version, split_files)
 from pipelines.dedup import (
     NUM_PERM, SHINGLE_WORDS, THRESHOLD, SignatureCache, near_duplicate_groups)
-from qa_crawler.state import (
-    STATE_DIRNAME,
-    StorageError,
-    file_system_cause,
-    hold_lock,
-    iter_merged_records,
-    iter_merged_texts,
-    merged_failures,
-    merged_runs,
-)
+from qa_crawler.state import STATE_DIRNAME, StorageError, file_system_cause, hold_lock
+from qa_crawler.folder import iter_merged_records, iter_merged_texts, merged_failures, merged_runs
 
 BATCH_ROWS = 2000
 # ... or fewer when the texts are long: a batch is copied several times on its way to Parquet

@@ -21,13 +21,8 @@ from qa_crawler.fetched import Fetch, parse_fetched
 from qa_crawler.parsers.doctorqna import PARSER_VERSION, NotQAPage
 from qa_crawler.record import to_json_dict
 from qa_crawler.state import (
-    CrawlState,
-    DamagedStateError,
-    merged_runs,
-    set_aside,
-    state_files,
-    verify_state_file,
-)
+    CrawlState, DamagedStateError, set_aside, state_files, verify_state_file)
+from qa_crawler.folder import merged_runs
 from qa_crawler.warc import Location, iter_responses, read_many, warc_dir
 
 CHUNK = 200

@@ -439,7 +439,7 @@ def cmd_show(args) -> int:
     import tempfile
     import webbrowser
 
-    from qa_crawler.state import iter_merged_records
+    from qa_crawler.folder import iter_merged_records
     from qa_crawler.warc import Location, read_at
 
     found = next((r for r, _ in iter_merged_records(args.dir) if r["qa_id"] == args.qa_id), None)

@@ -5,8 +5,9 @@ record, and the frontier (every URL the crawl has scheduled, pending until it is
 page's links are committed before the page itself counts as finished, so a crawl killed at any
 moment loses only the work in flight, and the next run with the same folder starts from the
 pending frontier: it skips what is stored and fetches the rest. One database per process
-(``worker`` names it); the folder-wide readers (``known_urls``, ``pending_urls``, ``export``)
-merge them.
+(``worker`` names it): :class:`CrawlState` is one worker's, written by the crawl's store (the
+one writer) and the commands that make a state; :mod:`qa_crawler.folder` reads every worker's
+database of a folder together.
 """
 
 from __future__ import annotations
@@ -16,13 +17,10 @@ import datetime as dt
 import errno
 import fcntl
 import hashlib
-import heapq
-import itertools
 import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 from qa_crawler.record import content_of
@@ -265,7 +263,7 @@ class CrawlState:
     def _migrate(self) -> None:
         """Bring an older database up to date: the ``removed_at`` column, and the change keys
         (once; ``user_version`` says)."""
-        columns = _columns(self.db, "pages")
+        columns = table_columns(self.db, "pages")
         if "removed_at" not in columns:
             self.db.execute("ALTER TABLE pages ADD COLUMN removed_at TEXT")
         if "content_sha256" in columns:  # the change key's name before it said what it is
@@ -535,142 +533,5 @@ def state_files(out_dir: str | os.PathLike) -> list[Path]:
     return sorted((Path(out_dir) / STATE_DIRNAME).glob("state-*.sqlite"))
 
 
-def iter_merged_records(out_dir: str | os.PathLike) -> Iterator[tuple[dict, dict]]:
-    """(record JSON, page meta) for every page of every worker, one per qa_id, ordered by qa_id.
-
-    Streams a k-way merge of the workers' databases (each read in qa_id order), so memory does
-    not grow with the number of pages. Where two workers stored the same qa_id, the most
-    recently seen copy wins.
-    """
-    conns = [connect(p, read_only=True) for p in state_files(out_dir)]
-    streams = [
-        # A worker's file from before removed_at has none (it is migrated when it next runs).
-        c.execute("SELECT qa_id, last_seen, first_seen, changed_at, record, "
-                  + ("removed_at" if "removed_at" in _columns(c, "pages") else "NULL")
-                  + " FROM pages ORDER BY qa_id")
-        for c in conns
-    ]
-    merged = heapq.merge(*streams)
-    try:
-        for qa_id, group in itertools.groupby(merged, key=lambda row: row[0]):
-            rows = list(group)
-            latest = max(rows, key=lambda row: row[1])
-            yield json.loads(latest[4]), {
-                "first_seen": min(row[2] for row in rows),
-                "last_seen": latest[1],
-                "changed_at": max((row[3] for row in rows if row[3]), default=None),
-                "removed_at": latest[5],
-            }
-    finally:
-        merged.close()  # before the connections its cursors read from
-        for c in conns:
-            c.close()
-
-
-def iter_merged_texts(out_dir: str | os.PathLike, fields: tuple[str, ...]
-                      ) -> Iterator[tuple[str, str]]:
-    """(qa_id, the record's ``fields`` joined by a space) of every page, the most recently seen
-    copy where workers overlap, ordered by qa_id; read by SQLite (no record is decoded here)."""
-    conns = [sqlite3.connect(f"file:{p}?mode=ro", uri=True) for p in state_files(out_dir)]
-    extract = " || ' ' || ".join(f"coalesce(json_extract(record, '$.{f}'), '')" for f in fields)
-    streams = [c.execute(f"SELECT qa_id, last_seen, {extract} FROM pages ORDER BY qa_id")
-               for c in conns]
-    merged = heapq.merge(*streams)
-    try:
-        for qa_id, group in itertools.groupby(merged, key=lambda row: row[0]):
-            yield qa_id, max(group, key=lambda row: row[1])[2]
-    finally:
-        merged.close()
-        for c in conns:
-            c.close()
-
-
-def _columns(db, table: str) -> set[str]:
+def table_columns(db, table: str) -> set[str]:
     return {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
-
-
-def known_urls(out_dir: str | os.PathLike, fresher_than: dt.datetime | None = None) -> set[str]:
-    """Fetched URLs of the pages stored by any worker in the folder."""
-    urls: set[str] = set()
-    for path in state_files(out_dir):
-        db = connect(path, read_only=True)
-        try:
-            if fresher_than is None:
-                rows = db.execute("SELECT url FROM urls")
-            else:
-                rows = db.execute("SELECT url FROM urls WHERE fetched_at > ?", (iso(fresher_than),))
-            urls.update(u for (u,) in rows)
-        finally:
-            db.close()
-    return urls
-
-
-def pending_urls(out_dir: str | os.PathLike) -> set[str]:
-    """The folder's frontier: URLs some worker scheduled that no worker has finished or stored.
-
-    In a distributed crawl one worker schedules a link and another fetches it, so each state
-    file's pending URLs are checked against every other file's finished and stored ones.
-    """
-    conns = [sqlite3.connect(f"file:{p}?mode=ro", uri=True) for p in state_files(out_dir)]
-    try:
-        # A state file from before the frontier existed has no table: nothing pending there,
-        # but the pages it stored count.
-        has_frontier = [bool(db.execute(
-            "SELECT 1 FROM sqlite_master WHERE name = 'frontier'").fetchone()) for db in conns]
-        pending: set[str] = set()
-        for db, frontier in zip(conns, has_frontier):
-            if frontier:
-                pending.update(u for (u,) in db.execute(
-                    "SELECT url FROM frontier f WHERE done = 0"
-                    " AND NOT EXISTS (SELECT 1 FROM urls WHERE url = f.url)"))
-        if len(conns) > 1:
-            for db, frontier in zip(conns, has_frontier):
-                finished = ("SELECT 1 FROM frontier WHERE url = ?1 AND done = 1 UNION ALL "
-                            if frontier else "") + "SELECT 1 FROM urls WHERE url = ?1"
-                pending.difference_update(
-                    [u for u in pending if db.execute(finished, (u,)).fetchone()])
-        return pending
-    finally:
-        for db in conns:
-            db.close()
-
-
-def merged_failures(out_dir: str | os.PathLike) -> list[dict]:
-    """Failures of all workers whose URL no worker has since fetched successfully."""
-    out: dict[str, dict] = {}
-    fetched: set[str] = set()
-    for path in state_files(out_dir):
-        db = connect(path)
-        try:
-            fetched.update(u for (u,) in db.execute("SELECT url FROM urls"))
-            for url, kind, status, error, attempts, last in db.execute(
-                "SELECT url, kind, status, error, attempts, last_attempt FROM failures"
-            ):
-                prev = out.get(url)
-                if prev is None or last > prev["last_attempt"]:
-                    out[url] = {"url": url, "kind": kind, "status": status, "error": error,
-                                "attempts": attempts + (prev["attempts"] if prev else 0),
-                                "last_attempt": last}
-        finally:
-            db.close()
-    return [v for k, v in sorted(out.items()) if k not in fetched]
-
-
-def merged_runs(out_dir: str | os.PathLike) -> list[dict]:
-    runs = []
-    for path in state_files(out_dir):
-        db = connect(path)
-        try:
-            for row in db.execute(
-                "SELECT worker, start_url, started_at, finished_at, finish_reason, stats, monitors"
-                " FROM runs"
-            ):
-                runs.append({
-                    "worker": row[0], "start_url": row[1], "started_at": row[2],
-                    "finished_at": row[3], "finish_reason": row[4],
-                    "stats": json.loads(row[5]) if row[5] else None,
-                    "monitors": json.loads(row[6]) if row[6] else None,
-                })
-        finally:
-            db.close()
-    return sorted(runs, key=lambda r: r["started_at"])

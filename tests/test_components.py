@@ -21,7 +21,7 @@ from qa_crawler.extensions import RunLifecycle
 from qa_crawler.fetched import Failed, FetchedPage, Outcome, Visited
 from qa_crawler.record import record_fields
 from qa_crawler.spiders.qa import QASpider
-from qa_crawler.state import iter_merged_records, merged_runs
+from qa_crawler.folder import iter_merged_records, merged_runs
 from qa_crawler.warc import Location
 
 BASE = "http://127.0.0.1:8123"

@@ -29,7 +29,8 @@ from qa_crawler.demo.site import SampleSite
 from pipelines.store import NotStoredItem, StorePipeline
 from qa_crawler.fetched import FetchedPage, NotModified, Visited
 from qa_crawler.spiders.qa import QASpider
-from qa_crawler.state import CrawlState, StorageError, pending_urls
+from qa_crawler.state import CrawlState, StorageError
+from qa_crawler.folder import pending_urls
 from tests.crawl_helpers import crawl, crawl_cmd, mismatches, qa_rows
 from tests.sample_dataset import sample_site_pages, store_pages
 

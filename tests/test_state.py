@@ -9,7 +9,8 @@ import pytest
 from qa_crawler import record
 from qa_crawler.demo.site import SampleSite
 from qa_crawler.fetched import Fetch, parse_fetched
-from qa_crawler.state import CrawlState, content_key, iter_merged_records
+from qa_crawler.state import CrawlState, content_key
+from qa_crawler.folder import iter_merged_records
 from qa_crawler.warc import Location
 from tests.sample_dataset import BASE_URL, CRAWLED_AT, sample_site_pages
 

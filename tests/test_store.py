@@ -19,7 +19,8 @@ from qa_crawler.demo.site import SampleSite
 from qa_crawler.fetched import Failed, Fetch, FetchedPage, NotModified, Visited
 from qa_crawler.record import QARecord, to_json_dict
 from qa_crawler.spiders.qa import QASpider
-from qa_crawler.state import StorageError, merged_failures, pending_urls
+from qa_crawler.state import StorageError
+from qa_crawler.folder import merged_failures, pending_urls
 from tests.sample_dataset import sample_site_pages, store_pages
 
 BASE = "http://127.0.0.1:8124"

@@ -31,7 +31,7 @@ from qa_crawler.context import context_of
 from qa_crawler.fetched import Failed, Fetch, NotModified, Visited, read_fetched
 from qa_crawler.guard import NotStored
 from qa_crawler.record import issue_kind
-from qa_crawler.state import known_urls, pending_urls
+from qa_crawler.folder import known_urls, pending_urls
 
 logger = logging.getLogger(__name__)
 _IGNORED = frozenset(IGNORED_EXTENSIONS)
