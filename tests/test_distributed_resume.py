@@ -37,17 +37,20 @@ def _stored_in_folder(out) -> set[str]:
     return urls
 
 
+N_PAGES = 100
+
+
 def test_all_workers_killed_and_redis_lost_then_resumed_every_page_once(tmp_path, prefix):
     """The folder's frontier re-seeds a crawl whose Redis lost everything: most pages are
     linked only from other Q&A pages, so a crawl that forgot them would never find them."""
-    site = SampleSite(n_pages=150, seed=61, similar_only_per_mille=750)
+    site = SampleSite(n_pages=N_PAGES, seed=61, similar_only_per_mille=750)
     out = tmp_path / "cluster"
     fetched = collections.Counter()
     with SiteServer(site) as server:
         for qa_id in site.qa_ids():
             server.faults[site.article_path(qa_id)] = [{"delay": 0.1}]
         # Round 1 is killed and Redis wiped; round 2 is killed with Redis kept; round 3 ends.
-        for round_, (records, wipe) in enumerate([(30, True), (80, False), (None, False)]):
+        for round_, (records, wipe) in enumerate([(20, True), (55, False), (None, False)]):
             before = _stored_in_folder(out)
             everyone_in = threading.Event()
             server.faults["/"] = [{"until": everyone_in}]
@@ -67,7 +70,7 @@ def test_all_workers_killed_and_redis_lost_then_resumed_every_page_once(tmp_path
                 for p in procs:
                     os.kill(p.pid, signal.SIGKILL)
                     p.wait()
-                assert records <= len(_stored_in_folder(out)) < 150
+                assert records <= len(_stored_in_folder(out)) < N_PAGES
                 if wipe:
                     for key in _client.scan_iter(f"{prefix}*"):
                         _client.delete(key)
@@ -79,6 +82,6 @@ def test_all_workers_killed_and_redis_lost_then_resumed_every_page_once(tmp_path
         base = server.base_url
     assert export(out).returncode == 0
     rows = qa_rows(out)
-    assert len(pq.read_table(out / "qa.parquet")) == len(rows) == 150
+    assert len(pq.read_table(out / "qa.parquet")) == len(rows) == N_PAGES
     assert mismatches(site, base, rows) == []
     assert set(fetched) == {site.article_path(q) for q in site.qa_ids()}

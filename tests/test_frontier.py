@@ -199,7 +199,7 @@ def test_a_304_recheck_follows_the_links_of_the_stored_record(tmp_path):
 
 # -- crawls stopped again and again --------------------------------------------------------------
 
-N_PAGES = 300
+N_PAGES = 200
 
 
 def _stored_urls(out: Path) -> set[str]:
@@ -282,12 +282,12 @@ def _stopped_and_resumed(tmp_path, how: int, moments, seed: int):
 
 @pytest.mark.slow
 def test_killed_with_9_again_and_again_every_page_ends_up_stored_once(tmp_path):
-    _stopped_and_resumed(tmp_path, signal.SIGKILL, (40, 110, 180, 250), seed=21)
+    _stopped_and_resumed(tmp_path, signal.SIGKILL, (30, 80, 130, 170), seed=21)
 
 
 @pytest.mark.slow
 def test_stopped_with_ctrl_c_again_and_again_every_page_ends_up_stored_once(tmp_path):
-    runs = _stopped_and_resumed(tmp_path, signal.SIGINT, (60, 170), seed=22)
+    runs = _stopped_and_resumed(tmp_path, signal.SIGINT, (40, 120), seed=22)
     for code, stdout, stderr in runs:
         # Acknowledged at once, and the summary names the reason in words.
         assert ("qa-crawler: stopping after the requests in flight; Ctrl-C again to stop now"
