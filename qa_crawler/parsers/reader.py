@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
 from lxml import etree
@@ -42,22 +41,42 @@ _TOKEN_SPLIT = re.compile(r"[\s_\-]+")
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 
 
-@dataclass(slots=True)
 class Line:
     """One visual line: its cleaned text, its links (text, absolute href) and flags.
 
     ``times`` holds the ``(datetime attribute, visible text)`` of its ``<time>`` elements;
     ``block`` is the block element the line was read from (for the few readings that need
-    the inline structure of a line, such as a topic and its department in two elements).
+    the inline structure of a line, such as a topic and its department in two elements); the
+    fast line pass finds it only when asked (``where`` then says where to look).
     """
 
-    text: str
-    links: list[tuple[str, str]] = field(default_factory=list)
-    link_chars: int = 0
-    heading: int = 0
-    chrome: bool = False
-    times: list[tuple[str, str]] = field(default_factory=list)
-    block: object = None
+    __slots__ = ("text", "links", "link_chars", "heading", "chrome", "times", "_block", "_where")
+
+    def __init__(self, text: str, links: list[tuple[str, str]] | None = None, link_chars: int = 0,
+                 heading: int = 0, chrome: bool = False, times: list[tuple[str, str]] | None = None,
+                 block: object = None, where: object = None):
+        self.text = text
+        self.links = [] if links is None else links
+        self.link_chars = link_chars
+        self.heading = heading
+        self.chrome = chrome
+        self.times = [] if times is None else times
+        self._block = block
+        self._where = where
+
+    @property
+    def block(self):
+        if self._where is not None:
+            self._block, self._where = self._where.at(self._block), None
+        return self._block
+
+    def fields(self) -> tuple:
+        """Everything the line holds, for comparing two readings of a page."""
+        return (self.text, self.links, self.link_chars, self.heading, self.chrome, self.times,
+                self.block)
+
+    def __repr__(self) -> str:
+        return f"Line({self.text!r}, links={self.links!r}, heading={self.heading}, chrome={self.chrome})"
 
     @property
     def link_only(self) -> bool:
@@ -118,21 +137,29 @@ class _Builder:
         self.link_chars, self.heading = 0, 0
 
 
-def _classes(el) -> set[str]:
-    raw = " ".join(filter(None, (el.get("class"), el.get("id"), el.get("role"))))
-    if not raw:
-        return set()
-    return {t for t in _TOKEN_SPLIT.split(raw.lower()) if t}
+def attribute_kind(el) -> int:
+    """What an element's own attributes make it: HIDDEN, CHROME (by class, id or role) or 0."""
+    get = el.get
+    return _attribute_kind(get("class"), get("id"), get("role"), get("style"), get("hidden"),
+                           get("aria-hidden"))
 
 
-def _hidden(el) -> bool:
-    if el.get("hidden") is not None or el.get("aria-hidden") == "true":
-        return True
-    style = el.get("style")
+HIDDEN, CHROME = 1, 2
+
+
+@lru_cache(maxsize=4096)
+def _attribute_kind(cls, id_, role, style, hidden, aria_hidden) -> int:
+    # Pages of a site repeat their templates' attributes: cached by their values.
+    if hidden is not None or aria_hidden == "true":
+        return HIDDEN
     if style and _HIDDEN_STYLE.search(style):
-        return True
-    cls = el.get("class")
-    return bool(cls) and any(t in HIDDEN_TOKENS for t in cls.lower().split())
+        return HIDDEN
+    if cls and any(t in HIDDEN_TOKENS for t in cls.lower().split()):
+        return HIDDEN
+    raw = " ".join(filter(None, (cls, id_, role)))
+    if raw and not CHROME_TOKENS.isdisjoint(t for t in _TOKEN_SPLIT.split(raw.lower()) if t):
+        return CHROME
+    return 0
 
 
 def _walk(b: _Builder, root) -> None:
@@ -154,11 +181,7 @@ def _walk(b: _Builder, root) -> None:
             elif tag == "time":
                 b.times.append((el.get("datetime"), clean_text("".join(el.itertext())) or ""))
             if is_link:
-                link_text = clean_text("".join(b.open_links.pop()))
-                href = el.get("href").strip()
-                absolute = safe_urljoin(b.base_url, href)
-                if absolute and not href.lower().startswith(("javascript:", "#")):
-                    b.links.append((link_text or "", absolute))
+                add_link(b.links, b.open_links.pop(), el.get("href"), b.base_url)
             if block:
                 if b.parts or b.links or b.times:
                     b.flush()
@@ -167,13 +190,13 @@ def _walk(b: _Builder, root) -> None:
             continue
         tag = el.tag
         outer = (chrome, in_link, heading)
-        attrib = el.attrib
-        if tag in DROP_TAGS or (attrib and _hidden(el)) or not isinstance(tag, str):
+        kind = attribute_kind(el) if el.attrib else 0
+        if tag in DROP_TAGS or kind == HIDDEN or not isinstance(tag, str):
             walker.skip_subtree()
             opened.append((None, False, False, *outer))
             continue
         if not chrome and (tag in CHROME_TAGS or tag in FOOTER_TAGS
-                           or (attrib and _classes(el) & CHROME_TOKENS)) and not _holds_label(el):
+                           or kind == CHROME) and not _holds_label(el):
             chrome = True
         block = tag in BLOCK_TAGS
         if block and (b.parts or b.links or b.times):
@@ -193,6 +216,15 @@ def _walk(b: _Builder, root) -> None:
             b.blocks.append(el)
         opened.append((tag, block, is_link, *outer))
         add_text(el.text, chrome, in_link, heading)
+
+
+def add_link(links: list, text_parts: list[str], href: str, base_url: str) -> None:
+    """A link that has been read: its text (the parts read inside it) and absolute URL go to the
+    line's ``links``, unless its href is no URL, a script or a fragment."""
+    href = href.strip()
+    absolute = safe_urljoin(base_url, href)
+    if absolute and not href.lower().startswith(("javascript:", "#")):
+        links.append((clean_text("".join(text_parts)) or "", absolute))
 
 
 def safe_urljoin(base: str, href: str) -> str | None:
@@ -216,13 +248,27 @@ def _join(base: str, href: str) -> str | None:
 
 def _holds_label(el) -> bool:
     """The element's text holds one of the page's labels (so it is content, not chrome)."""
-    text = _STRING(el)
+    return holds_label(_STRING(el))
+
+
+def holds_label(text: str) -> bool:
+    """``text`` (an element's whole text) holds one of the page's labels."""
     return any(label in text for label in LABELS) or (
         "\xa0" in text and any(label in text.replace("\xa0", " ") for label in LABELS))
 
 
 def read_lines(root, base_url: str) -> list[Line]:
-    """The visual lines of the ``<body>`` of a parsed lxml HTML document, in reading order."""
+    """The visual lines of the ``<body>`` of a parsed lxml HTML document, in reading order.
+
+    Read by the native line pass (:mod:`qa_crawler.parsers._linewalk`, the same reading compiled
+    with Cython against lxml's tree) where it was built, else by :func:`read_lines_reference`."""
+    if _native is not None:
+        return _native.read_lines(root, base_url)
+    return read_lines_reference(root, base_url)
+
+
+def read_lines_reference(root, base_url: str) -> list[Line]:
+    """The visual lines, read by walking the tree in Python: the reference reading."""
     body = root.find("body")
     if body is None:
         body = root
@@ -316,3 +362,9 @@ def _parse(data: bytes):
                               huge_tree=True)
     root = etree.fromstring(data, parser)
     return root, any(_TOO_DEEP in e.message for e in parser.error_log)
+
+
+try:  # the compiled line pass (setup.py builds it with the package)
+    from qa_crawler.parsers import _linewalk as _native
+except ImportError:
+    _native = None

@@ -1,0 +1,81 @@
+"""The native line pass reads every page exactly as the pure-Python reference reader does."""
+
+from pathlib import Path
+
+import pytest
+
+from qa_crawler.demo.site import TEMPLATES, SampleSite
+from qa_crawler.parsers import reader
+from qa_crawler.parsers.doctorqna import NotQAPage, _document
+from tests.conftest import FIXTURES
+
+URL = "https://doctorqna.com/en/article/110525"
+
+
+def _is_document(path: Path) -> bool:
+    try:
+        _document(path.read_bytes(), None)
+    except NotQAPage:  # binary, empty: refused before any reading
+        return False
+    return True
+
+
+SAVED = [p for p in sorted(FIXTURES.rglob("*.html")) if _is_document(p)]
+
+
+def both_readings(body: bytes, url: str = URL):
+    root = _document(body, None)
+    native = [line.fields() for line in reader._native.read_lines(root, url)]
+    reference = [line.fields() for line in reader.read_lines_reference(root, url)]
+    return native, reference
+
+
+def test_the_native_line_pass_is_built_and_used():
+    assert reader._native is not None, "qa_crawler/parsers/_linewalk.pyx was not compiled"
+    root = _document((FIXTURES / "pages" / "seed_bootstrap" / "page.html").read_bytes(), None)
+    assert [ln.fields() for ln in reader.read_lines(root, URL)] == [
+        ln.fields() for ln in reader._native.read_lines(root, URL)]
+
+
+@pytest.mark.parametrize("path", SAVED, ids=lambda p: str(p.relative_to(FIXTURES)))
+def test_every_saved_page_reads_the_same_lines(path: Path):
+    native, reference = both_readings(path.read_bytes())
+    assert native == reference
+
+
+def test_every_demo_site_template_reads_the_same_lines():
+    site = SampleSite(n_pages=4 * len(TEMPLATES), seed=3)
+    seen = set()
+    for qa_id in site.qa_ids():
+        seen.add(site.template_of(qa_id))
+        _, _, body = site.render(site.article_path(qa_id))
+        native, reference = both_readings(body, "http://127.0.0.1:8000" + site.article_path(qa_id))
+        assert native == reference, qa_id
+    assert seen == set(TEMPLATES)
+
+
+@pytest.mark.parametrize("html", [
+    # hidden by attributes, chrome by tag and by class, a chrome footer that holds a label
+    b"<body><div hidden>x</div><p style='display: none'>y</p><nav><a href='/a'>Home</a></nav>"
+    b"<span class='share-bar'>Share <a href='/s'>f</a></span> text<footer>Reply Date: 2016/08/23"
+    b"</footer><footer>(c) 2020</footer></body>",
+    # <pre> newlines, <br><br> containers, a link spanning blocks, <time> without text
+    b"<body><pre>a\nb <a href='/x'>c\nd</a>\ne</pre><div>one<br><br>two<br>three</div>"
+    b"<a href='/card'><h3>Title</h3><p>Excerpt ...</p></a><p> <time datetime='2016-08-23'>"
+    b"</time> </p><p>Ask Date:</p></body>",
+    # text after the body, no body at all, comments and odd whitespace
+    b"<html><body><h2>Head <small>Dept</small></h2>\xe2\x80\x8b\xc2\xa0</body>tail</html>",
+    b"<p>only \t a\xc2\xa0paragraph</p><!-- c --><p><a href='javascript:x'>js</a><a href=''>e</a>"
+    b"<a href='#top'>top</a><a href='http://[bad'>bad</a></p>",
+])
+def test_markup_edge_cases_read_the_same_lines(html):
+    native, reference = both_readings(b"<!DOCTYPE html><html>" + html)
+    assert native == reference
+    assert reference  # the case reads something
+
+
+def test_a_page_nested_far_past_pythons_recursion_limit_reads_the_same_lines():
+    html = "<body>" + "<div>" * 1500 + "<p>deep <b>text</b></p>" + "</div>" * 1500 + "</body>"
+    native, reference = both_readings(html.encode())
+    assert native == reference
+    assert [f[0] for f in reference] == ["deep text"]
