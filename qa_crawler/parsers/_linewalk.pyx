@@ -11,7 +11,7 @@ page and on the demo site's pages.
 """
 
 from cpython.unicode cimport PyUnicode_DecodeUTF8
-from libc.stdlib cimport free, realloc
+from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport strcmp, strlen
 
 from lxml.includes cimport tree
@@ -20,12 +20,11 @@ from lxml.includes.etreepublic cimport _Document, _Element, elementFactory, impo
 import_lxml__etree()
 
 from qa_crawler.parsers import reader as _reader
-from qa_crawler.parsers.normalize import clean_text
 
 cdef object Line = _reader.Line
 cdef object attribute_kind_of = _reader._attribute_kind
 cdef object holds_label = _reader.holds_label
-cdef object add_link = _reader.add_link
+cdef object link_target = _reader.link_target
 cdef frozenset BLOCK_TAGS = _reader.BLOCK_TAGS
 cdef frozenset DROP_TAGS = _reader.DROP_TAGS
 cdef frozenset CHROME_TAGS = _reader.CHROME_TAGS | _reader.FOOTER_TAGS
@@ -54,42 +53,66 @@ cdef inline str _text(const tree.xmlChar* s):
 cdef str _attr(tree.xmlNode* c, const char* name):
     """``el.get(name)``: the value of the attribute without namespace, else None."""
     cdef tree.xmlAttr* a = c.properties
-    cdef tree.xmlNode* t
     while a is not NULL:
         if a.ns is NULL and strcmp(<const char*>a.name, name) == 0:
-            t = a.children
-            if t is NULL:
-                return ""
-            if t.next is NULL and t.content is not NULL:
-                return _text(t.content)
-            parts = []
-            while t is not NULL:
-                if t.content is not NULL:
-                    parts.append(_text(t.content))
-                t = t.next
-            return "".join(parts)
+            return _value(a)
         a = a.next
     return None
 
 
-cdef int _attribute_kind(tree.xmlNode* c):
-    """reader.attribute_kind, reading only the attributes it looks at."""
+cdef inline str _value(tree.xmlAttr* a):
+    """An attribute's value, as lxml gives it."""
+    cdef tree.xmlNode* t = a.children
+    if t is NULL:
+        return ""
+    if t.next is NULL and t.content is not NULL:
+        return _text(t.content)
+    parts = []
+    while t is not NULL:
+        if t.content is not NULL:
+            parts.append(_text(t.content))
+        t = t.next
+    return "".join(parts)
+
+
+cdef int _attribute_kind(tree.xmlNode* c) except -1:
+    """reader.attribute_kind, reading the attributes it looks at in one pass over them."""
     cdef tree.xmlAttr* a = c.properties
-    cdef bint any_ = False
     cdef const char* name
+    cls = id_ = role = style = hidden = aria_hidden = None
+    cdef bint any_ = False
     while a is not NULL:
         if a.ns is NULL:
             name = <const char*>a.name
-            if (strcmp(name, "class") == 0 or strcmp(name, "id") == 0
-                    or strcmp(name, "role") == 0 or strcmp(name, "style") == 0
-                    or strcmp(name, "hidden") == 0 or strcmp(name, "aria-hidden") == 0):
-                any_ = True
-                break
+            # The first of each name counts (el.get's), as in libxml2's xmlGetNoNsProp.
+            if strcmp(name, "class") == 0:
+                if cls is None:
+                    cls = _value(a)
+                    any_ = True
+            elif strcmp(name, "id") == 0:
+                if id_ is None:
+                    id_ = _value(a)
+                    any_ = True
+            elif strcmp(name, "role") == 0:
+                if role is None:
+                    role = _value(a)
+                    any_ = True
+            elif strcmp(name, "style") == 0:
+                if style is None:
+                    style = _value(a)
+                    any_ = True
+            elif strcmp(name, "hidden") == 0:
+                if hidden is None:
+                    hidden = _value(a)
+                    any_ = True
+            elif strcmp(name, "aria-hidden") == 0:
+                if aria_hidden is None:
+                    aria_hidden = _value(a)
+                    any_ = True
         a = a.next
     if not any_:
         return 0
-    return attribute_kind_of(_attr(c, "class"), _attr(c, "id"), _attr(c, "role"),
-                             _attr(c, "style"), _attr(c, "hidden"), _attr(c, "aria-hidden"))
+    return attribute_kind_of(cls, id_, role, style, hidden, aria_hidden)
 
 
 cdef str _string(tree.xmlNode* top):
@@ -114,15 +137,22 @@ cdef str _string(tree.xmlNode* top):
 
 cdef extern from "Python.h":
     bint Py_UNICODE_ISSPACE(Py_UCS4 ch)
+    object PyUnicode_FromKindAndData(int kind, const void* buffer, Py_ssize_t size)
+    int PyUnicode_4BYTE_KIND
+
+
+cdef inline bint _is_space(Py_UCS4 ch):
+    """A space to clean_text: what str.split() splits at, and the zero-width space and BOM."""
+    return Py_UNICODE_ISSPACE(ch) or ch == 0x200b or ch == 0xfeff
 
 
 cdef object _clean(str text):
-    """``clean_text(text)``, in one pass in C for the common texts: all whitespace (None), or
-    clean already (no space at its ends, no two in a row, no space but U+0020: itself)."""
+    """normalize.clean_text in C: runs of spaces to one, none at the ends; None if no text. A
+    text that is clean already is returned as it is."""
     cdef Py_UCS4 ch
     cdef bint after_space = True, has_text = False, needs = False
     for ch in text:
-        if Py_UNICODE_ISSPACE(ch) or ch == 0x200b or ch == 0xfeff:
+        if _is_space(ch):
             if after_space or ch != 32:
                 needs = True
             after_space = True
@@ -131,9 +161,36 @@ cdef object _clean(str text):
             has_text = True
     if not has_text:
         return None
-    if needs or after_space:
-        return clean_text(text)
-    return text
+    if not needs and not after_space:
+        return text
+    cdef Py_UCS4* buf = <Py_UCS4*>malloc(len(text) * sizeof(Py_UCS4))
+    if buf is NULL:
+        raise MemoryError()
+    cdef Py_ssize_t n = 0
+    cdef bint gap = False
+    try:
+        for ch in text:
+            if _is_space(ch):
+                gap = n > 0
+            else:
+                if gap:
+                    buf[n] = 32
+                    n += 1
+                    gap = False
+                buf[n] = ch
+                n += 1
+        return PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, buf, n)
+    finally:
+        free(buf)
+
+
+cdef inline bint _visible(str text):
+    """``text.strip()`` is not empty."""
+    cdef Py_UCS4 ch
+    for ch in text:
+        if not Py_UNICODE_ISSPACE(ch):
+            return True
+    return False
 
 
 cdef class _Builder:
@@ -142,6 +199,7 @@ cdef class _Builder:
     cdef int link_chars, heading, pre
     cdef list blocks  # block elements open (C nodes as ints), innermost last; 0: none
     cdef _Document doc
+    cdef dict tags
 
     def __cinit__(self, str base_url, _Document doc):
         self.base_url = base_url
@@ -156,6 +214,7 @@ cdef class _Builder:
         self.heading = 0
         self.pre = 0
         self.blocks = []
+        self.tags = {}
 
     cdef void add_text(self, str text, bint chrome, int in_link, int heading) except *:
         if not text:
@@ -174,7 +233,7 @@ cdef class _Builder:
         self.part_chrome.append(chrome)
         if in_link:
             self.link_chars += len(text.replace(" ", "").replace("\xa0", ""))
-        if heading and text.strip():
+        if heading and _visible(text):
             self.heading = heading if not self.heading else min(self.heading, heading)
 
     cdef void flush(self) except *:
@@ -184,14 +243,21 @@ cdef class _Builder:
         if self.parts:
             text = _clean("".join(self.parts))
             if text:
-                visible = [c for p, c in zip(self.parts, self.part_chrome) if (<str>p).strip()]
+                # The line is chrome when every part with text is (and one has).
+                any_visible, all_chrome = False, True
+                for i in range(len(self.parts)):
+                    if _visible(self.parts[i]):
+                        any_visible = True
+                        if not self.part_chrome[i]:
+                            all_chrome = False
+                            break
                 block = None
                 if self.blocks:
                     top = <tree.xmlNode*><size_t>self.blocks[-1]
                     block = elementFactory(self.doc, top)
                 self.lines.append(
                     Line(text, self.links, self.link_chars, self.heading,
-                         bool(visible) and all(visible), self.times, block)
+                         any_visible and all_chrome, self.times, block)
                 )
             elif self.times:
                 return  # keep a <time> whose text is empty for the next line
@@ -202,34 +268,71 @@ cdef class _Builder:
         return bool(self.parts) or bool(self.links) or bool(self.times)
 
 
+cdef enum:
+    T_DROP = 1
+    T_CHROME = 2
+    T_BLOCK = 4
+    T_BREAK = 8
+    T_A = 16
+    T_PRE = 32
+    T_TIME = 64
+
+
+cdef int _tag_kind(tree.xmlNode* c, dict cache) except -1:
+    """What a tag is to the walk (T_* bits, heading level << 8), by name: the reference's sets,
+    looked up once per name (libxml2 keeps one copy of each name of a document)."""
+    key = <size_t>c.name
+    kind = cache.get(key)
+    if kind is not None:
+        return kind
+    tag = _text(c.name)
+    cdef int k = 0
+    if tag in DROP_TAGS:
+        k |= T_DROP
+    if tag in CHROME_TAGS:
+        k |= T_CHROME
+    if tag in BLOCK_TAGS:
+        k |= T_BLOCK
+    if tag == "br" or tag == "hr":
+        k |= T_BREAK
+    if len(tag) == 2 and tag[0] == "h" and tag[1] in "123456":
+        k |= int(tag[1]) << 8
+    if tag == "a":
+        k |= T_A
+    elif tag == "pre":
+        k |= T_PRE
+    elif tag == "time":
+        k |= T_TIME
+    cache[key] = k
+    return k
+
+
 cdef int _start(_Builder b, tree.xmlNode* c, bint* chrome, int* in_link, int* heading) except -2:
     """The reference walker's "start" of an element: -1 skip it (dropped, hidden, <br>), else
     the flags of what its end must do; the context (chrome, link, heading) is updated."""
-    tag = _text(c.name)
+    cdef int tag = _tag_kind(c, b.tags)
     cdef int kind = _attribute_kind(c) if c.properties is not NULL else 0
-    if tag in DROP_TAGS or kind == HIDDEN:
+    if tag & T_DROP or kind == HIDDEN:
         return -1
-    if not chrome[0] and (tag in CHROME_TAGS or kind == CHROME) and not holds_label(_string(c)):
+    if not chrome[0] and (tag & T_CHROME or kind == CHROME) and not holds_label(_string(c)):
         chrome[0] = True
-    cdef bint block = tag in BLOCK_TAGS
-    if block and b.pending():
+    if tag & T_BLOCK and b.pending():
         b.flush()
-    if tag == "br" or tag == "hr":
+    if tag & T_BREAK:
         return -1
     cdef int flags = 0
-    cdef const char* name = <const char*>c.name
-    if strlen(name) == 2 and name[0] == 104 and 49 <= name[1] <= 54:  # h1 .. h6
-        heading[0] = name[1] - 48
-    if tag == "a" and _attr(c, "href") is not None:
+    if tag >> 8:
+        heading[0] = tag >> 8
+    if tag & T_A and _attr(c, "href") is not None:
         b.open_links.append([])
         in_link[0] += 1
         flags |= F_LINK
-    if tag == "pre":
+    if tag & T_PRE:
         b.pre += 1
         flags |= F_PRE
-    elif tag == "time":
+    elif tag & T_TIME:
         flags |= F_TIME
-    if block:
+    if tag & T_BLOCK:
         b.blocks.append(<size_t>c)
         flags |= F_BLOCK
     return flags
@@ -239,9 +342,12 @@ cdef void _end(_Builder b, tree.xmlNode* c, int flags) except *:
     if flags & F_PRE:
         b.pre -= 1
     elif flags & F_TIME:
-        b.times.append((_attr(c, "datetime"), clean_text(_string(c)) or ""))
-    if flags & F_LINK:
-        add_link(b.links, b.open_links.pop(), _attr(c, "href"), b.base_url)
+        b.times.append((_attr(c, "datetime"), _clean(_string(c)) or ""))
+    if flags & F_LINK:  # reader.add_link
+        parts = b.open_links.pop()
+        target = link_target(b.base_url, _attr(c, "href"))
+        if target:
+            b.links.append((_clean("".join(parts)) or "", target))
     if flags & F_BLOCK:
         if b.pending():
             b.flush()

@@ -1064,9 +1064,14 @@ _NAME_FIELDS = ("asker_name", "doctor_name", "department")
 _TEXT_FIELDS = ("title", "subject", "question", "answer", "more_info")
 
 
-# Words one of the labels holds (lower-cased): a text without any is searched no further.
+# Words one of the labels holds (lower-cased): a text without any is searched no further. Each
+# is looked for only when its key (a word every one of its hints holds) is in the text: one scan
+# of a long text per key, not one per hint.
 _LEAK_HINTS = ("ask date", "askdate", "asked date", "reply date", "replydate", "replied date",
                "read more", "similar q", "related faq", "more info")
+_LEAK_KEYS = ("date", "read more", "similar q", "related faq", "more info")
+_HINTS_OF_KEY = {key: tuple(h for h in _LEAK_HINTS if key in h) for key in _LEAK_KEYS}
+assert all(any(key in h for key in _LEAK_KEYS) for h in _LEAK_HINTS)
 
 
 def _leak(value: str | None, pattern: re.Pattern) -> str | None:
@@ -1078,9 +1083,10 @@ def _leak(value: str | None, pattern: re.Pattern) -> str | None:
     # Long texts: the pattern is tried only around each place a label's words stand
     # ("for more information" holds "more info" and is no label: the pattern decides).
     low = value.lower()
-    if "date" not in low and "more" not in low and "similar" not in low and "related" not in low:
-        return None
+    present = {h for key in _LEAK_KEYS if key in low for h in _HINTS_OF_KEY[key]}
     for hint in _LEAK_HINTS:
+        if hint not in present:
+            continue  # its key is not in the text, so neither is the hint
         pos = low.find(hint)
         while pos >= 0:
             m = pattern.search(value, max(pos - 3, 0), pos + len(hint) + 4)

@@ -221,10 +221,19 @@ def _walk(b: _Builder, root) -> None:
 def add_link(links: list, text_parts: list[str], href: str, base_url: str) -> None:
     """A link that has been read: its text (the parts read inside it) and absolute URL go to the
     line's ``links``, unless its href is no URL, a script or a fragment."""
+    target = link_target(base_url, href)
+    if target:
+        links.append((clean_text("".join(text_parts)) or "", target))
+
+
+@lru_cache(maxsize=8192)
+def link_target(base_url: str, href: str) -> str | None:
+    """The absolute URL a link's href leads to; None for no URL, a script or a fragment."""
     href = href.strip()
     absolute = safe_urljoin(base_url, href)
     if absolute and not href.lower().startswith(("javascript:", "#")):
-        links.append((clean_text("".join(text_parts)) or "", absolute))
+        return absolute
+    return None
 
 
 def safe_urljoin(base: str, href: str) -> str | None:
