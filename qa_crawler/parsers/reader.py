@@ -226,7 +226,6 @@ def add_link(links: list, text_parts: list[str], href: str, base_url: str) -> No
         links.append((clean_text("".join(text_parts)) or "", target))
 
 
-@lru_cache(maxsize=8192)
 def link_target(base_url: str, href: str) -> str | None:
     """The absolute URL a link's href leads to; None for no URL, a script or a fragment."""
     href = href.strip()
@@ -236,14 +235,27 @@ def link_target(base_url: str, href: str) -> str | None:
     return None
 
 
+# URLs that urljoin gives back unchanged (absolute, plain host, plain path, nothing else), and
+# root-relative paths it appends to a plain origin as they are (no empty, "." or ".." segment):
+# what most links of a page are, joined without parsing them (test_reader_urls holds them equal).
+_PLAIN_ORIGIN = re.compile(r"https?://[A-Za-z0-9.\-]+(?::[0-9]+)?")
+_PLAIN_PATH = re.compile(r"(?:/[A-Za-z0-9_~%\-][A-Za-z0-9_.~%\-]*)*/?")
+_PLAIN_URL = re.compile(r"https?://[A-Za-z0-9.\-]+(?::[0-9]+)?(?:/[A-Za-z0-9_~%\-][A-Za-z0-9_.~%\-]*)*/?")
+
+
 def safe_urljoin(base: str, href: str) -> str | None:
     """``urljoin``, or None for an href that is no URL (``http://[bad``)."""
     if href.startswith(("http://", "https://")) or (href.startswith("/")
                                                     and not href.startswith("//")):
+        if base and _PLAIN_URL.fullmatch(href):
+            return href
         # The result depends on the base's scheme and host alone, and pages of a site link to
         # the same menus, listings and similar pages: cached by origin.
         cut = base.find("/", base.find("//") + 2)
-        return _join(base if cut < 0 else base[:cut], href)
+        origin = base if cut < 0 else base[:cut]
+        if href[0] == "/" and _PLAIN_ORIGIN.fullmatch(origin) and _PLAIN_PATH.fullmatch(href):
+            return origin + href
+        return _join(origin, href)
     return _join(base, href)
 
 
