@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urlsplit, urlunsplit
 
 from lxml import etree
@@ -72,8 +73,17 @@ _REPLY_HEADER = re.compile(
     re.I,
 )
 _HEADER_HINT = re.compile(r"repl|answer", re.I)
+
+
+@lru_cache(maxsize=4096)
+def _header_hint(text: str) -> bool:
+    """The line holds a reply header's verb (each line is asked up to three times)."""
+    return _HEADER_HINT.search(text) is not None
 _MORE_INFO = re.compile(r"^More\s+Info(?:rmation)?\s*[:：]?$", re.I)
 _MORE_INFO_INLINE = re.compile(r"^More\s+Info(?:rmation)?\s*[:：]\s*(?P<rest>\S.*)$", re.I)
+# The first characters the section labels can start with (case-insensitive matching lets the
+# long s U+017F stand for "s").
+_SECTION_FIRST = frozenset("MmSsRr\u017f")
 _SIMILAR = re.compile(r"^Similar\s+Q\s*(?:&|and)\s*A(?:s|'s)?\b.{0,20}$", re.I)
 _RELATED = re.compile(r"^Related\s+FAQs?\b.{0,20}$", re.I)
 _READ_MORE = re.compile(r"^\[?\s*Read\s+More\s*\]?\s*(?:[:»>›]\s*)?", re.I)
@@ -84,15 +94,21 @@ _SHARE = re.compile(
 )
 _SHARE_LABEL = re.compile(r"^Share(?:\s+(?:to|on|this|via))?\s*[:：]", re.I)
 _AD = re.compile(r"^(?:advertisement|advertising|sponsored|ads?)$", re.I)
+
+
+def _is_ad(text: str) -> bool:
+    """An ad slot's label (``_AD``: no text longer than 14 characters matches it)."""
+    return len(text) <= 14 and _AD.match(text) is not None
 _STOP = re.compile(r"(?:©|\bcopyright\b|all rights reserved|^disclaimer\b)", re.I)
 # Words a line must hold (lower-cased) before a pattern is tried on it: a substring test is
 # much cheaper than a case-insensitive regex scan of every long line of the page.
 _HINTS = {_ASK: "ask", _REPLY_DATE: "repl"}
 
 
-def _is_stop(text: str) -> bool:
-    """The page's footer starts here (copyright, disclaimer)."""
-    low = text.lower()
+def _is_stop(text: str, low: str | None = None) -> bool:
+    """The page's footer starts here (copyright, disclaimer); ``low``: the text lower-cased."""
+    if low is None:
+        low = text.lower()
     return ("©" in low or "copyright" in low or "all rights reserved" in low
             or low.startswith("disclaimer")) and _STOP.search(text) is not None
 # "Topic (Department)", after any separator of an inline list ("A (X) · B (Y) | C (Z), ...").
@@ -315,6 +331,7 @@ def _strip_url(url: str | None) -> str | None:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
 
 
+@lru_cache(maxsize=8192)
 def _id_from_url(url: str, id_pattern: str) -> str | None:
     try:
         path = urlsplit(url).path
@@ -360,6 +377,7 @@ class _Page:
         self.assign = ["chrome" if line.chrome else "ignored" for line in lines]
         self.issues: list[str] = []
         self.unreadable: set[str] = set()
+        self._headers: dict[tuple[int, int], tuple | None] = {}
 
     # -- helpers -----------------------------------------------------------------------------
     def _mark(self, lines, part: str) -> None:
@@ -375,12 +393,14 @@ class _Page:
         """Lines of free text in [start, end): chrome and link-only lines (menus, ads) skipped;
         with ``meta``, post metadata too (counters, bylines, breadcrumbs, "Was this helpful?")."""
         out = []
-        for line in self.lines[start:end]:
-            if line.chrome or _AD.match(line.text):
+        lines, lower = self.lines, self.lower
+        for i in range(start, min(end, len(lines))):
+            line = lines[i]
+            if line.chrome or _is_ad(line.text):
                 continue
             if line.link_only and not _is_bare_url(line):
                 continue
-            if _is_stop(line.text):
+            if _is_stop(line.text, lower[i]):
                 break
             if meta and _is_post_meta(line):
                 self._mark([line], "chrome")
@@ -389,7 +409,14 @@ class _Page:
         return out
 
     def _reply_header(self, start: int, end: int):
-        """Find ``Dr. X reply Dept`` at or after ``start``: (index, lines used, doctor, dept)."""
+        """Find ``Dr. X reply Dept`` at or after ``start``: (index, lines used, doctor, dept).
+        Remembered: the listing check and the record ask for the same range."""
+        key = (start, end)
+        if key not in self._headers:
+            self._headers[key] = self._find_header(start, end)
+        return self._headers[key]
+
+    def _find_header(self, start: int, end: int):
         for i in range(start, end):
             if self.lines[i].chrome:
                 continue
@@ -585,6 +612,8 @@ class _Page:
                 if "more_info" not in found and _MORE_INFO_INLINE.match(line.text):
                     found["more_info"] = i  # "More Info: <its first paragraph>"
                 continue
+            if line.text[:1] not in _SECTION_FIRST:
+                continue
             for name, pattern in (("more_info", _MORE_INFO), ("similar", _SIMILAR),
                                   ("related", _RELATED)):
                 if name not in found and pattern.match(line.text):
@@ -641,12 +670,15 @@ class _Page:
         ``[Read More]`` stands (after its reply excerpt, as on the seed page, or before its
         question excerpt, as on cards) is read from the first entry and holds for the rest."""
         lines = []
-        for ln in self.lines[start:end]:
-            if _is_stop(ln.text):
+        for i in range(start, min(end, len(self.lines))):
+            ln = self.lines[i]
+            if _is_stop(ln.text, self.lower[i]):
                 break
-            if ln.chrome or _AD.match(ln.text):
+            if ln.chrome or _is_ad(ln.text):
                 continue
-            m = None if _READ_MORE.match(ln.text) else _TRAILING_READ_MORE.search(ln.text)
+            # (a trailing "[Read More]" holds a "]")
+            m = None if _READ_MORE.match(ln.text) or "]" not in ln.text else (
+                _TRAILING_READ_MORE.search(ln.text))
             if m and ln.links:
                 # "<excerpt> [Read More]" in one paragraph: the excerpt, then its link.
                 text_line = Line(ln.text[: m.start()], ln.links[:-1], heading=ln.heading)
@@ -714,15 +746,16 @@ class _Page:
         topics: list[RelatedTopic] = []
         loose: list[Line] = []
         pending: Line | None = None
-        for line in self.lines[start:end]:
+        for i in range(start, min(end, len(self.lines))):
+            line = self.lines[i]
             if line.chrome and not line.links:
                 continue
             text = line.text
-            if _is_stop(text):
+            if _is_stop(text, self.lower[i]):
                 break
             part = f"related[{len(topics)}]"
             pos, found = 0, False
-            for m in _TOPIC_PAIR.finditer(text):
+            for m in (_TOPIC_PAIR.finditer(text) if "(" in text or "（" in text else ()):
                 if m.start() != pos:
                     break
                 topic, dept = m.group("topic").strip(_SEPARATORS), m.group("dept")
@@ -883,7 +916,7 @@ def _match_header(lines: list[Line], i: int, end: int):
     if len(first) > 120:
         return None
     # The header's verb is on one of its (up to three) lines: cheaper to test than the pattern.
-    if not any(_HEADER_HINT.search(lines[k].text) for k in range(i, min(i + 3, end))):
+    if not any(_header_hint(lines[k].text) for k in range(i, min(i + 3, end))):
         return None
     tries = []
     joined = first

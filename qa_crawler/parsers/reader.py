@@ -235,12 +235,15 @@ def link_target(base_url: str, href: str) -> str | None:
     return None
 
 
-# URLs that urljoin gives back unchanged (absolute, plain host, plain path, nothing else), and
-# root-relative paths it appends to a plain origin as they are (no empty, "." or ".." segment):
-# what most links of a page are, joined without parsing them (test_reader_urls holds them equal).
+# URLs that urljoin gives back unchanged (absolute, plain host, plain path, a query and a
+# fragment of plain characters), and root-relative paths it appends to a plain origin as they are
+# (no empty, "." or ".." segment): what most links of a page are, joined without parsing them
+# (test_reader_urls holds them equal).
+_PLAIN_TAIL = (r"(?:/[A-Za-z0-9_~%\-][A-Za-z0-9_.~%\-]*)*/?"
+               r"(?:\?[A-Za-z0-9_.~%\-=&+:/,@!$*]+)?(?:#[A-Za-z0-9_.~%\-=&+:/,@!$*]+)?")
 _PLAIN_ORIGIN = re.compile(r"https?://[A-Za-z0-9.\-]+(?::[0-9]+)?")
-_PLAIN_PATH = re.compile(r"(?:/[A-Za-z0-9_~%\-][A-Za-z0-9_.~%\-]*)*/?")
-_PLAIN_URL = re.compile(r"https?://[A-Za-z0-9.\-]+(?::[0-9]+)?(?:/[A-Za-z0-9_~%\-][A-Za-z0-9_.~%\-]*)*/?")
+_PLAIN_PATH = re.compile(_PLAIN_TAIL)
+_PLAIN_URL = re.compile(r"https?://[A-Za-z0-9.\-]+(?::[0-9]+)?" + _PLAIN_TAIL)
 
 
 def safe_urljoin(base: str, href: str) -> str | None:
