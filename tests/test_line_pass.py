@@ -79,3 +79,25 @@ def test_a_page_nested_far_past_pythons_recursion_limit_reads_the_same_lines():
     native, reference = both_readings(html.encode())
     assert native == reference
     assert [f[0] for f in reference] == ["deep text"]
+
+
+UTF8 = "text/html; charset=utf-8"
+
+
+@pytest.mark.parametrize("body, content_type, as_is", [
+    ("<p>Dr. Gao 高 reply — Neurology</p>".encode(), UTF8, True),
+    ("<meta charset='utf-8'><p>高</p>".encode(), None, True),
+    (b"\xef\xbb\xbf<p>with a BOM</p>", UTF8, False),
+    (b"<p>invalid \xff byte</p>", UTF8, False),
+    ("<p>a real \ufffd on the page</p>".encode(), UTF8, False),
+    ("<meta charset='latin-1'><p>caf\xe9</p>".encode("latin-1"), None, False),
+])
+def test_a_utf8_body_is_parsed_as_it_is_into_the_tree_its_text_gives(body, content_type, as_is):
+    from lxml import etree
+
+    from qa_crawler.parsers.doctorqna import _decoded
+    from qa_crawler.parsers.reader import parse_html
+
+    text, utf8 = _decoded(body, content_type)
+    assert (utf8 is body) is as_is
+    assert etree.tostring(parse_html(text, utf8)) == etree.tostring(parse_html(text))

@@ -5,7 +5,7 @@ from urllib.parse import urljoin
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qa_crawler.parsers.reader import safe_urljoin
+from qa_crawler.parsers.reader import link_target, safe_urljoin
 
 BASES = ["https://doctorqna.com/en/article/110525", "https://doctorqna.com", "http://127.0.0.1:8000/",
          "https://doctorqna.com/en/faq/", "HTTPS://DoctorQnA.com/x", "https://u@host/a?q#f",
@@ -38,3 +38,12 @@ def test_the_links_of_real_pages_join_as_urljoin_joins_them():
 def test_any_href_joins_as_urljoin_joins_it(base, prefix, rest):
     href = prefix + rest
     assert safe_urljoin(base, href) == _expected(base, href)
+
+
+def test_a_links_target_is_its_joined_href_unless_a_script_or_a_fragment():
+    for base in BASES:
+        for href in HREFS + [" /padded ", "javascript:void(0)", "JavaScript:x", "#", "mailto:a@b"]:
+            joined = _expected(base, href.strip())
+            want = None if not joined or href.strip().lower().startswith(
+                ("javascript:", "#")) else joined
+            assert link_target(base, href) == want, (base, href)

@@ -160,14 +160,23 @@ def decode(body: bytes | str, content_type: str | None = None) -> str:
     byte stream without a BOM is read as UTF-8: a page that could carry that ASCII ``<meta>`` is
     not UTF-16.
     """
+    return _decoded(body, content_type)[0]
+
+
+def _decoded(body: bytes | str, content_type: str | None) -> tuple[str, bytes | None]:
+    """:func:`decode`'s text, and the body itself when it is that text's UTF-8 (valid UTF-8
+    without a BOM: what most pages are), for the parser to read without encoding it again."""
     if isinstance(body, str):
-        return body
+        return body, None
     if not read_bom(body)[0] and not http_content_type_encoding(content_type):
         declared = html_body_declared_encoding(body)
         if declared and declared.lower().replace("_", "-").startswith(("utf-16", "utf-32")):
             content_type = "text/html; charset=utf-8"
-    _, text = html_to_unicode(content_type, body)
-    return text
+    encoding, text = html_to_unicode(content_type, body)
+    # Decoded as UTF-8 with no byte replaced (U+FFFD) and no BOM dropped: the same bytes.
+    as_is = (encoding == "utf-8" and not body.startswith(b"\xef\xbb\xbf")
+             and "\ufffd" not in text)
+    return text, (body if as_is else None)
 
 
 # File signatures of what a fetched or saved "page" may really be.
@@ -201,13 +210,13 @@ def _document(body: bytes | str, content_type: str | None):
     kind = _binary_kind(body)
     if kind:
         raise NotQAPage(f"not an HTML document ({kind})")
-    text = decode(body, content_type)
+    text, utf8 = _decoded(body, content_type)
     if not text.strip():
         raise NotQAPage("empty body")
     if not re.search(r"<\s*[a-zA-Z!]", text[:4096]):
         raise NotQAPage("not an HTML document (no tags in the first 4 KB)")
     try:
-        root = parse_html(text)
+        root = parse_html(text, utf8)
     except TooDeep as exc:
         raise NotQAPage(f"unreadable HTML: {exc}") from None
     except (etree.ParserError, ValueError) as exc:

@@ -229,10 +229,32 @@ def add_link(links: list, text_parts: list[str], href: str, base_url: str) -> No
 def link_target(base_url: str, href: str) -> str | None:
     """The absolute URL a link's href leads to; None for no URL, a script or a fragment."""
     href = href.strip()
+    if _by_origin(href):  # menus, listings, similar pages: the same on many pages of a site
+        return _origin_target(_origin(base_url), href)
+    return _target(base_url, href)
+
+
+@lru_cache(maxsize=8192)
+def _origin_target(origin: str, href: str) -> str | None:
+    return _target(origin, href)
+
+
+def _target(base_url: str, href: str) -> str | None:
     absolute = safe_urljoin(base_url, href)
     if absolute and not href.lower().startswith(("javascript:", "#")):
         return absolute
     return None
+
+
+def _by_origin(href: str) -> bool:
+    """The href's absolute URL depends on its base's origin (scheme and host) alone."""
+    return href.startswith(("http://", "https://")) or (href.startswith("/")
+                                                        and not href.startswith("//"))
+
+
+def _origin(base: str) -> str:
+    cut = base.find("/", base.find("//") + 2)
+    return base if cut < 0 else base[:cut]
 
 
 # URLs that urljoin gives back unchanged (absolute, plain host, plain path, a query and a
@@ -248,14 +270,12 @@ _PLAIN_URL = re.compile(r"https?://[A-Za-z0-9.\-]+(?::[0-9]+)?" + _PLAIN_TAIL)
 
 def safe_urljoin(base: str, href: str) -> str | None:
     """``urljoin``, or None for an href that is no URL (``http://[bad``)."""
-    if href.startswith(("http://", "https://")) or (href.startswith("/")
-                                                    and not href.startswith("//")):
+    if _by_origin(href):
         if base and _PLAIN_URL.fullmatch(href):
             return href
         # The result depends on the base's scheme and host alone, and pages of a site link to
         # the same menus, listings and similar pages: cached by origin.
-        cut = base.find("/", base.find("//") + 2)
-        origin = base if cut < 0 else base[:cut]
+        origin = _origin(base)
         if href[0] == "/" and _PLAIN_ORIGIN.fullmatch(origin) and _PLAIN_PATH.fullmatch(href):
             return origin + href
         return _join(origin, href)
@@ -364,15 +384,16 @@ class TooDeep(ValueError):
     """The document nests deeper than libxml2 can read, even without its inline formatting."""
 
 
-def parse_html(text: str):
-    """Parse HTML text with lxml's forgiving HTML parser; returns the root element.
+def parse_html(text: str, utf8: bytes | None = None):
+    """Parse HTML text with lxml's forgiving HTML parser; returns the root element. ``utf8``:
+    the text's UTF-8 bytes, when the caller has them.
 
     ``huge_tree`` lifts libxml2's depth limit from 256 to 2048 levels. A document deeper than that
     (libxml2 then drops everything below, silently but for its error log) is parsed again without
     its inline formatting tags, which nest without limit in old WYSIWYG output and carry no line
     breaks; if it is still too deep, :class:`TooDeep` says so: nothing is dropped silently.
     """
-    data = text.encode("utf-8", "surrogatepass")
+    data = text.encode("utf-8", "surrogatepass") if utf8 is None else utf8
     root, deep = _parse(data)
     if deep:
         root, deep = _parse(_INLINE_TAGS.sub("", text).encode("utf-8", "surrogatepass"))
