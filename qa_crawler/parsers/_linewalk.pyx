@@ -75,44 +75,29 @@ cdef inline str _value(tree.xmlAttr* a):
     return "".join(parts)
 
 
+# The attributes reader.attribute_kind reads, in the order of its arguments.
+cdef tuple _KIND_ATTRS = (b"class", b"id", b"role", b"style", b"hidden", b"aria-hidden")
+
+
 cdef int _attribute_kind(tree.xmlNode* c) except -1:
-    """reader.attribute_kind, reading the attributes it looks at in one pass over them."""
+    """reader.attribute_kind, reading the attributes it looks at in one pass over them (the
+    first of a name counts, as for el.get: libxml2's xmlGetNoNsProp)."""
     cdef tree.xmlAttr* a = c.properties
-    cdef const char* name
-    cls = id_ = role = style = hidden = aria_hidden = None
+    cdef list values = [None] * 6
     cdef bint any_ = False
+    cdef int k
     while a is not NULL:
         if a.ns is NULL:
-            name = <const char*>a.name
-            # The first of each name counts (el.get's), as in libxml2's xmlGetNoNsProp.
-            if strcmp(name, "class") == 0:
-                if cls is None:
-                    cls = _value(a)
+            for k in range(6):
+                if values[k] is None and strcmp(<const char*>a.name,
+                                                <const char*><bytes>_KIND_ATTRS[k]) == 0:
+                    values[k] = _value(a)
                     any_ = True
-            elif strcmp(name, "id") == 0:
-                if id_ is None:
-                    id_ = _value(a)
-                    any_ = True
-            elif strcmp(name, "role") == 0:
-                if role is None:
-                    role = _value(a)
-                    any_ = True
-            elif strcmp(name, "style") == 0:
-                if style is None:
-                    style = _value(a)
-                    any_ = True
-            elif strcmp(name, "hidden") == 0:
-                if hidden is None:
-                    hidden = _value(a)
-                    any_ = True
-            elif strcmp(name, "aria-hidden") == 0:
-                if aria_hidden is None:
-                    aria_hidden = _value(a)
-                    any_ = True
+                    break
         a = a.next
     if not any_:
         return 0
-    return attribute_kind_of(cls, id_, role, style, hidden, aria_hidden)
+    return attribute_kind_of(*values)
 
 
 cdef str _string(tree.xmlNode* top):

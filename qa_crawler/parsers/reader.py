@@ -279,7 +279,25 @@ def safe_urljoin(base: str, href: str) -> str | None:
         if href[0] == "/" and _PLAIN_ORIGIN.fullmatch(origin) and _PLAIN_PATH.fullmatch(href):
             return origin + href
         return _join(origin, href)
+    if _RELATIVE_PATH.match(href):
+        # A relative path's URL depends on its base's folder alone: cached by folder (the
+        # pages of one folder link to the same pages).
+        return _join(_folder(base), href)
     return _join(base, href)
+
+
+# A relative path: no scheme, host, query-only or fragment-only href (urljoin then reads only
+# the base's scheme, host and path up to its last "/").
+_RELATIVE_PATH = re.compile(r"[A-Za-z0-9_.~%\-][^:]*\Z")
+
+
+def _folder(base: str) -> str:
+    """The base up to the last "/" of its path; the base itself if it has no path, or has a
+    query, parameters or a fragment."""
+    start = base.find("/", base.find("//") + 2)
+    if start < 0 or "?" in base or "#" in base or ";" in base:
+        return base
+    return base[: base.rfind("/") + 1]
 
 
 @lru_cache(maxsize=8192)
