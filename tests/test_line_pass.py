@@ -1,8 +1,12 @@
 """The native line pass reads every page exactly as the pure-Python reference reader does."""
 
+import os
+import re
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from qa_crawler.demo.site import TEMPLATES, SampleSite
 from qa_crawler.parsers import reader
@@ -101,3 +105,38 @@ def test_a_utf8_body_is_parsed_as_it_is_into_the_tree_its_text_gives(body, conte
     text, utf8 = _decoded(body, content_type)
     assert (utf8 is body) is as_is
     assert etree.tostring(parse_html(text, utf8)) == etree.tostring(parse_html(text))
+
+
+# Mangled pages (markup cut, shuffled, tags dropped, bytes flipped): whatever tree libxml2 makes
+# of them, both readings of it are the same.
+_MANGLE_SOURCES = [(FIXTURES / "pages" / case / "page.html").read_bytes()
+                   for case in ("seed_bootstrap", "seed_table", "x_split_inline_labels",
+                                "x_br_separated_container", "unseen_wordpress")]
+
+
+@settings(max_examples=int(os.environ.get("QA_HYPOTHESIS_EXAMPLES", "60")), deadline=None,
+          derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(_MANGLE_SOURCES), st.randoms(use_true_random=False),
+       st.sampled_from(["cut", "shuffle", "strip_tags", "flip"]))
+def test_mangled_pages_read_the_same_lines(source, rnd, how):
+    if how == "cut":
+        body = source[: rnd.randrange(len(source))]
+    elif how == "shuffle":
+        parts = source.split(b"<")
+        rnd.shuffle(parts)
+        body = b"<".join(parts)
+    elif how == "strip_tags":
+        text = source.decode("latin-1")  # byte for byte, whatever the page's encoding
+        body = re.sub(r"<[^>]+>", lambda m: "" if rnd.random() < 0.3 else m.group(0),
+                      text).encode("latin-1")
+    else:
+        data = bytearray(source)
+        for _ in range(rnd.randrange(1, 40)):
+            data[rnd.randrange(len(data))] = rnd.randrange(256)
+        body = bytes(data)
+    try:
+        root = _document(body, None)
+    except NotQAPage:
+        return
+    native = [line.fields() for line in reader._native.read_lines(root, URL)]
+    assert native == [line.fields() for line in reader.read_lines_reference(root, URL)]
