@@ -15,6 +15,7 @@ import lxml.html
 
 from benchmarks.mirror import article_bodies
 from benchmarks.report import Figure, Measure
+from qa_crawler.parsers import reader
 from qa_crawler.parsers.doctorqna import decode, parse_page
 from qa_crawler.parsers.reader import parse_html, read_lines
 
@@ -85,5 +86,8 @@ def run(mirror: Path, n_pages: int, rounds: int, log=print) -> Figure:
                                                           / len(pages)),
                  "rounds_seconds": {"lxml": [round(x, 3) for x in base_runs],
                                     "parse_page": [round(x, 3) for x in our_runs]},
-                 "parse_page_ms_per_page": round(total_ms, 3), "stages": stages},
+                 "parse_page_ms_per_page": round(total_ms, 3), "stages": stages,
+                 # which line pass parse_page used: the compiled one, or the Python reference
+                 # (the package was installed without its extension built)
+                 "line_pass": "native" if reader._native is not None else "python reference"},
     )

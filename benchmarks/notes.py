@@ -12,19 +12,19 @@ from benchmarks.report import Figure
 
 NOTES: dict[str, str] = {
     "parse": """
-**What holds it back** (pyinstrument, `parse_page` on 200 pages of 28 KB, the parser as of
-commit 2439a31 "Parser 2.2x faster"): lxml builds the tree in about 5 % of the time
-(`parse_html` 0.10 s of 1.92 s); 68 % is `reader.read_lines`, the Python walk over the ~160
-elements of a page that turns it into visual lines (`_walk` recursion, `_Builder.flush`,
-`clean_text`, `urljoin` of ~40 links, `_classes`/`_hidden` per element); 18 % is
-`_Page.record` (label search, `join_paragraphs`, similar/related). The cost is per element
-visited in Python, about 30 us each, against lxml's C parse: the ratio cannot reach 0.5 by
-tuning the walk (the 2.2x of 2439a31 took the cheap wins).
-**What would move it**: do the visual-lines pass in C. Either one lxml pass that marks block
-boundaries (e.g. an XPath/`iterwalk` over block elements only, text taken with
-`itertext()`/`string()` per block instead of per node), or a fast path of site selectors
-(SPEC allows them "on top as a fast path"), e.g. selectolax/lexbor, measured in issue 7 at about
-0.9 of lxml, that falls back to the label-anchored reader when its record does not validate.
+**What holds it back** (pyinstrument and cProfile, `parse_page` on 800 pages of 28 KB, and
+per-stage timings; the parser as of the parse branch, issue 16): of 0.93 ms a page, lxml's
+tree is 0.175 ms (19 %); the visual lines 0.22 ms (24 %), now a compiled pass
+(`qa_crawler/parsers/_linewalk.pyx`, Cython over libxml2's nodes; the Python walk in
+`reader.py` stays as its reference, held equal by `tests/test_line_pass.py`), of which a third
+is still Python objects (100 `Line`s, 30 link targets, ~5 `urljoin`s of `../` links); the
+label-anchored reading of the lines is the rest, 0.54 ms (57 %): `_Page.record` 0.27 ms
+(Similar Q&A, Related FAQ, free-text runs, each a few regex and substring tests per line),
+label-leak checks 0.10 ms (scans of ~20 KB of record text), identity, hash and language
+0.07 ms.
+**What would move it**: the record from the lines in native code too (the same reading compiled,
+as the line pass is, with `doctorqna.py` as its reference), or fewer passes over the lines
+(one pass that classifies every line once for all the readings that now test it again).
 """,
     "crawl": """
 **What holds it back** (cProfile and pyinstrument of `qa-crawler crawl` stopped after 1,000

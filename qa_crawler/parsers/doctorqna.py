@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urlsplit, urlunsplit
 
 from lxml import etree
@@ -72,8 +73,17 @@ _REPLY_HEADER = re.compile(
     re.I,
 )
 _HEADER_HINT = re.compile(r"repl|answer", re.I)
+
+
+@lru_cache(maxsize=4096)
+def _header_hint(text: str) -> bool:
+    """The line holds a reply header's verb (each line is asked up to three times)."""
+    return _HEADER_HINT.search(text) is not None
 _MORE_INFO = re.compile(r"^More\s+Info(?:rmation)?\s*[:：]?$", re.I)
 _MORE_INFO_INLINE = re.compile(r"^More\s+Info(?:rmation)?\s*[:：]\s*(?P<rest>\S.*)$", re.I)
+# The first characters the section labels can start with (case-insensitive matching lets the
+# long s U+017F stand for "s").
+_SECTION_FIRST = frozenset("MmSsRr\u017f")
 _SIMILAR = re.compile(r"^Similar\s+Q\s*(?:&|and)\s*A(?:s|'s)?\b.{0,20}$", re.I)
 _RELATED = re.compile(r"^Related\s+FAQs?\b.{0,20}$", re.I)
 _READ_MORE = re.compile(r"^\[?\s*Read\s+More\s*\]?\s*(?:[:»>›]\s*)?", re.I)
@@ -84,15 +94,21 @@ _SHARE = re.compile(
 )
 _SHARE_LABEL = re.compile(r"^Share(?:\s+(?:to|on|this|via))?\s*[:：]", re.I)
 _AD = re.compile(r"^(?:advertisement|advertising|sponsored|ads?)$", re.I)
+
+
+def _is_ad(text: str) -> bool:
+    """An ad slot's label (``_AD``: no text longer than 14 characters matches it)."""
+    return len(text) <= 14 and _AD.match(text) is not None
 _STOP = re.compile(r"(?:©|\bcopyright\b|all rights reserved|^disclaimer\b)", re.I)
 # Words a line must hold (lower-cased) before a pattern is tried on it: a substring test is
 # much cheaper than a case-insensitive regex scan of every long line of the page.
 _HINTS = {_ASK: "ask", _REPLY_DATE: "repl"}
 
 
-def _is_stop(text: str) -> bool:
-    """The page's footer starts here (copyright, disclaimer)."""
-    low = text.lower()
+def _is_stop(text: str, low: str | None = None) -> bool:
+    """The page's footer starts here (copyright, disclaimer); ``low``: the text lower-cased."""
+    if low is None:
+        low = text.lower()
     return ("©" in low or "copyright" in low or "all rights reserved" in low
             or low.startswith("disclaimer")) and _STOP.search(text) is not None
 # "Topic (Department)", after any separator of an inline list ("A (X) · B (Y) | C (Z), ...").
@@ -144,14 +160,23 @@ def decode(body: bytes | str, content_type: str | None = None) -> str:
     byte stream without a BOM is read as UTF-8: a page that could carry that ASCII ``<meta>`` is
     not UTF-16.
     """
+    return _decoded(body, content_type)[0]
+
+
+def _decoded(body: bytes | str, content_type: str | None) -> tuple[str, bytes | None]:
+    """:func:`decode`'s text, and the body itself when it is that text's UTF-8 (valid UTF-8
+    without a BOM: what most pages are), for the parser to read without encoding it again."""
     if isinstance(body, str):
-        return body
+        return body, None
     if not read_bom(body)[0] and not http_content_type_encoding(content_type):
         declared = html_body_declared_encoding(body)
         if declared and declared.lower().replace("_", "-").startswith(("utf-16", "utf-32")):
             content_type = "text/html; charset=utf-8"
-    _, text = html_to_unicode(content_type, body)
-    return text
+    encoding, text = html_to_unicode(content_type, body)
+    # Decoded as UTF-8 with no byte replaced (U+FFFD) and no BOM dropped: the same bytes.
+    as_is = (encoding == "utf-8" and not body.startswith(b"\xef\xbb\xbf")
+             and "\ufffd" not in text)
+    return text, (body if as_is else None)
 
 
 # File signatures of what a fetched or saved "page" may really be.
@@ -185,13 +210,13 @@ def _document(body: bytes | str, content_type: str | None):
     kind = _binary_kind(body)
     if kind:
         raise NotQAPage(f"not an HTML document ({kind})")
-    text = decode(body, content_type)
+    text, utf8 = _decoded(body, content_type)
     if not text.strip():
         raise NotQAPage("empty body")
     if not re.search(r"<\s*[a-zA-Z!]", text[:4096]):
         raise NotQAPage("not an HTML document (no tags in the first 4 KB)")
     try:
-        root = parse_html(text)
+        root = parse_html(text, utf8)
     except TooDeep as exc:
         raise NotQAPage(f"unreadable HTML: {exc}") from None
     except (etree.ParserError, ValueError) as exc:
@@ -315,6 +340,7 @@ def _strip_url(url: str | None) -> str | None:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
 
 
+@lru_cache(maxsize=8192)
 def _id_from_url(url: str, id_pattern: str) -> str | None:
     try:
         path = urlsplit(url).path
@@ -360,6 +386,7 @@ class _Page:
         self.assign = ["chrome" if line.chrome else "ignored" for line in lines]
         self.issues: list[str] = []
         self.unreadable: set[str] = set()
+        self._headers: dict[tuple[int, int], tuple | None] = {}
 
     # -- helpers -----------------------------------------------------------------------------
     def _mark(self, lines, part: str) -> None:
@@ -375,12 +402,14 @@ class _Page:
         """Lines of free text in [start, end): chrome and link-only lines (menus, ads) skipped;
         with ``meta``, post metadata too (counters, bylines, breadcrumbs, "Was this helpful?")."""
         out = []
-        for line in self.lines[start:end]:
-            if line.chrome or _AD.match(line.text):
+        lines, lower = self.lines, self.lower
+        for i in range(start, min(end, len(lines))):
+            line = lines[i]
+            if line.chrome or _is_ad(line.text):
                 continue
             if line.link_only and not _is_bare_url(line):
                 continue
-            if _is_stop(line.text):
+            if _is_stop(line.text, lower[i]):
                 break
             if meta and _is_post_meta(line):
                 self._mark([line], "chrome")
@@ -389,7 +418,14 @@ class _Page:
         return out
 
     def _reply_header(self, start: int, end: int):
-        """Find ``Dr. X reply Dept`` at or after ``start``: (index, lines used, doctor, dept)."""
+        """Find ``Dr. X reply Dept`` at or after ``start``: (index, lines used, doctor, dept).
+        Remembered: the listing check and the record ask for the same range."""
+        key = (start, end)
+        if key not in self._headers:
+            self._headers[key] = self._find_header(start, end)
+        return self._headers[key]
+
+    def _find_header(self, start: int, end: int):
         for i in range(start, end):
             if self.lines[i].chrome:
                 continue
@@ -585,6 +621,8 @@ class _Page:
                 if "more_info" not in found and _MORE_INFO_INLINE.match(line.text):
                     found["more_info"] = i  # "More Info: <its first paragraph>"
                 continue
+            if line.text[:1] not in _SECTION_FIRST:
+                continue
             for name, pattern in (("more_info", _MORE_INFO), ("similar", _SIMILAR),
                                   ("related", _RELATED)):
                 if name not in found and pattern.match(line.text):
@@ -641,12 +679,15 @@ class _Page:
         ``[Read More]`` stands (after its reply excerpt, as on the seed page, or before its
         question excerpt, as on cards) is read from the first entry and holds for the rest."""
         lines = []
-        for ln in self.lines[start:end]:
-            if _is_stop(ln.text):
+        for i in range(start, min(end, len(self.lines))):
+            ln = self.lines[i]
+            if _is_stop(ln.text, self.lower[i]):
                 break
-            if ln.chrome or _AD.match(ln.text):
+            if ln.chrome or _is_ad(ln.text):
                 continue
-            m = None if _READ_MORE.match(ln.text) else _TRAILING_READ_MORE.search(ln.text)
+            # (a trailing "[Read More]" holds a "]")
+            m = None if _READ_MORE.match(ln.text) or "]" not in ln.text else (
+                _TRAILING_READ_MORE.search(ln.text))
             if m and ln.links:
                 # "<excerpt> [Read More]" in one paragraph: the excerpt, then its link.
                 text_line = Line(ln.text[: m.start()], ln.links[:-1], heading=ln.heading)
@@ -714,15 +755,16 @@ class _Page:
         topics: list[RelatedTopic] = []
         loose: list[Line] = []
         pending: Line | None = None
-        for line in self.lines[start:end]:
+        for i in range(start, min(end, len(self.lines))):
+            line = self.lines[i]
             if line.chrome and not line.links:
                 continue
             text = line.text
-            if _is_stop(text):
+            if _is_stop(text, self.lower[i]):
                 break
             part = f"related[{len(topics)}]"
             pos, found = 0, False
-            for m in _TOPIC_PAIR.finditer(text):
+            for m in (_TOPIC_PAIR.finditer(text) if "(" in text or "（" in text else ()):
                 if m.start() != pos:
                     break
                 topic, dept = m.group("topic").strip(_SEPARATORS), m.group("dept")
@@ -883,7 +925,7 @@ def _match_header(lines: list[Line], i: int, end: int):
     if len(first) > 120:
         return None
     # The header's verb is on one of its (up to three) lines: cheaper to test than the pattern.
-    if not any(_HEADER_HINT.search(lines[k].text) for k in range(i, min(i + 3, end))):
+    if not any(_header_hint(lines[k].text) for k in range(i, min(i + 3, end))):
         return None
     tries = []
     joined = first
@@ -1064,9 +1106,14 @@ _NAME_FIELDS = ("asker_name", "doctor_name", "department")
 _TEXT_FIELDS = ("title", "subject", "question", "answer", "more_info")
 
 
-# Words one of the labels holds (lower-cased): a text without any is searched no further.
+# Words one of the labels holds (lower-cased): a text without any is searched no further. Each
+# is looked for only when its key (a word every one of its hints holds) is in the text: one scan
+# of a long text per key, not one per hint.
 _LEAK_HINTS = ("ask date", "askdate", "asked date", "reply date", "replydate", "replied date",
                "read more", "similar q", "related faq", "more info")
+_LEAK_KEYS = ("date", "read more", "similar q", "related faq", "more info")
+_HINTS_OF_KEY = {key: tuple(h for h in _LEAK_HINTS if key in h) for key in _LEAK_KEYS}
+assert all(any(key in h for key in _LEAK_KEYS) for h in _LEAK_HINTS)
 
 
 def _leak(value: str | None, pattern: re.Pattern) -> str | None:
@@ -1078,9 +1125,10 @@ def _leak(value: str | None, pattern: re.Pattern) -> str | None:
     # Long texts: the pattern is tried only around each place a label's words stand
     # ("for more information" holds "more info" and is no label: the pattern decides).
     low = value.lower()
-    if "date" not in low and "more" not in low and "similar" not in low and "related" not in low:
-        return None
+    present = {h for key in _LEAK_KEYS if key in low for h in _HINTS_OF_KEY[key]}
     for hint in _LEAK_HINTS:
+        if hint not in present:
+            continue  # its key is not in the text, so neither is the hint
         pos = low.find(hint)
         while pos >= 0:
             m = pattern.search(value, max(pos - 3, 0), pos + len(hint) + 4)

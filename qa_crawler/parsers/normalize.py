@@ -26,7 +26,8 @@ def language(text: str | None) -> str | None:
         return None
     sample = text[:200]
     words = _WORDS.findall(sample.lower())
-    ascii_letters = sum(c.isascii() for c in sample)  # names may carry accents, quotes curl
+    # names may carry accents, quotes curl: the ASCII characters (each one byte in ASCII)
+    ascii_letters = len(sample.encode("ascii", "ignore"))
     if (ascii_letters >= 0.95 * len(sample) and len(words) >= 8
             and sum(w in _ENGLISH_WORDS for w in words) >= 0.15 * len(words)):
         return "en"

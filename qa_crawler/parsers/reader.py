@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
 from lxml import etree
@@ -42,22 +41,42 @@ _TOKEN_SPLIT = re.compile(r"[\s_\-]+")
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 
 
-@dataclass(slots=True)
 class Line:
     """One visual line: its cleaned text, its links (text, absolute href) and flags.
 
     ``times`` holds the ``(datetime attribute, visible text)`` of its ``<time>`` elements;
     ``block`` is the block element the line was read from (for the few readings that need
-    the inline structure of a line, such as a topic and its department in two elements).
+    the inline structure of a line, such as a topic and its department in two elements); the
+    fast line pass finds it only when asked (``where`` then says where to look).
     """
 
-    text: str
-    links: list[tuple[str, str]] = field(default_factory=list)
-    link_chars: int = 0
-    heading: int = 0
-    chrome: bool = False
-    times: list[tuple[str, str]] = field(default_factory=list)
-    block: object = None
+    __slots__ = ("text", "links", "link_chars", "heading", "chrome", "times", "_block", "_where")
+
+    def __init__(self, text: str, links: list[tuple[str, str]] | None = None, link_chars: int = 0,
+                 heading: int = 0, chrome: bool = False, times: list[tuple[str, str]] | None = None,
+                 block: object = None, where: object = None):
+        self.text = text
+        self.links = [] if links is None else links
+        self.link_chars = link_chars
+        self.heading = heading
+        self.chrome = chrome
+        self.times = [] if times is None else times
+        self._block = block
+        self._where = where
+
+    @property
+    def block(self):
+        if self._where is not None:
+            self._block, self._where = self._where.at(self._block), None
+        return self._block
+
+    def fields(self) -> tuple:
+        """Everything the line holds, for comparing two readings of a page."""
+        return (self.text, self.links, self.link_chars, self.heading, self.chrome, self.times,
+                self.block)
+
+    def __repr__(self) -> str:
+        return f"Line({self.text!r}, links={self.links!r}, heading={self.heading}, chrome={self.chrome})"
 
     @property
     def link_only(self) -> bool:
@@ -118,21 +137,29 @@ class _Builder:
         self.link_chars, self.heading = 0, 0
 
 
-def _classes(el) -> set[str]:
-    raw = " ".join(filter(None, (el.get("class"), el.get("id"), el.get("role"))))
-    if not raw:
-        return set()
-    return {t for t in _TOKEN_SPLIT.split(raw.lower()) if t}
+def attribute_kind(el) -> int:
+    """What an element's own attributes make it: HIDDEN, CHROME (by class, id or role) or 0."""
+    get = el.get
+    return _attribute_kind(get("class"), get("id"), get("role"), get("style"), get("hidden"),
+                           get("aria-hidden"))
 
 
-def _hidden(el) -> bool:
-    if el.get("hidden") is not None or el.get("aria-hidden") == "true":
-        return True
-    style = el.get("style")
+HIDDEN, CHROME = 1, 2
+
+
+@lru_cache(maxsize=4096)
+def _attribute_kind(cls, id_, role, style, hidden, aria_hidden) -> int:
+    # Pages of a site repeat their templates' attributes: cached by their values.
+    if hidden is not None or aria_hidden == "true":
+        return HIDDEN
     if style and _HIDDEN_STYLE.search(style):
-        return True
-    cls = el.get("class")
-    return bool(cls) and any(t in HIDDEN_TOKENS for t in cls.lower().split())
+        return HIDDEN
+    if cls and any(t in HIDDEN_TOKENS for t in cls.lower().split()):
+        return HIDDEN
+    raw = " ".join(filter(None, (cls, id_, role)))
+    if raw and not CHROME_TOKENS.isdisjoint(t for t in _TOKEN_SPLIT.split(raw.lower()) if t):
+        return CHROME
+    return 0
 
 
 def _walk(b: _Builder, root) -> None:
@@ -154,11 +181,7 @@ def _walk(b: _Builder, root) -> None:
             elif tag == "time":
                 b.times.append((el.get("datetime"), clean_text("".join(el.itertext())) or ""))
             if is_link:
-                link_text = clean_text("".join(b.open_links.pop()))
-                href = el.get("href").strip()
-                absolute = safe_urljoin(b.base_url, href)
-                if absolute and not href.lower().startswith(("javascript:", "#")):
-                    b.links.append((link_text or "", absolute))
+                add_link(b.links, b.open_links.pop(), el.get("href"), b.base_url)
             if block:
                 if b.parts or b.links or b.times:
                     b.flush()
@@ -167,13 +190,13 @@ def _walk(b: _Builder, root) -> None:
             continue
         tag = el.tag
         outer = (chrome, in_link, heading)
-        attrib = el.attrib
-        if tag in DROP_TAGS or (attrib and _hidden(el)) or not isinstance(tag, str):
+        kind = attribute_kind(el) if el.attrib else 0
+        if tag in DROP_TAGS or kind == HIDDEN or not isinstance(tag, str):
             walker.skip_subtree()
             opened.append((None, False, False, *outer))
             continue
         if not chrome and (tag in CHROME_TAGS or tag in FOOTER_TAGS
-                           or (attrib and _classes(el) & CHROME_TOKENS)) and not _holds_label(el):
+                           or kind == CHROME) and not _holds_label(el):
             chrome = True
         block = tag in BLOCK_TAGS
         if block and (b.parts or b.links or b.times):
@@ -195,15 +218,86 @@ def _walk(b: _Builder, root) -> None:
         add_text(el.text, chrome, in_link, heading)
 
 
+def add_link(links: list, text_parts: list[str], href: str, base_url: str) -> None:
+    """A link that has been read: its text (the parts read inside it) and absolute URL go to the
+    line's ``links``, unless its href is no URL, a script or a fragment."""
+    target = link_target(base_url, href)
+    if target:
+        links.append((clean_text("".join(text_parts)) or "", target))
+
+
+def link_target(base_url: str, href: str) -> str | None:
+    """The absolute URL a link's href leads to; None for no URL, a script or a fragment."""
+    href = href.strip()
+    if _by_origin(href):  # menus, listings, similar pages: the same on many pages of a site
+        return _origin_target(_origin(base_url), href)
+    return _target(base_url, href)
+
+
+@lru_cache(maxsize=8192)
+def _origin_target(origin: str, href: str) -> str | None:
+    return _target(origin, href)
+
+
+def _target(base_url: str, href: str) -> str | None:
+    absolute = safe_urljoin(base_url, href)
+    if absolute and not href.lower().startswith(("javascript:", "#")):
+        return absolute
+    return None
+
+
+def _by_origin(href: str) -> bool:
+    """The href's absolute URL depends on its base's origin (scheme and host) alone."""
+    return href.startswith(("http://", "https://")) or (href.startswith("/")
+                                                        and not href.startswith("//"))
+
+
+def _origin(base: str) -> str:
+    cut = base.find("/", base.find("//") + 2)
+    return base if cut < 0 else base[:cut]
+
+
+# URLs that urljoin gives back unchanged (absolute, plain host, plain path, a query and a
+# fragment of plain characters), and root-relative paths it appends to a plain origin as they are
+# (no empty, "." or ".." segment): what most links of a page are, joined without parsing them
+# (test_reader_urls holds them equal).
+_PLAIN_TAIL = (r"(?:/[A-Za-z0-9_~%\-][A-Za-z0-9_.~%\-]*)*/?"
+               r"(?:\?[A-Za-z0-9_.~%\-=&+:/,@!$*]+)?(?:#[A-Za-z0-9_.~%\-=&+:/,@!$*]+)?")
+_PLAIN_ORIGIN = re.compile(r"https?://[A-Za-z0-9.\-]+(?::[0-9]+)?")
+_PLAIN_PATH = re.compile(_PLAIN_TAIL)
+_PLAIN_URL = re.compile(r"https?://[A-Za-z0-9.\-]+(?::[0-9]+)?" + _PLAIN_TAIL)
+
+
 def safe_urljoin(base: str, href: str) -> str | None:
     """``urljoin``, or None for an href that is no URL (``http://[bad``)."""
-    if href.startswith(("http://", "https://")) or (href.startswith("/")
-                                                    and not href.startswith("//")):
+    if _by_origin(href):
+        if base and _PLAIN_URL.fullmatch(href):
+            return href
         # The result depends on the base's scheme and host alone, and pages of a site link to
         # the same menus, listings and similar pages: cached by origin.
-        cut = base.find("/", base.find("//") + 2)
-        return _join(base if cut < 0 else base[:cut], href)
+        origin = _origin(base)
+        if href[0] == "/" and _PLAIN_ORIGIN.fullmatch(origin) and _PLAIN_PATH.fullmatch(href):
+            return origin + href
+        return _join(origin, href)
+    if _RELATIVE_PATH.match(href):
+        # A relative path's URL depends on its base's folder alone: cached by folder (the
+        # pages of one folder link to the same pages).
+        return _join(_folder(base), href)
     return _join(base, href)
+
+
+# A relative path: no scheme, host, query-only or fragment-only href (urljoin then reads only
+# the base's scheme, host and path up to its last "/").
+_RELATIVE_PATH = re.compile(r"[A-Za-z0-9_.~%\-][^:]*\Z")
+
+
+def _folder(base: str) -> str:
+    """The base up to the last "/" of its path; the base itself if it has no path, or has a
+    query, parameters or a fragment."""
+    start = base.find("/", base.find("//") + 2)
+    if start < 0 or "?" in base or "#" in base or ";" in base:
+        return base
+    return base[: base.rfind("/") + 1]
 
 
 @lru_cache(maxsize=8192)
@@ -216,13 +310,27 @@ def _join(base: str, href: str) -> str | None:
 
 def _holds_label(el) -> bool:
     """The element's text holds one of the page's labels (so it is content, not chrome)."""
-    text = _STRING(el)
+    return holds_label(_STRING(el))
+
+
+def holds_label(text: str) -> bool:
+    """``text`` (an element's whole text) holds one of the page's labels."""
     return any(label in text for label in LABELS) or (
         "\xa0" in text and any(label in text.replace("\xa0", " ") for label in LABELS))
 
 
 def read_lines(root, base_url: str) -> list[Line]:
-    """The visual lines of the ``<body>`` of a parsed lxml HTML document, in reading order."""
+    """The visual lines of the ``<body>`` of a parsed lxml HTML document, in reading order.
+
+    Read by the native line pass (:mod:`qa_crawler.parsers._linewalk`, the same reading compiled
+    with Cython against lxml's tree) where it was built, else by :func:`read_lines_reference`."""
+    if _native is not None:
+        return _native.read_lines(root, base_url)
+    return read_lines_reference(root, base_url)
+
+
+def read_lines_reference(root, base_url: str) -> list[Line]:
+    """The visual lines, read by walking the tree in Python: the reference reading."""
     body = root.find("body")
     if body is None:
         body = root
@@ -294,15 +402,16 @@ class TooDeep(ValueError):
     """The document nests deeper than libxml2 can read, even without its inline formatting."""
 
 
-def parse_html(text: str):
-    """Parse HTML text with lxml's forgiving HTML parser; returns the root element.
+def parse_html(text: str, utf8: bytes | None = None):
+    """Parse HTML text with lxml's forgiving HTML parser; returns the root element. ``utf8``:
+    the text's UTF-8 bytes, when the caller has them.
 
     ``huge_tree`` lifts libxml2's depth limit from 256 to 2048 levels. A document deeper than that
     (libxml2 then drops everything below, silently but for its error log) is parsed again without
     its inline formatting tags, which nest without limit in old WYSIWYG output and carry no line
     breaks; if it is still too deep, :class:`TooDeep` says so: nothing is dropped silently.
     """
-    data = text.encode("utf-8", "surrogatepass")
+    data = text.encode("utf-8", "surrogatepass") if utf8 is None else utf8
     root, deep = _parse(data)
     if deep:
         root, deep = _parse(_INLINE_TAGS.sub("", text).encode("utf-8", "surrogatepass"))
@@ -316,3 +425,9 @@ def _parse(data: bytes):
                               huge_tree=True)
     root = etree.fromstring(data, parser)
     return root, any(_TOO_DEEP in e.message for e in parser.error_log)
+
+
+try:  # the compiled line pass (setup.py builds it with the package)
+    from qa_crawler.parsers import _linewalk as _native
+except Exception:  # noqa: BLE001  not built, or built against another lxml: the reference reads
+    _native = None
