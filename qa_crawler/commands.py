@@ -329,6 +329,10 @@ def print_summary(stats: dict, out_dir, elapsed: float, stream) -> None:
     if stats.get(keys.FRONTIER_PENDING):
         lines.append(f"  still pending     {stats[keys.FRONTIER_PENDING]} URLs in the frontier "
                      "(the next run with this folder fetches them)")
+    if stats.get(keys.PAGE_WORKER_DIED):
+        lines.append(f"  page worker       {stats[keys.PAGE_WORKER_DIED]}; "
+                     f"{stats.get(keys.PAGE_WORKER_LEFT_PENDING, 0)} pages it was reading left "
+                     "pending, the rest read in the crawl's process")
     if missing:
         lines.append("  parts missing     " + ", ".join(f"{k} {v}" for k, v in sorted(missing.items())))
     issues = keys.family(stats, keys.PARSE_ISSUES)

@@ -103,9 +103,12 @@ QA_REDIS_HEARTBEAT_TTL = 15
 QA_REDIS_PREFIX = ""
 # Language prefix crawled when the start URL has none (/zh/..., /ja/... are skipped).
 QA_LANGUAGE = "en"
-# Processes that parse pages off the reactor (0: parse in the crawl's own process). Pays off
-# only when fetching is fast, e.g. a mirror with politeness lifted; see benchmarks/results.md.
-QA_PARSE_PROCESSES = 0
+# Read pages (parse, validate, route their links) in one worker process, off the crawler's
+# event loop (qa_crawler/worker.py): "auto" does when the site lets us fetch fast (DOWNLOAD_DELAY
+# 0 and AutoThrottle off, e.g. a mirror with politeness lifted), and reads them in the crawl's
+# own process otherwise, where a page costs the reactor nothing worth a second process; 1 always,
+# 0 never. See benchmarks/results.md.
+QA_PARSE_PROCESSES = "auto"
 
 # Researchers' options of the dataset (`--redact`, `--split-ratios`); None/"" keep what the
 # folder was last exported with. QA_REDACT: column names, each NAME, NAME:hash or NAME:drop.

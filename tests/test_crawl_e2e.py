@@ -151,16 +151,84 @@ def test_scrapy_feeds_write_the_nested_lists_as_json_and_warn_of_nothing(tmp_pat
         assert row["similar"] == want["similar"] and row["related_topics"] == want["related_topics"]
 
 
-def test_parsing_in_a_process_pool_gives_the_same_dataset(crawled, tmp_path):
-    site, _, out, _, _ = crawled
-    with SiteServer(site) as server:
-        proc = crawl(server.url("/"), tmp_path / "pool", "-s", "QA_PARSE_PROCESSES=1")
-        base = server.base_url
+# What differs between two crawls of the same pages: when they were fetched, and where in
+# which WARC file (named by the run's start) the raw response went.
+RUN_COLUMNS = {"crawled_at", "first_seen", "last_seen", "changed_at", "warc_file", "warc_offset"}
+
+
+def dataset_values(out: Path) -> dict[str, list]:
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(out / "qa.parquet").sort_by("qa_id")
+    return {name: table.column(name).to_pylist() for name in table.column_names
+            if name not in RUN_COLUMNS}
+
+
+def test_the_page_worker_on_and_off_gives_the_same_dataset_values(crawled, tmp_path):
+    _, server, out, _, _ = crawled
+    from qa_crawler.folder import merged_runs
+
+    # The module's crawl lifts politeness, so "auto" read its pages in the worker.
+    assert merged_runs(out)[-1]["stats"]["qa/page_worker/pages"] >= N_PAGES
+    # The same server: the pages' links name its port.
+    proc = crawl(server.url("/"), tmp_path / "here", "-s", "QA_PARSE_PROCESSES=0")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    rows = qa_rows(tmp_path / "pool")
+    assert "qa/page_worker/pages" not in merged_runs(tmp_path / "here")[-1]["stats"]
+    worker, here = dataset_values(out), dataset_values(tmp_path / "here")
+    assert len(here["qa_id"]) == N_PAGES
+    assert worker == here
+    assert "Traceback" not in proc.stderr
+
+
+def _worker_of(pid: int) -> int | None:
+    """The page worker among the children of process ``pid``."""
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+            if b"qa_crawler.worker" in cmdline:
+                return int(child)
+    return None
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads /proc")
+def test_a_page_worker_killed_mid_crawl_is_named_and_loses_no_page(tmp_path):
+    import os
+    import signal
+    import threading
+
+    site = SampleSite(n_pages=30, seed=17)
+    held = site.article_path(site.qa_ids()[0])
+    release = threading.Event()
+    with SiteServer(site) as server:
+        # One page is held back, so the crawl is still running when its worker is killed.
+        server.faults[held] = [{"until": release}]
+        proc = subprocess.Popen(crawl_cmd(server.url("/"), tmp_path), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        try:
+            worker = None
+            for _ in range(600):  # until the held page is asked for and the worker is up
+                if held in server.requests:
+                    worker = _worker_of(proc.pid)
+                    if worker is not None:
+                        break
+                time.sleep(0.05)
+            assert worker is not None, "the crawl never asked for the held page"
+            os.kill(worker, signal.SIGKILL)
+        finally:
+            release.set()
+            stdout, stderr = proc.communicate(timeout=240)
+        assert proc.returncode == 0, stderr[-3000:]
+        assert re.search(rf"page worker +the page worker \(pid {worker}\) died \(killed by "
+                         r"SIGKILL\) after reading \d+ pages; \d+ pages it was reading left "
+                         r"pending, the rest read in the crawl's process", stdout), stdout
+        # What the dead worker held is still pending: the next run fetches it, and the dataset
+        # is whole.
+        again = crawl(server.url("/"), tmp_path)
+        base = server.base_url
+    assert again.returncode == 0, again.stderr[-3000:]
+    rows = qa_rows(tmp_path)
     assert set(rows) == set(site.qa_ids())
     assert mismatches(site, base, rows) == []
-    assert "Traceback" not in proc.stderr
 
 
 def test_contact_and_article_pattern_given_with_s_reach_the_server_the_ids_and_rebuild(tmp_path):

@@ -324,3 +324,19 @@ def test_stored_headers_prefix_the_wire_encoding_headers():
         ("X-Crawler-Content-Encoding", "br, zstd"), ("Content-Length", "300")]
     # Nothing decoded: the headers stay as they came.
     assert stored_headers([("Content-Length", "5")], 5) == [("Content-Length", "5")]
+
+
+def test_records_are_gzip_members_of_the_chosen_level_not_warcios_9(tmp_path):
+    from qa_crawler.warc import GZIP_LEVEL, WarcArchive, read_at
+
+    archive = WarcArchive(tmp_path)
+    body = b"<html><body>" + b"<p>Reply Date: 2016/08/23</p>" * 400 + b"</body></html>"
+    where = archive.write("http://127.0.0.1:8123/en/article/1", method="GET",
+                          request_headers=[], status=200, reason="OK",
+                          response_headers=[("Content-Type", "text/html")], body=body)
+    archive.close()
+    data = (warc_dir(tmp_path) / where.file).read_bytes()
+    # The gzip header's XFL byte says 2 for level 9 (warcio's), 4 for 1, 0 for the levels between.
+    assert data[where.offset:where.offset + 2] == b"\x1f\x8b"
+    assert data[where.offset + 8] == {9: 2, 1: 4}.get(GZIP_LEVEL, 0) != 2
+    assert read_at(tmp_path, where).body == body

@@ -8,14 +8,10 @@ is stored, pending, failed, due for a re-check) and never writes it: the store p
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
-import multiprocessing
-import re
-from concurrent.futures import ProcessPoolExecutor
-from functools import cached_property, lru_cache
-from urllib.parse import urlsplit, urlunsplit
+from functools import cached_property
+from urllib.parse import urlsplit
 
 import scrapy
 from scrapy import signals
@@ -23,26 +19,19 @@ from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import HtmlResponse
 from scrapy.linkextractors import IGNORED_EXTENSIONS
 from scrapy.spidermiddlewares.httperror import HttpError
-from w3lib.url import canonicalize_url
 
 from qa_crawler.durations import parse_duration
 from qa_crawler import stats as keys
 from qa_crawler.context import context_of
-from qa_crawler.fetched import Failed, Fetch, NotModified, Visited, read_fetched
+from qa_crawler.fetched import Failed, Fetch, NotModified, Visited
 from qa_crawler.guard import NotStored
 from qa_crawler.record import issue_kind
 from qa_crawler.folder import known_urls, pending_urls
+from qa_crawler.routes import LANG_PREFIX, Routes
+from qa_crawler.worker import PageReader, PageWorker, WorkerDied, worker_wanted
 
 logger = logging.getLogger(__name__)
 _IGNORED = frozenset(IGNORED_EXTENSIONS)
-
-# Language prefixes such as /zh/ or /zh-tw/: only the start URL's language (else QA_LANGUAGE) is
-# crawled. A closed list, so that a two-letter path such as /qa/ on another site is not taken
-# for a language.
-_LANG_PREFIX = re.compile(
-    r"^/((?:zh|en|ja|jp|ko|kr|fr|de|es|pt|ru|vi|th|ms|ar|hi|tr|pl|nl|sv|tw|cn)"
-    r"(?:[-_][a-z]{2,4})?)(?:/|$)", re.I)
-
 
 class QASpider(scrapy.Spider):
     name = "qa"
@@ -55,7 +44,7 @@ class QASpider(scrapy.Spider):
     def from_crawler(cls, crawler, *args, **kwargs):
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider._setup(crawler.settings)
-        crawler.signals.connect(spider._close_parse_pool, signal=signals.spider_closed)
+        crawler.signals.connect(spider._close_worker, signal=signals.spider_closed)
         crawler.signals.connect(spider._opened, signal=signals.spider_opened)
         crawler.signals.connect(spider._count_pending, signal=signals.spider_closed)
         return spider
@@ -68,29 +57,32 @@ class QASpider(scrapy.Spider):
         self.host = parts.hostname
         # One pattern routes the crawl and gives the parser the ids of the page and its links.
         self.id_pattern = settings.get("QA_ARTICLE_URL_PATTERN")
-        self.article_re = re.compile(self.id_pattern)
-        lang = _LANG_PREFIX.match(parts.path)
-        self.lang = (lang.group(1) if lang else settings.get("QA_LANGUAGE") or "").lower()
-        deny = list(settings.getlist("QA_DENY_PATTERNS"))
+        lang = LANG_PREFIX.match(parts.path)
         # Same site: the start URL's host and port; "www." and the bare domain count as one.
         site = parts.netloc.lower().rsplit("@", 1)[-1]
         site = site[4:] if site.startswith("www.") else site
         if not parts.port:
             self.allowed_domains = [site]
         self.site = site
-        self.deny = [re.compile(d) for d in deny]
-        self.canonical = lru_cache(maxsize=16384)(self.canonical)
+        self.routes = Routes(
+            self.id_pattern, site,
+            lang=(lang.group(1) if lang else settings.get("QA_LANGUAGE") or "").lower(),
+            deny=tuple(settings.getlist("QA_DENY_PATTERNS")), ignored=_IGNORED)
+        self.canonical, self.wanted = self.routes.canonical, self.routes.wanted
+        self.on_site, self.is_article = self.routes.on_site, self.routes.is_article
         # Canonical URLs this spider has already asked for: a page's links mostly repeat what
         # the crawl has seen, and a Request that the dupe filter would drop still costs its
         # construction and a pass through every spider middleware.
         self.requested: set[str] = set()
-        # QA_PARSE_PROCESSES > 0 parses pages in that many processes, so that the parser does
-        # not hold the reactor: worth it only when the site lets us fetch fast (a mirror).
-        processes = settings.getint("QA_PARSE_PROCESSES")
-        self.parse_pool = None
-        if processes > 0:
-            self.parse_pool = ProcessPoolExecutor(
-                processes, mp_context=multiprocessing.get_context("spawn"))
+        # Pages are read (parsed, validated, their links routed) in the page worker when the
+        # site lets us fetch fast (QA_PARSE_PROCESSES), else here; the worker starts with the
+        # spider (spider_opened), and a worker that dies leaves its pages in flight pending.
+        try:
+            self.use_worker = worker_wanted(settings)
+        except ValueError as exc:
+            raise NotConfigured(str(exc)) from None
+        self.worker: PageWorker | None = None
+        self.reader: PageReader | None = None
         self.recheck_older = settings.get("QA_RECHECK_OLDER_THAN")
         self.skipped: set[str] = set()
 
@@ -129,41 +121,7 @@ class QASpider(scrapy.Spider):
     def stats(self):
         return self.crawler.stats
 
-    # -- routing -----------------------------------------------------------------------------
-    def is_article(self, url: str) -> bool:
-        return bool(self.article_re.search(urlsplit(url).path))
-
-    def canonical(self, url: str) -> str:
-        """One URL per page: article URLs lose query and fragment; others lose the fragment.
-        (Cached per spider in ``_setup``: pages repeat the same menu and listing links.)"""
-        if self.is_article(url):
-            p = urlsplit(url)
-            return urlunsplit((p.scheme, p.netloc.lower(), p.path, "", ""))
-        return canonicalize_url(url, keep_fragments=False)
-
-    def on_site(self, url: str) -> bool:
-        """Same site as the start URL: host and port; subdomains too."""
-        netloc = urlsplit(url).netloc.lower().rsplit("@", 1)[-1]
-        return netloc == self.site or netloc.endswith("." + self.site)
-
-    def wanted(self, url: str) -> bool:
-        """A URL the crawl may fetch: same site (host and port; subdomains too), not denied, not
-        a static file (Scrapy's list of ignored extensions), in the crawl's language. Links pass
-        it here; every request, redirects included, in :class:`qa_crawler.middlewares.SiteRule`."""
-        if not self.on_site(url):
-            return False
-        parts = urlsplit(url)
-        _, dot, ext = parts.path.rsplit("/", 1)[-1].rpartition(".")
-        if dot and ext.lower() in _IGNORED:
-            return False
-        if any(d.search(url) for d in self.deny):
-            return False
-        if self.lang:
-            m = _LANG_PREFIX.match(parts.path)
-            if m and m.group(1).lower() != self.lang:
-                return False
-        return True
-
+    # -- routing (canonical, wanted, on_site and is_article are self.routes') ----------------
     def stored(self, url: str) -> bool:
         """A Q&A page stored in the folder when this run started (and not due for a re-check)."""
         url = self.canonical(url)
@@ -173,7 +131,11 @@ class QASpider(scrapy.Spider):
         url = self.canonical(url)
         if not start and not self.wanted(url):
             return None
-        article = self.is_article(url)
+        return self.request_to(url, self.is_article(url), start=start)
+
+    def request_to(self, url: str, article: bool, *, start: bool = False
+                   ) -> scrapy.Request | None:
+        """The request for a canonical URL the crawl may fetch (None: stored, or asked for)."""
         if article and url in self.known:
             # Counted once per page, however many links point at it (the monitors compare it).
             if url not in self.skipped:
@@ -197,10 +159,14 @@ class QASpider(scrapy.Spider):
         return scrapy.Request(url, callback=self.parse, errback=self.failed, headers=headers,
                               meta=meta, priority=10 if article else 0, dont_filter=start)
 
-    def follow(self, urls) -> tuple[list[scrapy.Request], tuple[str, ...]]:
+    def follow(self, urls, *, routed: bool = False) -> tuple[list[scrapy.Request], tuple[str, ...]]:
         """Requests for a page's links, and their canonical URLs: the links its outcome carries
-        to the frontier (the store adds them in the transaction that finishes the page)."""
-        requests = [req for req in map(self.request_for, urls) if req is not None]
+        to the frontier (the store adds them in the transaction that finishes the page).
+        ``routed``: the links are (canonical URL, is a Q&A page) pairs that passed the routes
+        already (the page worker's)."""
+        made = (self.request_to(url, article) for url, article in urls) if routed else map(
+            self.request_for, urls)
+        requests = [req for req in made if req is not None]
         return requests, tuple(self.canonical(req.url) for req in requests)
 
     def finishing(self, request) -> tuple[str, ...]:
@@ -252,20 +218,44 @@ class QASpider(scrapy.Spider):
         )
 
     async def _read(self, response):
-        """The page's reading (its record and links), in the pool when there is one."""
-        args = (response.body, self.fetch_of(response))
-        if self.parse_pool is None:
-            return read_fetched(*args, id_pattern=self.id_pattern)
-        return await asyncio.wrap_future(
-            self.parse_pool.submit(read_fetched, *args, id_pattern=self.id_pattern))
+        """The page's reading (its record, its links routed), in the page worker when there is
+        one; WorkerDied when it died with the page."""
+        if self.worker is not None and self.worker.died:  # between pages: none lost
+            self._worker_died(WorkerDied(self.worker.died), in_flight=False)
+        if self.worker is not None:
+            return await self.worker.read(response.body, self.fetch_of(response))
+        if self.reader is None:
+            self.reader = PageReader(self.routes)
+        return self.reader(response.body, self.fetch_of(response))
 
     def _opened(self, spider):
         # Kept with the run, so that `rebuild` reads the stored pages with the same pattern.
         self.stats.set_value(keys.ARTICLE_URL_PATTERN, self.id_pattern)
+        if self.use_worker:
+            try:
+                self.worker = PageWorker(self.routes)
+            except OSError as exc:
+                logger.warning("The page worker could not start (%s): pages are read in the "
+                               "crawl's process", exc)
+                return
+            self.stats.set_value(keys.PAGE_WORKER, self.worker.pid)
 
-    def _close_parse_pool(self, spider):
-        if self.parse_pool is not None:
-            self.parse_pool.shutdown(wait=True, cancel_futures=True)
+    def _worker_died(self, died: WorkerDied, *, in_flight: bool = True) -> None:
+        """The worker is gone: its pages in flight stay pending, the rest are read here."""
+        if self.worker is not None:
+            self.stats.set_value(keys.PAGE_WORKER_PAGES, self.worker.read_count)
+            self.worker = None
+            self.stats.set_value(keys.PAGE_WORKER_DIED, str(died))
+            logger.error("%s; the pages it was reading stay pending (the next run fetches "
+                         "them), the others are read in the crawl's process", died)
+        if in_flight:
+            self.stats.inc_value(keys.PAGE_WORKER_LEFT_PENDING)
+
+    def _close_worker(self, spider):
+        if self.worker is not None:
+            self.stats.set_value(keys.PAGE_WORKER_PAGES, self.worker.read_count)
+            self.worker.close()
+            self.worker = None
 
     async def parse(self, response):
         """One outcome for the page (first), then the requests for its links."""
@@ -286,8 +276,12 @@ class QASpider(scrapy.Spider):
             yield Visited(urls=urls)
             return
         article = response.meta.get("article") or self.is_article(response.url)
-        reading = await self._read(response)
-        requests, links = self.follow(reading.links)
+        try:
+            reading = await self._read(response)
+        except WorkerDied as died:
+            self._worker_died(died)
+            return  # no outcome: the page stays pending in the frontier
+        requests, links = self.follow(reading.links, routed=True)
         page = reading.page
         if page is not None:
             for part in page.missing:

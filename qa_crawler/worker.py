@@ -1,0 +1,265 @@
+"""The page worker: one process that reads the crawl's pages, off the crawler's event loop.
+
+The spider hands it each fetched body with its :class:`~qa_crawler.fetched.Fetch` and gets back
+a :class:`PageReading`: the page's record already in its checked JSON form (``FetchedPage.stored``,
+validated as the validation pipeline would: it checks again only what fails here) and its links
+already routed (canonical, on the site, each once; :class:`qa_crawler.routes.Routes`). The
+crawler keeps what depends on the crawl so far (which links it asked for, what is stored), Scrapy,
+and the store, the one writer of the crawl state: the worker writes nothing.
+
+The hand-off is a socket pair carrying length-prefixed pickle frames, read in the crawler by an
+asyncio protocol on the event loop: no helper threads (a ``ProcessPoolExecutor`` costs the
+crawler about 0.8 ms a page in its threads and queues). The worker is ``python -c`` (not
+multiprocessing's spawn, which re-runs the caller's main script), ignores Ctrl-C (the crawler
+finishes the pages in flight first) and ends when its socket closes, so it dies with the crawler.
+A worker that dies fails the pages in flight with :class:`WorkerDied`; the spider leaves them
+pending and reads the rest itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import pickle
+import signal
+import socket
+import struct
+import subprocess
+import sys
+from dataclasses import dataclass
+
+from qa_crawler.fetched import Fetch, FetchedPage, read_fetched
+from qa_crawler.routes import Routes
+
+logger = logging.getLogger(__name__)
+_HEADER = struct.Struct("!I")
+
+
+class WorkerDied(RuntimeError):
+    """The page worker ended while pages were in flight (killed, out of memory)."""
+
+
+@dataclass(slots=True)
+class PageReading:
+    """A page read by the worker: the page (its ``stored`` JSON set when it passed validation)
+    or why it is not a Q&A page, and its routed links (canonical URL, is a Q&A page)."""
+
+    page: FetchedPage | None
+    not_qa: str | None
+    links: list[tuple[str, bool]]
+
+
+class PageReader:
+    """What the worker does with one page; the same object reads in the crawler's process when
+    there is no worker (for tests, and as the reference of what the worker returns)."""
+
+    def __init__(self, routes: Routes):
+        from pipelines.validate import JsonChecker
+
+        self.routes = routes
+        self.check = JsonChecker()
+
+    def __call__(self, body: bytes, fetch: Fetch) -> PageReading:
+        reading = read_fetched(body, fetch, id_pattern=self.routes.id_pattern)
+        page = reading.page
+        if page is not None:
+            page.stored = self.check(page.record)
+        return PageReading(page, reading.not_qa, self.routes.links(reading.links))
+
+
+# -- frames ---------------------------------------------------------------------------------
+def frame(obj) -> bytes:
+    payload = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    return _HEADER.pack(len(payload)) + payload
+
+
+def _read_exactly(stream, n: int) -> bytes | None:
+    data = stream.read(n)
+    return data if data is not None and len(data) == n else None
+
+
+def read_frame(stream):
+    """The next object of a blocking binary stream; EOFError when it ends."""
+    header = _read_exactly(stream, _HEADER.size)
+    if header is None:
+        raise EOFError
+    payload = _read_exactly(stream, _HEADER.unpack(header)[0])
+    if payload is None:
+        raise EOFError
+    return pickle.loads(payload)
+
+
+# -- the worker's side ----------------------------------------------------------------------
+def serve() -> None:
+    """The worker process: read (sequence, body, fetch) frames, answer (sequence, ok, reading or
+    exception) frames, until the crawler closes its end."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the crawler stops first, then closes us
+    sock = socket.socket(fileno=int(sys.argv[1]))
+    stream = sock.makefile("rb", buffering=1 << 20)
+    path, routes = read_frame(stream)
+    sys.path[:] = path
+    read = PageReader(routes)
+    while True:
+        try:
+            seq, body, fetch = read_frame(stream)
+        except EOFError:
+            return
+        try:
+            answer = (seq, True, read(body, fetch))
+        except Exception as exc:  # noqa: BLE001 - raised again in the spider, as if read there
+            exc.__traceback__ = None
+            answer = (seq, False, exc)
+        try:
+            data = frame(answer)
+        except Exception as exc:  # an exception that does not pickle
+            data = frame((seq, False, RuntimeError(f"{type(exc).__name__}: {exc}")))
+        sock.sendall(data)
+
+
+# -- the crawler's side ---------------------------------------------------------------------
+class _Answers(asyncio.Protocol):
+    """The crawler's end of the socket: frames in, each resolving the future of its page."""
+
+    def __init__(self, worker: PageWorker):
+        self.worker = worker
+        self.buffer = bytearray()
+
+    def data_received(self, data: bytes) -> None:
+        buf = self.buffer
+        buf += data
+        start, size = 0, len(buf)
+        while size - start >= _HEADER.size:
+            (n,) = _HEADER.unpack_from(buf, start)
+            end = start + _HEADER.size + n
+            if end > size:
+                break
+            seq, ok, value = pickle.loads(memoryview(buf)[start + _HEADER.size:end])
+            start = end
+            self.worker._answer(seq, ok, value)
+        if start:
+            del buf[:start]
+
+    def connection_lost(self, exc) -> None:
+        self.worker._lost()
+
+
+class PageWorker:
+    """The page worker process and the crawler's end of its socket (on the asyncio loop)."""
+
+    def __init__(self, routes: Routes):
+        ours, theirs = socket.socketpair()
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-c", "from qa_crawler.worker import serve; serve()",
+                 str(theirs.fileno())],
+                pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, close_fds=True)
+        except BaseException:
+            ours.close()
+            raise
+        finally:
+            theirs.close()
+        # The caller's import path, so that the worker reads with the same modules.
+        ours.sendall(frame((sys.path, routes)))
+        ours.setblocking(False)
+        self.sock = ours
+        self.pid = self.proc.pid
+        self.pending: dict[int, asyncio.Future] = {}
+        self.seq = 0
+        self.read_count = 0
+        self.transport: asyncio.Transport | None = None
+        self.connecting: asyncio.Future | None = None
+        self.died: str | None = None  # why, once it has
+        self.closing = False
+
+    async def _connect(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.transport, _ = await loop.create_unix_connection(lambda: _Answers(self),
+                                                              sock=self.sock)
+
+    async def read(self, body: bytes, fetch: Fetch) -> PageReading:
+        """The worker's reading of one page; WorkerDied if it is gone."""
+        if self.died:
+            raise WorkerDied(self.died)
+        if self.transport is None:
+            if self.connecting is None:
+                self.connecting = asyncio.ensure_future(self._connect())
+            await self.connecting
+        self.seq += 1
+        future = asyncio.get_running_loop().create_future()
+        self.pending[self.seq] = future
+        self.transport.write(frame((self.seq, body, fetch)))
+        return await future
+
+    def _answer(self, seq: int, ok: bool, value) -> None:
+        future = self.pending.pop(seq, None)
+        if future is None or future.done():
+            return
+        if ok:
+            self.read_count += 1
+            future.set_result(value)
+        else:
+            future.set_exception(value)
+
+    def _lost(self) -> None:
+        self.transport = None
+        if self.closing and not self.pending:
+            return
+        self.died = self.why_ended()
+        for future in self.pending.values():
+            if not future.done():
+                future.set_exception(WorkerDied(self.died))
+        self.pending.clear()
+
+    def why_ended(self) -> str:
+        try:
+            status = self.proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            return f"the page worker (pid {self.pid}) closed its end and is still running"
+        if status < 0:
+            try:
+                name = signal.Signals(-status).name
+            except ValueError:
+                name = f"signal {-status}"
+            how = f"killed by {name}"
+        else:
+            how = f"exit status {status}"
+        return f"the page worker (pid {self.pid}) died ({how}) after reading {self.read_count} pages"
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Close the socket (the worker ends on it) and wait for the process."""
+        self.closing = True
+        # Shut down now: the transport would close the socket only on the loop's next turn,
+        # and this waits for the worker on the loop.
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass  # not connected any more: the worker is gone already
+        if self.transport is not None:
+            self.transport.close()
+        else:
+            self.sock.close()
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            logger.warning("The page worker (pid %d) did not end; killing it", self.pid)
+            self.proc.kill()
+            self.proc.wait()
+
+
+def worker_wanted(settings) -> bool:
+    """Whether the crawl reads its pages in the page worker (``QA_PARSE_PROCESSES``): "auto" when
+    the site lets it fetch fast (no DOWNLOAD_DELAY, AutoThrottle off): at a polite rate a page
+    costs the reactor nothing worth a second process); 0 never; 1 (or more: one worker reads
+    fast enough for a core's crawling) always."""
+    value = str(settings.get("QA_PARSE_PROCESSES", "auto")).strip().lower()
+    if value == "auto":
+        return settings.getfloat("DOWNLOAD_DELAY") == 0 and not settings.getbool(
+            "AUTOTHROTTLE_ENABLED")
+    try:
+        return int(value) > 0
+    except ValueError:
+        raise ValueError(f"QA_PARSE_PROCESSES must be auto, 0 or 1, not {value!r}") from None
+
+
+__all__ = ["PageReader", "PageReading", "PageWorker", "WorkerDied", "frame", "read_frame", "serve",
+           "worker_wanted"]

@@ -1,0 +1,149 @@
+"""The page worker (qa_crawler/worker.py): its frames, its readings against the same reading in
+this process, its death (the pages in flight fail, the spider leaves them pending and names it),
+and when the crawl uses it (QA_PARSE_PROCESSES)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import io
+import os
+import signal
+
+import pytest
+from scrapy import Request
+from scrapy.http import HtmlResponse
+from scrapy.settings import Settings
+
+from qa_crawler import stats as keys
+from qa_crawler.commands import print_summary
+from qa_crawler.demo.site import SampleSite
+from qa_crawler.fetched import Fetch, FetchedPage, Visited
+from qa_crawler.routes import Routes
+from qa_crawler.settings import QA_ARTICLE_URL_PATTERN
+from qa_crawler.worker import (PageReader, PageWorker, WorkerDied, frame, read_frame,
+                               worker_wanted)
+from tests.test_components import BASE, make_crawler
+
+ROUTES = Routes(QA_ARTICLE_URL_PATTERN, "127.0.0.1:8123", lang="en",
+                deny=(r"/search(?:[/?]|$)",), ignored=frozenset({"png", "css"}))
+
+
+def fetch_of(path: str) -> Fetch:
+    return Fetch(url=BASE + path, status=200, content_type="text/html; charset=utf-8",
+                 fetched_at=dt.datetime(2026, 12, 2, 8, 0, tzinfo=dt.timezone.utc))
+
+
+def test_frames_carry_objects_one_after_another_and_say_when_the_stream_ends():
+    stream = io.BytesIO(frame((1, b"body", fetch_of("/a"))) + frame("second"))
+    assert read_frame(stream) == (1, b"body", fetch_of("/a"))
+    assert read_frame(stream) == "second"
+    with pytest.raises(EOFError):
+        read_frame(stream)
+    with pytest.raises(EOFError):  # a frame cut short (the writer died in the middle)
+        read_frame(io.BytesIO(frame("whole")[:-1]))
+
+
+def test_routes_give_a_pages_links_canonical_wanted_once_and_in_order():
+    links = [f"{BASE}/en/article/7?utm=x#top", f"{BASE}/en/list/2#a", f"{BASE}/en/article/7",
+             f"{BASE}/zh/article/8", f"{BASE}/search?q=x", f"{BASE}/logo.png",
+             "http://127.0.0.1:9999/en/article/9", f"{BASE}/en/list/2"]
+    assert ROUTES.links(links) == [(f"{BASE}/en/article/7", True), (f"{BASE}/en/list/2", False)]
+
+
+async def _read_in_worker(pages):
+    worker = PageWorker(ROUTES)
+    try:
+        return await asyncio.gather(*(worker.read(body, fetch) for body, fetch in pages))
+    finally:
+        worker.close()
+
+
+def test_the_worker_reads_pages_as_this_process_does_record_json_and_links():
+    site = SampleSite(n_pages=4, seed=11)
+    paths = [site.article_path(q) for q in site.qa_ids()] + ["/en/"]
+    pages = [(site.render(p)[2], fetch_of(p)) for p in paths]
+    here = [PageReader(ROUTES)(body, fetch) for body, fetch in pages]
+    there = asyncio.run(_read_in_worker(pages))
+    assert there == here
+    assert all(r.page is not None and r.page.stored for r in there[:-1])
+    assert there[-1].page is None and there[-1].links  # the listing: no record, its links
+
+
+def test_a_worker_killed_fails_the_pages_in_flight_naming_how_it_ended():
+    async def kill_while_reading():
+        worker = PageWorker(ROUTES)
+        site = SampleSite(n_pages=2, seed=12)
+        path = site.article_path(site.qa_ids()[0])
+        body = site.render(path)[2]
+        # Read one page first: the worker is up; then kill it with pages on their way to it.
+        await worker.read(body, fetch_of(path))
+        os.kill(worker.pid, signal.SIGKILL)
+        reads = [asyncio.ensure_future(worker.read(body, fetch_of(path))) for _ in range(3)]
+        results = await asyncio.gather(*reads, return_exceptions=True)
+        worker.close()
+        return worker, results
+
+    worker, results = asyncio.run(kill_while_reading())
+    assert results and all(isinstance(r, WorkerDied) for r in results)
+    assert f"(pid {worker.pid}) died (killed by SIGKILL) after reading 1 pages" in str(results[0])
+
+
+def page_response(site, qa_id):
+    path = site.article_path(qa_id)
+    status, headers, body = site.render(path)
+    return HtmlResponse(BASE + path, status=status, headers=headers, body=body,
+                        request=Request(BASE + path))
+
+
+class DyingWorker:
+    """A worker that died with the page in flight."""
+
+    died = None
+    read_count = 5
+
+    async def read(self, body, fetch):
+        raise WorkerDied("the page worker (pid 1) died (killed by SIGKILL) after reading 5 pages")
+
+
+def test_a_page_in_flight_when_the_worker_dies_yields_no_outcome_and_the_rest_are_read_here():
+    site = SampleSite(n_pages=3, seed=13)
+    first, second = site.qa_ids()[:2]
+    crawler = make_crawler()
+    spider = crawler.spider
+    spider.worker = DyingWorker()
+
+    async def outputs(resp):
+        return [o async for o in spider.parse(resp)]
+
+    # No outcome: the store does not finish the page, so it stays pending in the frontier.
+    assert asyncio.run(outputs(page_response(site, first))) == []
+    assert spider.worker is None
+    later = asyncio.run(outputs(page_response(site, second)))
+    assert [type(o) for o in later[:1]] == [FetchedPage] and later[0].record.qa_id == second
+    stats = crawler.stats.get_stats()
+    assert stats[keys.PAGE_WORKER_LEFT_PENDING] == 1
+    assert "killed by SIGKILL" in stats[keys.PAGE_WORKER_DIED]
+    out = io.StringIO()
+    print_summary(stats, "out", 1.0, out)
+    assert ("page worker       the page worker (pid 1) died (killed by SIGKILL) after reading "
+            "5 pages; 1 pages it was reading left pending") in out.getvalue()
+    assert not any(isinstance(o, Visited) for o in later)
+
+
+@pytest.mark.parametrize("settings, wanted", [
+    ({"DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False}, True),  # "auto" on a fast site
+    ({"DOWNLOAD_DELAY": 0.5, "AUTOTHROTTLE_ENABLED": False}, False),  # auto, polite
+    ({"DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": True}, False),
+    ({"QA_PARSE_PROCESSES": "0", "DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False}, False),
+    ({"QA_PARSE_PROCESSES": "1", "DOWNLOAD_DELAY": 0.5}, True),
+])
+def test_the_worker_is_used_when_the_site_lets_us_fetch_fast_unless_told(settings, wanted):
+    crawler = make_crawler(**settings)
+    assert worker_wanted(crawler.settings) is wanted
+    assert crawler.spider.use_worker is wanted
+
+
+def test_a_parse_processes_value_that_means_nothing_is_refused_at_start_up():
+    with pytest.raises(ValueError, match="QA_PARSE_PROCESSES must be auto, 0 or 1, not 'many'"):
+        worker_wanted(Settings({"QA_PARSE_PROCESSES": "many"}))
