@@ -27,93 +27,71 @@ as the line pass is, with `doctorqna.py` as its reference), or fewer passes over
 (one pass that classifies every line once for all the readings that now test it again).
 """,
     "crawl": """
-**What holds it back** (cProfile and pyinstrument of `qa-crawler crawl` stopped after 1,000
-records, no other load): the crawler process is CPU-bound on one core (CPU 92-100 % of wall),
-while bare Scrapy spends about 4 ms of CPU per page and the raw aiohttp fetch far less. Of the
-crawler's CPU: `parse_page` 17 %; Scrapy's `LinkExtractor.extract_links` 15 % (it parses every
-page a second time with parsel, then `urljoin`, `safe_url_string`, and
-`url_has_any_extension` over ~80 ignored extensions for each of ~40 links: 2.2 million
-generator steps per 1,000 pages); `QASpider.request_for` 5 % (`canonicalize_url` and a new
-`Request` for every link, even those already seen: the dupe filter only drops them later);
-validation 5 % (`jsonschema` `iter_errors`, and `to_json_dict`/`dataclasses.asdict` twice per
-record, in validation and in store); store 4 % (SQLite upsert, one commit per record); WARC
-3 %; at close the dataset export (2 %) and `report.html` (12 %: matplotlib charts, 7.7 s, a
-fixed cost that weighs on small crawls); the rest is Scrapy's engine, downloader and
-middlewares. Moving the parser off the reactor (`-s QA_PARSE_PROCESSES=1`, its line
-"its gain") gained little at the time of this profile (1.04-1.10): the main process stayed
-at 100 % CPU without the parser, since the rest of its per-page work (links, requests,
-validation, store, WARC, Scrapy) cost several times what bare Scrapy's does. With the changes
-below it gains 1.4x: use `-s QA_PARSE_PROCESSES=1` when crawling a fast mirror.
-**Done after this profile** (commits "One parse per page", "Store writes the JSON the
-validator already made" and "Spider asks once per page"): the links now come from the parser's
-own tree (`read_page` returns the record and the links; `LinkExtractor` is gone), each record
-is serialised once, and a link to a page the spider already asked for builds no `Request`
-(canonical URLs cached, a set of those requested): 53 -> 78 pages/s in the same benchmark; the
-figure above was measured with all three.
-**What would move it further**: validate with a compiled validator; batch the SQLite commits; draw `report.html` only on
-request or in a separate process. Even then, a bare Scrapy at about 0.1 of the aiohttp
-ceiling leaves little headroom on 2 cores: 1.0 of bare Scrapy means the whole job costs less
-than Scrapy's own per-request overhead.
+**Where it stands** (2026-12-02): 0.24 -> 0.53 of bare Scrapy in this session, from the page
+worker (`qa_crawler/worker.py`: one process, fed over a socket pair with length-prefixed
+frames read by an asyncio protocol, no helper threads, reads each page: parse, links routed,
+record to JSON, validation), the compiled line pass (parse 2x), WARC at gzip level 3, the
+closing export in a child process and the report drawn after the crawl ends. Per page,
+measured from /proc on 2,000 pages: the crawler process 2.8-3.1 ms of CPU (was 5.6-6.4), the
+worker 2.2-2.8 ms, the hand-off 0.3 ms on the crawler's side; "its gain" above is the worker's
+(reading in the crawl's own process instead).
+**What holds it back**: the two cores are full: crawler and worker together cost about 5.7 ms
+a page, and parity with bare Scrapy on 2 cores needs about 3.8. Left in them: the parser in the
+worker (about 2 ms: its record-from-lines reading, see the parse note), Scrapy's own engine,
+downloader and middlewares in the crawler (turning off the unused ones measured no gain),
+`to_json_dict` (`dataclasses.asdict`), the store's upsert (`json.dumps` twice and the content
+hash, 0.3 ms), the CDXJ index rebuilt at close from every WARC file (0.56 s per 2,000 pages).
+Writing the WARC in the worker moved 0.3 ms off the crawler but made the worker the
+bottleneck (5 % slower): dropped.
+**What would move it**: the record-from-lines reading compiled; orjson in the store (a new
+change-key version); the CDXJ index written as records are written; batching the store's
+transactions across pages (durable: a page is finished only when its batch commits).
 """,
     "memory": """
-**What holds it back**: not the crawl itself. Sampling the RSS of a 5,000-page crawl every
-second showed it flat at about 240 MB while fetching (seen sets and the frontier are small),
-then rising at the close. Measured on their own, on the folders of this run: the dataset export
-peaks at about 230 MB (500 records) and 440 MB (5,000 records) but is bounded by its 2,000-row
-batches (260 MB at 5,000 and 280 MB at 100,000 records of 7 KB); `write_report` (report.html,
-drawn after every crawl) grows with the dataset: 277 MB for 500 records, 577 MB for 5,000, and
-300 MB against 1,000 MB for 5,000 against 100,000 records of 7 KB, because it loads whole text
-columns into pandas to draw the length charts. The ratio above is a straight-line
-extrapolation of two measured crawls (a 50,000-page crawl takes about 25 minutes here; run
-`python -m benchmarks --only memory --memory-small 5000 --pages 50000` to measure it), so it
-overstates the export's share and roughly matches the report's.
-**Done after this analysis**: the report now counts text lengths with `pyarrow.compute` over
-256-row batches of one column (the `more_info` column alone is 35 MB per 2,000-row group once
-decompressed): `qa-crawler report` of the 5,000-page crawl went from 553 MB to 347 MB peak RSS,
-bounded by the batch, not by the number of rows. The export's batches are now cut by text size
-(8 MB of question/answer/More Info text, else 2,000 rows): its peak on the same crawl went from
-430 MB to 268 MB. The figure above was measured with both.
-**What would move it further**: measure the 50,000-page crawl for real instead of
-extrapolating; lower the import footprint at close (matplotlib and pandas, about 150 MB,
-are loaded only for the report).
+**Where it stands** (2026-12-02): measured as the peak of the crawl's whole process tree (crawl,
+page worker, the export child it waits for, and the report process while the crawl is alive),
+at 5,000 and 15,000 pages. Per process, sampled with psutil on the same mirrors: the crawl
+217 -> 223 MB and the page worker 97 -> 98 MB (flat); the export child 328 -> 378 MB (about
+5 KB a row); the report, drawn after the dataset in a process of its own, 225 -> 381 MB. Runs
+vary: one sampling gave a tree peak of 485 -> 603 MB (1.24), the benchmark run above more,
+when the report overlapped the crawl's close.
+**What holds it back**: the report grows with the dataset (pandas columns for the charts) and
+is counted while the crawl process is still closing; the export child grows slowly
+(signature and stats dictionaries, row-group metadata).
+**Done this session**: the closing export runs in a fresh process (`qa_crawler/apart.py`: the
+crawl's fragmented heap no longer carries its peak: in-process the end of a 5,000-page crawl
+reached 597 MB); the split files are written from the qa batches in the same pass (reading
+qa.parquet back took the export from 336 to 412 MB at 5,000 rows).
+**What would move it**: draw the report after the crawl process has exited (or with Arrow
+instead of pandas), and bound the export's per-row dictionaries.
 """,
     "rebuild": """
-**What holds it back**: Amdahl's law and the machine. `rebuild` parallelises only the parse
-(`_parse_chunk` in a process pool); scanning the WARC index (`_latest_pages`), storing every
-record in SQLite (one transaction per `replace_record`) and the export plus report.html run in
-the main process: 8 to 9 s, a fifth of a single-worker rebuild of 5,000 pages. With a free second
-core the scan-parse-store phase scales about 1.7x and the whole command 1.5x to 1.7x (runs
-of this benchmark on an idle machine gave 1.48, 1.51 and 1.70: the target is at the edge);
-when other work keeps the cores busy (see the calibration lines, before and after: a second
-process gains only what that ratio says) two workers can be slower than one.
-**What would move it**: store the records in one transaction (`executemany`) and let the
-workers return serialised JSON; overlap the export with the parse, or skip report.html; all of
-it is bounded by the calibration ratio on this 2-core machine.
+**What holds it back**: Amdahl's law. `rebuild` parallelises the parse (a process pool);
+scanning the WARC files, storing every record, the export and report.html run in the main
+process. The scan-parse-store phase reaches 1.66 of a 1.8-1.9 calibration (0.88 of it); the
+export and the report, the same with 1 or 2 workers, pull the whole command to 1.37. The
+faster parser (compiled line pass) makes the parallel part smaller and the ratio worse.
+**What would move it**: the report drawn in the background as after a crawl, the export
+overlapped with the parse (the near-duplicate signatures are cached now, so it is cheaper).
 """,
     "distributed": """
-**What holds it back**: each worker is CPU-bound on one core (the crawl's per-page costs, see
-the crawl note, plus a Redis round trip per request for the shared frontier, seen set and
-politeness budget), and the machine has 2 cores shared by the two workers, the mirror server
-and Redis; each run also pays a fixed start-up (about 5 s), the idle stop (2 s here) and the
-close. The calibration lines give the 2-vs-1 gain a pure CPU job gets before and after; the
-workers cannot beat it, and the per-run fixed costs pull them below it on a 1,500-page site
-(on an idle machine, 1.53 in one run of this benchmark; with tests running beside it, 0.86).
-**What would move it**: more cores or machines (the design scales across them); on this machine,
-cutting the per-page CPU of a worker (crawl note) and measuring on a larger site so the fixed
-costs weigh less.
+**What holds it back**: on 2 cores, one crawl now already uses both (crawler plus page worker,
+CPU 145 % of wall), so a second worker has no core to gain from: 1.00 here, against 1.22 before
+the page worker. Each worker also pays a fixed start-up, the idle stop and the close, and a
+Redis round trip per request.
+**What would move it**: more cores or machines (the design scales across them); on one 2-core
+machine `-s QA_PARSE_PROCESSES=0` per worker is the fairer comparison.
 """,
     "export_parquet": """
-**What holds it back** (pyinstrument of `export_dataset`, 5,000 records): the Parquet writes
-themselves are about half as fast as one `write_table` (2,000-row row groups, a cast and zstd
-per batch; see "its Parquet writes alone"), and they are under 20 % of the export: the rest is
-Python per record: `iter_merged_records` (SQLite read and `json.loads` of every record, 28 %),
-building row dicts, `DatasetStats.add` (10 %), `Table.from_pylist` per batch (about 15 %), the
-flattened similar/related rows, the CSV files, sha256 of every file and the card. The baseline
-writes one prebuilt table, so the target asks the whole folder to cost little more than the
-Parquet encoding.
-**What would move it**: keep the records columnar from the state on (store them as Arrow/Parquet
-batches instead of JSON text in SQLite, or decode with `pyarrow.json` per batch), compute the
-stats with `pyarrow.compute` on each batch, and write bigger row groups (e.g. 50,000 rows).
+**What holds it back** (pyinstrument of `export_dataset`, 20,000 records, 13.3 s): the
+near-duplicate signatures are 60 % of a first export (MinHash.bulk 3.5 s, shingles 1.7 s,
+datasketch's import 1.1 s, LSH 0.65 s), the table writes 2.5 s (Parquet, splits and CSV from
+the same batches since this session), `json.loads` of the stored records 0.9 s, the flat rows
+0.8 s. The signatures are now kept between exports (`.qa-crawler/near-duplicates.sqlite`), so a
+re-export of an unchanged folder skips them; the benchmark measures a first export.
+**What would move it**: keep the records columnar from the state on (Arrow part files written as
+records arrive, so the export is concatenation and casting in pyarrow); compute the signatures
+when the page is read (in the page worker) and store them with the record.
 """,
 }
 
