@@ -311,8 +311,12 @@ def _write_set(out: Path, tmp: Path, start_url, extra_manifest, redact, split_ra
     # Near-duplicate groups first (a pass over the questions alone): a group's rows share a
     # split, so that no question has a near-copy in another split.
     signatures = SignatureCache(out / STATE_DIRNAME / SIGNATURES_FILE)
-    groups = near_duplicate_groups(iter_merged_texts(out, ("subject", "question")),
-                                   cache=signatures)
+    try:
+        groups = near_duplicate_groups(iter_merged_texts(out, ("subject", "question")),
+                                       cache=signatures)
+        signatures.save()  # valid whatever becomes of this export: keyed by the words alone
+    finally:
+        signatures.close()
     try:
         for record, meta in iter_merged_records(out):
             if meta.get("removed_at") and not keep_removed:
@@ -350,7 +354,6 @@ def _write_set(out: Path, tmp: Path, start_url, extra_manifest, redact, split_ra
         "related_topics": flat["related_topics"].rows, "failures": fail_sink.rows,
     }
     split_rows = qa.split_rows
-    signatures.save()
     files = {}
     for name in [*DATA_FILES, *split_rows]:
         path = tmp / name

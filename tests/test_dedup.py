@@ -1,0 +1,98 @@
+"""The near-duplicate groups: the array LSH finds exactly what datasketch's MinHashLSH finds."""
+
+from __future__ import annotations
+
+import random
+
+from pipelines.dedup import (NUM_PERM, SCHEME, SignatureCache, _shingles, _words,
+                             near_duplicate_groups)
+
+
+def _reference_groups(items, threshold=0.8):
+    """datasketch's own index (MinHashLSH) over the same signatures, union-find by smallest id."""
+    from datasketch import MinHash, MinHashLSH
+
+    kept = [(qa_id, _words(text)) for qa_id, text in items if _words(text)]
+    signatures = MinHash.bulk([_shingles(w) for _, w in kept], num_perm=NUM_PERM, scheme=SCHEME)
+    lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
+    for (qa_id, _), m in zip(kept, signatures):
+        lsh.insert(qa_id, m)
+    by_id = {qa_id: m for (qa_id, _), m in zip(kept, signatures)}
+    parent = {qa_id: qa_id for qa_id in by_id}
+
+    def root(x):
+        while parent[x] != x:
+            x = parent[x]
+        return x
+
+    for qa_id, m in by_id.items():
+        for other in lsh.query(m):
+            if other != qa_id and m.jaccard(by_id[other]) >= threshold:
+                a, b = root(qa_id), root(other)
+                parent[max(a, b)] = min(a, b)
+    groups = {}
+    for qa_id in by_id:
+        groups.setdefault(root(qa_id), []).append(qa_id)
+    return {q: min(g) for g in groups.values() if len(g) > 1 for q in g}
+
+
+def _questions(n, seed):
+    """Questions with near-copies edited more and more (some sit right at the threshold),
+    verbatim copies, short questions, chains (a~b~c where a and c are further apart)."""
+    rng = random.Random(seed)
+    vocab = [f"w{i}" for i in range(400)]
+    items = []
+    for k in range(n):
+        words = [rng.choice(vocab) for _ in range(rng.randint(3, 60))]
+        items.append((f"q{k:05d}", " ".join(words)))
+        for c in range(rng.choice([0, 0, 1, 2, 4])):
+            edited = list(words)
+            for _ in range(rng.randint(0, 1 + c * 2)):
+                edited[rng.randrange(len(edited))] = rng.choice(vocab)
+            items.append((f"q{k:05d}-{c}", " ".join(edited)))
+            words = edited  # the next copy edits this one: chains
+    items.append(("empty", ""))
+    items.append(("none", None))
+    rng.shuffle(items)
+    return items
+
+
+def test_the_array_lsh_finds_the_groups_datasketchs_index_finds():
+    for seed in (1, 2, 3):
+        items = _questions(300, seed)
+        expected = _reference_groups([(q, t or "") for q, t in items])
+        assert len(set(expected.values())) > 20  # the case holds many groups
+        assert near_duplicate_groups(items) == expected
+
+
+def test_a_large_bucket_of_verbatim_copies_is_one_group_keyed_by_its_smallest_id():
+    text = "the same question asked again and again by many people on the site"
+    items = [(f"id{k:04d}", text) for k in range(1500, 0, -1)] + [("other", "a b c d e f g")]
+    groups = near_duplicate_groups(items)
+    assert len(groups) == 1500 and set(groups.values()) == {"id0001"}
+
+
+def test_the_cache_gives_the_same_groups_and_holds_only_the_last_exports_questions(tmp_path):
+    items = _questions(200, 7)
+    expected = near_duplicate_groups(items)
+    path = tmp_path / "near-duplicates.sqlite"
+    cache = SignatureCache(path)
+    assert near_duplicate_groups(items, cache=cache) == expected
+    cache.save()
+    again = SignatureCache(path)
+    assert near_duplicate_groups(items[:50], cache=again) == near_duplicate_groups(items[:50])
+    again.save()
+    distinct = {SignatureCache.key(_words(t)) for _, t in items[:50] if t and _words(t)}
+    assert len(SignatureCache(path)) == len(distinct)
+
+
+def test_an_export_that_fails_leaves_the_cache_as_it_was(tmp_path):
+    path = tmp_path / "near-duplicates.sqlite"
+    cache = SignatureCache(path)
+    near_duplicate_groups([("a", "one two three four five six")], cache=cache)
+    cache.save()
+    failing = SignatureCache(path)
+    near_duplicate_groups([("b", "seven eight nine ten eleven twelve")], cache=failing)
+    failing.close()
+    assert len(SignatureCache(path)) == 1
+    assert not (tmp_path / "near-duplicates.sqlite.tmp").exists()
