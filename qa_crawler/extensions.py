@@ -220,24 +220,37 @@ class RunLifecycle:
         """The charts are a convenience: a failure to draw them is logged, the dataset stands.
         With QA_REPORT_BACKGROUND they are drawn by ``qa-crawler report`` in a process that
         outlives the crawl, which ends as soon as the dataset is written."""
-        from pipelines.report import REPORT_NAME, try_write_report
+        from pipelines.report import REPORT_NAME
 
         if self.report_background:
-            from qa_crawler.apart import qa_crawler_command, start_detached
+            # Started once the engine has stopped (the WARC index written, the state closed):
+            # the report's process then never runs beside the crawl's whole heap.
+            self._report_dir = self.state.out_dir
+            self._report_log = self._report_dir / STATE_DIRNAME / "report.log"
+            self.stats.set_value(keys.REPORT, str((self._report_dir / REPORT_NAME).resolve()))
+            self.stats.set_value(keys.REPORT_BACKGROUND, str(self._report_log))
+            self.crawler.signals.connect(self._start_report, signal=signals.engine_stopped)
+            return
+        self._draw_report(self.state.out_dir)
 
-            log = self.state.out_dir / STATE_DIRNAME / "report.log"
-            try:
-                pid = start_detached(qa_crawler_command("report", str(self.state.out_dir)), log)
-            except OSError as exc:
-                logger.warning("Could not start drawing the report in the background (%s); "
-                               "drawing it now", exc)
-            else:
-                self.stats.set_value(keys.REPORT, str((self.state.out_dir / REPORT_NAME).resolve()))
-                self.stats.set_value(keys.REPORT_BACKGROUND, str(log))
-                logger.info("Drawing the report in the background (pid %d, log %s)", pid, log)
-                return
+    def _start_report(self) -> None:
+        from qa_crawler.apart import qa_crawler_command, start_detached
 
-        path, error = try_write_report(self.state.out_dir)
+        log = self._report_log
+        try:
+            pid = start_detached(qa_crawler_command("report", str(self._report_dir)), log)
+        except OSError as exc:
+            logger.warning("Could not start drawing the report in the background (%s); "
+                           "drawing it now", exc)
+            self.stats.set_value(keys.REPORT_BACKGROUND, None)
+            self._draw_report(self._report_dir)
+        else:
+            logger.info("Drawing the report in the background (pid %d, log %s)", pid, log)
+
+    def _draw_report(self, out_dir) -> None:
+        from pipelines.report import try_write_report
+
+        path, error = try_write_report(out_dir)
         if path is None:
             self.stats.set_value(keys.REPORT_ERROR, error)
             logger.warning("Could not write the report: %s", error)

@@ -161,6 +161,54 @@ def test_end_of_run_steps_each_run_and_a_failed_export_is_named_not_hidden(crawl
     assert run_row["finish_reason"] == "finished" and run_row["monitors"]["verdict"] == "pass"
 
 
+def test_the_background_report_starts_only_once_the_engine_has_stopped(crawl_of, tmp_path,
+                                                                       monkeypatch):
+    # The WARC index and the state are closed after spider_closed: a report process started
+    # there would run beside the crawl's whole heap. It starts on engine_stopped instead.
+    from scrapy import signals
+
+    from qa_crawler import apart
+
+    started = []
+    monkeypatch.setattr(apart, "start_detached", lambda argv, log: started.append(argv) or 4242)
+    site = SampleSite(n_pages=3, seed=6)
+    crawler = crawl_of(QA_REPORT=True, QA_REPORT_BACKGROUND=True)
+    ext = crawler.get_extension(RunLifecycle)
+    ext.spider_opened(crawler.spider)
+    run(crawler, response(site, site.article_path(site.qa_ids()[0])))
+    ext.spider_closed(crawler.spider, "finished")
+    stats = crawler.stats.get_stats()
+    assert stats[keys.DATASET_ROWS] == 1
+    assert stats[keys.REPORT] == str((tmp_path / "report.html").resolve())
+    assert started == []  # not while the engine is still closing
+    crawler.signals.send_catch_log(signals.engine_stopped)
+    [argv] = started
+    assert argv[-2:] == ["report", str(tmp_path)]
+    assert not (tmp_path / "report.html").exists()  # drawn by that process, not here
+
+
+def test_the_report_is_drawn_at_once_when_its_process_cannot_start(crawl_of, tmp_path,
+                                                                  monkeypatch):
+    from scrapy import signals
+
+    from qa_crawler import apart
+
+    def refuse(argv, log):
+        raise OSError("no more processes")
+
+    monkeypatch.setattr(apart, "start_detached", refuse)
+    site = SampleSite(n_pages=3, seed=6)
+    crawler = crawl_of(QA_REPORT=True, QA_REPORT_BACKGROUND=True)
+    ext = crawler.get_extension(RunLifecycle)
+    ext.spider_opened(crawler.spider)
+    run(crawler, response(site, site.article_path(site.qa_ids()[0])))
+    ext.spider_closed(crawler.spider, "finished")
+    crawler.signals.send_catch_log(signals.engine_stopped)
+    stats = crawler.stats.get_stats()
+    assert (tmp_path / "report.html").is_file()
+    assert keys.REPORT_BACKGROUND not in stats or stats[keys.REPORT_BACKGROUND] is None
+
+
 def test_end_of_run_is_off_without_a_crawl_state():
     with pytest.raises(NotConfigured):
         RunLifecycle.from_crawler(make_crawler())
