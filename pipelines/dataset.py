@@ -28,8 +28,10 @@ a mix, and the manifest always matches the files beside it:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
+import io
 import json
 import os
 import secrets
@@ -38,9 +40,11 @@ from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
+import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
 from qa_crawler import __version__
@@ -49,12 +53,14 @@ from qa_crawler.record import (
     CSV_LIST_SEPARATOR,
     LONG_TEXTS,
     NESTED,
+    arrow_schema,
     SCHEMA_HISTORY,
     SCHEMA_VERSION,
     JsonDecoder,
     issue_kind,
     csv_schema,
     dataset_schema,
+    flat_name,
     flat_rows,
     flat_schema,
 )
@@ -65,7 +71,7 @@ from pipelines.release import (
 from pipelines.dedup import (
     NUM_PERM, SHINGLE_WORDS, THRESHOLD, SignatureCache, near_duplicate_groups)
 from qa_crawler.state import STATE_DIRNAME, StorageError, file_system_cause, hold_lock
-from qa_crawler.folder import iter_merged_records, iter_merged_texts, merged_failures, merged_runs
+from qa_crawler.folder import iter_merged_rows, iter_merged_texts, merged_failures, merged_runs
 
 BATCH_ROWS = 2000
 # ... or fewer when the texts are long: a batch is copied several times on its way to Parquet
@@ -157,6 +163,129 @@ class _TableSink:
             self.split_rows = self.splits.close()
 
 
+PAGE_META = ("first_seen", "last_seen", "changed_at", "removed_at")  # from the state, per page
+
+
+class RecordBatches:
+    """Stored records to Arrow tables, a batch at a time: the qa rows and the flat tables.
+
+    A batch's JSON texts are read by pyarrow's JSON reader against the record's schema (dates
+    and timestamps as text, then cast), so no record is decoded into Python objects; the page
+    history, ``dup_cluster``, ``split`` and salted hashes are added as columns. A batch the
+    reader cannot take (a value it will not cast, say) is decoded row by row instead
+    (:meth:`by_rows`, the reference the columnar path is tested against): same values."""
+
+    def __init__(self, schema: pa.Schema, groups: dict[str, str], split_ratios,
+                 hashed: list[str], salt: bytes):
+        self.schema, self.groups, self.split_ratios = schema, groups, split_ratios
+        self.hashed, self.salt = hashed, salt
+        read = []
+        for f in arrow_schema():
+            textual = pa.types.is_date32(f.type) or pa.types.is_timestamp(f.type)
+            read.append(pa.field(f.name, pa.string() if textual else f.type))
+        self.parse = pajson.ParseOptions(explicit_schema=pa.schema(read),
+                                         unexpected_field_behavior="ignore")
+        self.decode = JsonDecoder(schema)
+        self.flat_schemas = {name: flat_schema(name) for name in NESTED}
+        self.columnar_batches = self.row_batches = 0
+
+    def _derived(self, rows: list[tuple[str, str, dict]]) -> tuple[list, list]:
+        clusters = [self.groups.get(qa_id) for qa_id, _, _ in rows]
+        splits = [split_of(c or qa_id, self.split_ratios)
+                  for c, (qa_id, _, _) in zip(clusters, rows)]
+        return clusters, splits
+
+    def tables(self, rows: list[tuple[str, str, dict]]) -> tuple[pa.Table, dict[str, pa.Table]]:
+        """(qa table, {flat table name: table}) of ``rows`` ((qa_id, record JSON, page meta))."""
+        try:
+            result = self.columnar(rows)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            result = None
+        if result is None:
+            self.row_batches += 1
+            return self.by_rows(rows)
+        self.columnar_batches += 1
+        return result
+
+    def columnar(self, rows) -> tuple[pa.Table, dict[str, pa.Table]] | None:
+        data = "\n".join(text for _, text, _ in rows).encode("utf-8")
+        read = pajson.read_json(
+            io.BytesIO(data), parse_options=self.parse,
+            read_options=pajson.ReadOptions(block_size=max(len(data) + 1, 1 << 16)))
+        if read.num_rows != len(rows):  # a record that is not one JSON line: take them one by one
+            return None
+        clusters, splits = self._derived(rows)
+        columns = []
+        for f in self.schema:
+            if f.name in PAGE_META:
+                column = pa.array([meta[f.name] for _, _, meta in rows], pa.string())
+            elif f.name == "dup_cluster":
+                column = pa.array(clusters, pa.string())
+            elif f.name == "split":
+                column = pa.array(splits, pa.string())
+            else:
+                column = read.column(f.name)
+                if f.name in self.hashed:
+                    column = pa.array([hash_value(v, self.salt) for v in column.to_pylist()],
+                                      pa.string())
+            columns.append(column.cast(f.type))
+        qa = pa.Table.from_arrays(columns, schema=self.schema)
+        return qa, {name: self._flat(read, name) for name in NESTED}
+
+    def _flat(self, read: pa.Table, name: str) -> pa.Table:
+        """Flat table ``name``: a row per entry of the record's list, ranked from 1."""
+        schema = self.flat_schemas[name]
+        lists = read.column(name).combine_chunks()
+        lengths = pc.fill_null(pc.list_value_length(lists), 0).to_numpy(zero_copy_only=False)
+        entries = pc.list_flatten(lists)
+        starts = np.repeat(np.cumsum(lengths) - lengths, lengths)
+        rank = np.arange(len(entries)) - starts + 1
+        columns = [pc.take(read.column("qa_id"), pc.list_parent_indices(lists)),
+                   pa.array(rank, pa.int16())]
+        by_flat_name = {flat_name(f): f.name for f in dataclasses.fields(NESTED[name])}
+        for f in list(schema)[2:]:
+            columns.append(pc.struct_field(entries, by_flat_name[f.name]).cast(f.type))
+        return pa.Table.from_arrays(columns, schema=schema)
+
+    def by_rows(self, rows) -> tuple[pa.Table, dict[str, pa.Table]]:
+        """The same tables, each record decoded in Python (the reference, and the fallback)."""
+        clusters, splits = self._derived(rows)
+        qa_rows, flat = [], {name: [] for name in NESTED}
+        for (qa_id, text, meta), cluster, split in zip(rows, clusters, splits):
+            record = json.loads(text)
+            row = dict(record)
+            row.update(meta)
+            row["dup_cluster"], row["split"] = cluster, split
+            for column in self.hashed:
+                row[column] = hash_value(row.get(column), self.salt)
+            qa_rows.append(self.decode(row))
+            for name in NESTED:
+                flat[name].extend(flat_rows(name, record))
+        qa = pa.Table.from_pylist(qa_rows, schema=self.schema)
+        return qa, {name: pa.Table.from_pylist(flat[name], schema=self.flat_schemas[name])
+                    for name in NESTED}
+
+
+class _Batch(list):
+    withdrawn = 0  # rows left out before it: withdrawn from the site
+
+
+def _batches(rows: Iterable[tuple[str, str, dict]], keep_removed: bool):
+    """The merged state rows in batches of BATCH_ROWS, or fewer of BATCH_TEXT_BYTES of JSON
+    (a batch is copied several times on its way to Parquet and CSV: its size sets the peak)."""
+    batch, size = _Batch(), 0
+    for row in rows:
+        if row[2].get("removed_at") and not keep_removed:
+            batch.withdrawn += 1
+            continue
+        batch.append(row)
+        size += len(row[1])
+        if len(batch) >= BATCH_ROWS or size >= BATCH_TEXT_BYTES:
+            yield batch
+            batch, size = _Batch(), 0
+    yield batch
+
+
 class DatasetStats:
     """What the card and the manifest say about the rows: counts and fill rates."""
 
@@ -196,6 +325,46 @@ class DatasetStats:
             value = row.get(name)
             if value not in (None, "", []):
                 self.filled[name] += 1
+
+    def see(self, last_seen: str | None) -> None:
+        """The latest page history a row holds (the state's ISO text)."""
+        if last_seen and (self.last_seen is None or last_seen > self.last_seen):
+            self.last_seen = last_seen
+
+    def add_table(self, table: pa.Table) -> None:
+        """:meth:`add` for every row of a qa table (its final values: hashed, cast), less the
+        page history's last_seen, given by :meth:`see`."""
+        n = table.num_rows
+        if not n:
+            return
+        self.rows += n
+        self.withdrawn += n - table.column("removed_at").null_count
+        issues = table.column("parse_issues")
+        for row in issues.filter(pc.greater(pc.list_value_length(issues), 0)).to_pylist():
+            self.issue_rows += 1
+            self.issue_kinds.update({issue_kind(i) for i in row})
+        for item in pc.value_counts(table.column("department")).to_pylist():
+            self.by_department[item["values"] or "(none)"] += item["counts"]
+        for item in pc.value_counts(table.column("split")).to_pylist():
+            self.by_split[item["values"]] += item["counts"]
+        asked = table.column("asked_on").drop_null()
+        if len(asked):
+            for item in pc.value_counts(pc.year(asked)).to_pylist():
+                self.by_year[f"{item['values']:04d}"] += item["counts"]
+            bounds = pc.min_max(asked)
+            first, last = bounds["min"].as_py().isoformat(), bounds["max"].as_py().isoformat()
+            self.first_asked = min(self.first_asked or first, first)
+            self.last_asked = max(self.last_asked or last, last)
+        for name in self.columns:
+            column = table.column(name)
+            kind = column.type
+            if pa.types.is_string(kind):
+                filled = pc.sum(pc.not_equal(column, "")).as_py() or 0
+            elif pa.types.is_list(kind):
+                filled = pc.sum(pc.greater(pc.list_value_length(column), 0)).as_py() or 0
+            else:
+                filled = n - column.null_count
+            self.filled[name] += filled
 
     def parse_issues(self) -> dict:
         """Rows with parse issues, and rows per kind of issue (a row counts once per kind)."""
@@ -302,7 +471,6 @@ def _write_set(out: Path, tmp: Path, start_url, extra_manifest, redact, split_ra
     hashed = [c for c, how in redact.items() if how == "hash"]
     salt = salt_for(out / STATE_DIRNAME) if hashed else b""
     schema = dataset_schema(dropped)
-    decode = JsonDecoder(schema)
     qa = _TableSink(tmp, "qa", schema, csv_schema(dropped),
                     splits=SplitWriters(tmp, schema, PARQUET_OPTIONS))
     flat = {name: _TableSink(tmp, name, flat_schema(name), flat_schema(name)) for name in NESTED}
@@ -317,25 +485,18 @@ def _write_set(out: Path, tmp: Path, start_url, extra_manifest, redact, split_ra
         signatures.save()  # valid whatever becomes of this export: keyed by the words alone
     finally:
         signatures.close()
+    batches = RecordBatches(schema, groups, split_ratios, hashed, salt)
     try:
-        for record, meta in iter_merged_records(out):
-            if meta.get("removed_at") and not keep_removed:
-                withdrawn += 1
+        for rows in _batches(iter_merged_rows(out), keep_removed):
+            withdrawn += rows.withdrawn
+            if not rows:
                 continue
-            row = dict(record)
-            row.update(meta)
-            row["dup_cluster"] = groups.get(record["qa_id"])
-            row["split"] = split_of(row["dup_cluster"] or record["qa_id"], split_ratios)
-            for column in hashed:
-                row[column] = hash_value(row.get(column), salt)
-            for column in dropped:
-                row.pop(column, None)
-            stats.add(row)
-            qa.add(decode(row),
-                   sum(len(row.get(c) or "") for c in LONG_TEXTS))
-            for name in NESTED:
-                for flat_row in flat_rows(name, record):
-                    flat[name].add(flat_row)
+            table, flat_tables = batches.tables(rows)
+            stats.add_table(table)
+            stats.see(max(str(meta["last_seen"]) for _, _, meta in rows))
+            qa.write(table)
+            for name, sink in flat.items():
+                sink.write(flat_tables[name])
     finally:
         qa.close()
         for sink in flat.values():

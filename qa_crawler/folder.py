@@ -20,8 +20,9 @@ from collections.abc import Iterator
 from qa_crawler.state import connect, iso, state_files, table_columns
 
 
-def iter_merged_records(out_dir: str | os.PathLike) -> Iterator[tuple[dict, dict]]:
-    """(record JSON, page meta) for every page of every worker, one per qa_id, ordered by qa_id.
+def iter_merged_rows(out_dir: str | os.PathLike) -> Iterator[tuple[str, str, dict]]:
+    """(qa_id, record JSON text, page meta) for every page of every worker, one per qa_id,
+    ordered by qa_id; the record is not decoded (the export reads a batch of texts at once).
 
     Streams a k-way merge of the workers' databases (each read in qa_id order), so memory does
     not grow with the number of pages. Where two workers stored the same qa_id, the most
@@ -39,8 +40,13 @@ def iter_merged_records(out_dir: str | os.PathLike) -> Iterator[tuple[dict, dict
     try:
         for qa_id, group in itertools.groupby(merged, key=lambda row: row[0]):
             rows = list(group)
+            if len(rows) == 1:
+                [latest] = rows
+                yield qa_id, latest[4], {"first_seen": latest[2], "last_seen": latest[1],
+                                         "changed_at": latest[3] or None, "removed_at": latest[5]}
+                continue
             latest = max(rows, key=lambda row: row[1])
-            yield json.loads(latest[4]), {
+            yield qa_id, latest[4], {
                 "first_seen": min(row[2] for row in rows),
                 "last_seen": latest[1],
                 "changed_at": max((row[3] for row in rows if row[3]), default=None),
@@ -50,6 +56,13 @@ def iter_merged_records(out_dir: str | os.PathLike) -> Iterator[tuple[dict, dict
         merged.close()  # before the connections its cursors read from
         for c in conns:
             c.close()
+
+
+def iter_merged_records(out_dir: str | os.PathLike) -> Iterator[tuple[dict, dict]]:
+    """(record JSON, page meta) for every page of every worker, one per qa_id, ordered by qa_id
+    (:func:`iter_merged_rows`, each record decoded)."""
+    for _, text, meta in iter_merged_rows(out_dir):
+        yield json.loads(text), meta
 
 
 def iter_merged_texts(out_dir: str | os.PathLike, fields: tuple[str, ...]

@@ -1,0 +1,142 @@
+"""The export reads each batch of stored records with pyarrow's JSON reader (no record decoded
+in Python); these tests hold it to the row-by-row reference (``RecordBatches.by_rows``, each
+record decoded, as the export did before) on records of every shape a crawl stores."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pyarrow as pa
+import pytest
+
+from pipelines.dataset import DatasetStats, RecordBatches
+from qa_crawler.record import dataset_schema
+from tests.conftest import PAGES
+
+META = {"first_seen": "2026-11-01T08:00:00+00:00", "last_seen": "2026-11-24T12:00:00.250000+00:00",
+        "changed_at": None, "removed_at": None}
+
+
+def _fixture_records() -> list[dict]:
+    records = []
+    for folder in sorted(PAGES.iterdir()):
+        expected = folder / "expected.json"
+        if expected.is_file():
+            record = json.loads(expected.read_text(encoding="utf-8"))
+            record.setdefault("crawled_at", "2026-11-24T12:00:00Z")
+            records.append(record)
+    return records
+
+
+def _shapes(base: dict) -> list[dict]:
+    """The same record with the values a crawl can store: nulls, empties, issues, odd text."""
+    out = []
+
+    def variant(**changes):
+        r = copy.deepcopy(base)
+        r.update(changes)
+        out.append(r)
+
+    variant(department=None, similar=[], related_topics=[])
+    variant(department="", parse_issues=["unreadable_date: answered_on '2016/13/45'",
+                                         "unreadable_date: asked_on 'x'", "no_reply"])
+    variant(asked_on=None, answered_on=None, asker_age_min=None, asker_age_max=None)
+    variant(asker_age_min=0, asker_age_max=0, http_status=304, warc_offset=2**40)
+    variant(question="=SUM(A1:A9)\n+1 line two\t\"quoted\", comma", answer="@mention\r\nnext")
+    variant(subject="日本語の質問 — émigré", asker_name="", more_info=None)
+    variant(similar=[{"qa_id": "9", "url": "https://doctorqna.com/en/article/9", "title": None,
+                      "question_excerpt": "", "doctor_name": None, "department": None,
+                      "answer_excerpt": None}],
+            related_topics=[{"topic": "Flu", "department": None, "url": None}] * 3)
+    variant(crawled_at="2026-11-24T12:00:00.123456Z", warc_file=None, warc_offset=None)
+    r = copy.deepcopy(base)  # keys a record of an older parser version lacks
+    for key in ("more_info", "related_topics", "parse_issues"):
+        r.pop(key, None)
+    out.append(r)
+    r = copy.deepcopy(base)
+    r["not_a_column"] = {"kept": "nowhere"}  # a key that is no column is left out
+    out.append(r)
+    return out
+
+
+def _rows(records) -> list[tuple[str, str, dict]]:
+    rows = []
+    for k, record in enumerate(records):
+        record = dict(record, qa_id=f"{k:06d}")
+        meta = dict(META)
+        if k % 3 == 0:
+            meta["changed_at"] = "2026-11-20T00:00:00+00:00"
+        if k % 7 == 0:
+            meta["removed_at"] = "2026-11-23T00:00:00+00:00"
+        rows.append((record["qa_id"], json.dumps(record, ensure_ascii=False, sort_keys=True),
+                     meta))
+    return rows
+
+
+def _batches(drop=frozenset(), hashed=()):
+    schema = dataset_schema(drop)
+    groups = {"000001": "000001", "000002": "000001", "000005": "000005", "000009": "000005"}
+    return RecordBatches(schema, groups, (("train", 0.8), ("validation", 0.1), ("test", 0.1)),
+                         list(hashed), b"salt")
+
+
+@pytest.fixture(scope="module")
+def rows():
+    records = _fixture_records()
+    assert len(records) >= 30  # every saved page's record
+    return _rows(records + _shapes(records[0]) + _shapes(records[-1]))
+
+
+@pytest.mark.parametrize("drop, hashed", [
+    (frozenset(), ()),
+    (frozenset({"asker_name", "similar"}), ("doctor_name", "subject")),
+], ids=["all columns", "dropped and hashed columns"])
+def test_columnar_batches_hold_the_same_values_as_records_decoded_one_by_one(rows, drop, hashed):
+    batches = _batches(drop, hashed)
+    table, flat = batches.columnar(rows)
+    ref_table, ref_flat = batches.by_rows(rows)
+    assert table.schema.equals(ref_table.schema, check_metadata=True)
+    for name in table.column_names:
+        assert table.column(name).to_pylist() == ref_table.column(name).to_pylist(), name
+    assert table.equals(ref_table)
+    for name, t in flat.items():
+        assert t.schema.equals(ref_flat[name].schema, check_metadata=True)
+        assert t.to_pylist() == ref_flat[name].to_pylist(), name
+        assert t.num_rows > 0
+    if hashed:
+        assert table.column("subject")[0].as_py() != json.loads(rows[0][1])["subject"]
+
+
+def test_a_batch_the_json_reader_refuses_is_read_record_by_record_with_the_same_values(rows):
+    batch = list(rows[:5])
+    record = json.loads(batch[2][1])
+    record["crawled_at"] = "2026-11-24T12:00:00"  # no zone: Arrow refuses, Python reads it as UTC
+    batch[2] = (batch[2][0], json.dumps(record), batch[2][2])
+    batches = _batches()
+    with pytest.raises(pa.ArrowInvalid):
+        batches.columnar(batch)
+    table, flat = batches.tables(batch)
+    assert (batches.columnar_batches, batches.row_batches) == (0, 1)
+    assert table.equals(batches.by_rows(batch)[0])
+    assert table.column("crawled_at")[2].as_py().isoformat() == "2026-11-24T12:00:00+00:00"
+    batches.tables(rows[:5])
+    assert (batches.columnar_batches, batches.row_batches) == (1, 1)
+
+
+def test_stats_of_a_table_are_those_of_its_rows_one_by_one(rows):
+    batches = _batches(hashed=("asker_name",))
+    table, _ = batches.columnar(rows)
+    by_table, by_row = DatasetStats(table.schema.names), DatasetStats(table.schema.names)
+    by_table.add_table(table.slice(0, 17))
+    by_table.add_table(table.slice(17))
+    by_table.see(max(meta["last_seen"] for _, _, meta in rows))
+    for qa_id, text, meta in rows:
+        row = dict(json.loads(text), **meta)
+        i = [r[0] for r in rows].index(qa_id)
+        row.update(dup_cluster=table.column("dup_cluster")[i].as_py(),
+                   split=table.column("split")[i].as_py(),
+                   asker_name=table.column("asker_name")[i].as_py())
+        by_row.add(row)
+    assert vars(by_table) == vars(by_row)
+    assert by_table.issue_rows >= 2 and by_table.by_department["(none)"] >= 4
