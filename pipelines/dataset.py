@@ -71,7 +71,7 @@ from pipelines.release import (
 from pipelines.dedup import (
     NUM_PERM, SHINGLE_WORDS, THRESHOLD, SignatureCache, near_duplicate_groups)
 from qa_crawler.state import STATE_DIRNAME, StorageError, file_system_cause, hold_lock
-from qa_crawler.folder import iter_merged_rows, iter_merged_texts, merged_failures, merged_runs
+from qa_crawler.folder import iter_merged_rows, iter_merged_signatures, merged_failures, merged_runs
 
 BATCH_ROWS = 2000
 # ... or fewer when the texts are long: a batch is copied several times on its way to Parquet
@@ -480,8 +480,7 @@ def _write_set(out: Path, tmp: Path, start_url, extra_manifest, redact, split_ra
     # split, so that no question has a near-copy in another split.
     signatures = SignatureCache(out / STATE_DIRNAME / SIGNATURES_FILE)
     try:
-        groups = near_duplicate_groups(iter_merged_texts(out, ("subject", "question")),
-                                       cache=signatures)
+        groups = near_duplicate_groups(iter_merged_signatures(out), cache=signatures)
         signatures.save()  # valid whatever becomes of this export: keyed by the words alone
     finally:
         signatures.close()

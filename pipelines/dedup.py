@@ -1,44 +1,38 @@
 """Near-duplicate questions: MinHash LSH groups, so that no question has a near-copy in another split.
 
-Each question (its subject and text, lower-cased, as word 5-shingles) gets a MinHash signature
-(datasketch, 64 permutations, computed in bulk); datasketch's LSH banding for Jaccard 0.8,
-done over one numpy array of the signatures, finds the candidate pairs, whose estimated
-similarity is checked before two questions join a group (union-find). Memory: some 300 bytes a
-question (the signatures, the ids) and one chunk's shingles; the cache is read and written a
-chunk at a time. A group's key is its smallest ``qa_id``: it changes only when the group's
-membership does, so a row's split (drawn from the key) stays the same across releases unless
-its group changes. (qa_id, text) pairs in, groups out.
+Each question (its subject and text, lower-cased, as word 5-shingles) has a MinHash signature
+(:mod:`qa_crawler.minhash`: datasketch's, 64 permutations), stored with its record when it was
+stored and computed here only for records stored before that; datasketch's LSH banding for
+Jaccard 0.8, done over one numpy array of the signatures, finds the candidate pairs, whose
+estimated similarity is checked before two questions join a group (union-find). Memory: some
+300 bytes a question (the signatures, the ids) and one chunk's shingles; the cache is read and
+written a chunk at a time. A group's key is its smallest ``qa_id``: it changes only when the
+group's membership does, so a row's split (drawn from the key) stays the same across releases
+unless its group changes. (qa_id, text[, signature]) in, groups out.
 
-Signatures are most of an export's time (20,000 questions: 5.5 of 13 s, profiled), and a
-question's signature depends only on its words: a :class:`SignatureCache` keeps them between
-exports, so a nightly export computes those of new and changed questions only.
+Computing signatures was most of an export's time (20,000 questions: 5.5 of 13 s, profiled);
+for records without a stored one a :class:`SignatureCache` keeps them between exports, so a
+nightly export computes those of new and changed questions only.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import re
 import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 
-THRESHOLD = 0.8
-NUM_PERM = 64
-SHINGLE_WORDS = 5
+from qa_crawler.minhash import (BANDS, NO_WORDS, NUM_PERM, PARAMS, ROWS, SCHEME, SEED,
+                                SHINGLE_WORDS, THRESHOLD, signatures, words as _words)
+
 CHUNK = 1000
-SEED = 1  # datasketch's default: the permutations every signature is made with
-# What a cached signature depends on besides the words: another setting, another signature.
-SCHEME = "affine32"  # datasketch 2's permutation scheme (the signatures' meaning)
-PARAMS = f"minhash/{SCHEME}/{NUM_PERM}/{SHINGLE_WORDS}/{SEED}"
-_WORD = re.compile(r"\w+")
-
-
-def _words(text: str) -> list[str]:
-    return _WORD.findall(text.lower())
+__all__ = ["BANDS", "NUM_PERM", "PARAMS", "ROWS", "SCHEME", "SEED", "SHINGLE_WORDS",
+           "THRESHOLD", "SignatureCache", "near_duplicate_groups"]
 
 
 def _shingles(words: list[str]) -> set[bytes]:
+    """The shingle set of a question's words (what datasketch's MinHash of it is made of)."""
     if len(words) < SHINGLE_WORDS:
         return {" ".join(words).encode()} if words else set()
     return {" ".join(words[i:i + SHINGLE_WORDS]).encode()
@@ -124,56 +118,73 @@ class SignatureCache:
             self._tmp.unlink(missing_ok=True)
 
 
-def near_duplicate_groups(items: Iterable[tuple[str, str | None]],
-                          threshold: float = THRESHOLD,
+def near_duplicate_groups(items: Iterable[tuple], threshold: float = THRESHOLD,
                           cache: SignatureCache | None = None) -> dict[str, str]:
     """``{qa_id: group key}`` for every question that has at least one near-copy; a question
-    without one is not in the result. With ``cache``, known signatures are reused and the
-    cache is given this run's (the caller saves it).
+    without one is not in the result. ``items`` are ``(qa_id, text)`` or ``(qa_id, text,
+    stored signature)``: a stored signature (:mod:`qa_crawler.minhash`, of these parameters) is
+    used as it is, the others are computed from the text; with ``cache``, known signatures are
+    reused and the cache is given this run's computed ones (the caller saves it).
 
     The LSH is datasketch's (its bands and rows for ``threshold``, a candidate pair shares a
     band's values exactly, a pair joins when its estimated Jaccard similarity reaches
     ``threshold``) done over one array of signatures: 256 bytes a question, where
     ``MinHashLSH``'s dictionaries and objects cost some 4 KB (memory grew with the dataset)."""
     import numpy as np
-    from datasketch import MinHash, MinHashLSH
 
+    if threshold != THRESHOLD:  # other bands and rows: datasketch's choice for that threshold
+        from datasketch import MinHashLSH
+
+        lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
+        bands, rows = lsh.b, lsh.r
+    else:
+        bands, rows = BANDS, ROWS
     ids: list[str] = []
     blocks: list[np.ndarray] = []
-    chunk: list[tuple[str, list[str]]] = []
+    chunk: list[tuple[str, list[str] | None, bytes | None]] = []
+    signature_bytes = NUM_PERM * 4
 
     def flush() -> None:
-        keys = [SignatureCache.key(words) for _, words in chunk] if cache is not None else []
-        known = cache.lookup(keys) if cache is not None else {}
-        todo = [i for i in range(len(chunk)) if not keys or keys[i] not in known]
+        todo = [i for i, (_, _, stored) in enumerate(chunk) if stored is None]
+        keys = {i: SignatureCache.key(chunk[i][1]) for i in todo} if cache is not None else {}
+        known = cache.lookup(list(keys.values())) if cache is not None else {}
         block = np.empty((len(chunk), NUM_PERM), dtype=np.uint32)
-        if todo:
-            computed = MinHash.bulk([_shingles(chunk[i][1]) for i in todo], num_perm=NUM_PERM,
-                                    scheme=SCHEME)
-            for i, m in zip(todo, computed):
-                block[i] = m.hashvalues
-        for i, key in enumerate(keys):
-            if key in known:
-                block[i] = np.frombuffer(known[key], np.uint32)
+        compute = [i for i in todo if keys.get(i) not in known]
+        if compute:
+            block[compute] = signatures([chunk[i][1] for i in compute])
+        for i, (_, _, stored) in enumerate(chunk):
+            if stored is not None:
+                block[i] = np.frombuffer(stored, "<u4")
+            elif i in keys and keys[i] in known:
+                block[i] = np.frombuffer(known[keys[i]], "<u4")
         if cache is not None:
-            cache.put_many([(key, block[i].tobytes()) for i, key in enumerate(keys)])
-        ids.extend(qa_id for qa_id, _ in chunk)
+            cache.put_many([(key, block[i].astype("<u4").tobytes()) for i, key in keys.items()])
+        ids.extend(qa_id for qa_id, _, _ in chunk)
         blocks.append(block)
         chunk.clear()
 
-    for qa_id, text in items:
-        words = _words(text or "")
-        if words:
-            chunk.append((qa_id, words))
-            if len(chunk) >= CHUNK:
-                flush()
+    for item in items:
+        qa_id, text = item[0], item[1]
+        stored = item[2] if len(item) > 2 else None
+        if stored is not None and len(stored) != signature_bytes:
+            if stored == NO_WORDS:
+                continue
+            stored = None  # not a signature of these parameters: computed again
+        if stored is None:
+            ws = _words(text or "")
+            if not ws:
+                continue
+            chunk.append((qa_id, ws, None))
+        else:
+            chunk.append((qa_id, None, stored))
+        if len(chunk) >= CHUNK:
+            flush()
     if chunk:
         flush()
     if len(ids) < 2:
         return {}
-    signatures = np.concatenate(blocks)
+    matrix = np.concatenate(blocks)
     del blocks
-    lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)  # only for its bands and rows
     parent = np.arange(len(ids))
 
     def root(x: int) -> int:
@@ -182,8 +193,8 @@ def near_duplicate_groups(items: Iterable[tuple[str, str | None]],
             x = parent[x]
         return x
 
-    for band in range(lsh.b):
-        values = np.ascontiguousarray(signatures[:, band * lsh.r:(band + 1) * lsh.r])
+    for band in range(bands):
+        values = np.ascontiguousarray(matrix[:, band * rows:(band + 1) * rows])
         _, bucket = np.unique(values, axis=0, return_inverse=True)
         bucket = bucket.ravel()
         order = np.argsort(bucket, kind="stable")
@@ -195,7 +206,7 @@ def near_duplicate_groups(items: Iterable[tuple[str, str | None]],
             members = order[start:start + size]
             for n, i in enumerate(members[:-1]):
                 others = members[n + 1:]
-                agree = np.count_nonzero(signatures[others] == signatures[i], axis=1)
+                agree = np.count_nonzero(matrix[others] == matrix[i], axis=1)
                 for j in others[agree / np.float64(NUM_PERM) >= threshold]:
                     a, b = root(i), root(j)
                     if a != b:

@@ -18,6 +18,7 @@ from pathlib import Path
 from qa_crawler import settings as project_settings
 from qa_crawler import stats as keys
 from qa_crawler.fetched import Fetch, parse_fetched
+from qa_crawler.minhash import signature_of
 from qa_crawler.parsers.doctorqna import PARSER_VERSION, NotQAPage
 from qa_crawler.record import to_json_dict
 from qa_crawler.state import (
@@ -50,8 +51,9 @@ def article_url_pattern(out_dir: Path) -> str:
 
 
 def _parse_chunk(task: tuple[str, str, list[int], str]
-                 ) -> list[tuple[dict | None, str, str | None]]:
-    """Parse the responses at ``offsets`` of one WARC file (runs in a worker process)."""
+                 ) -> list[tuple[dict | None, str, str | None, bytes | None]]:
+    """Parse the responses at ``offsets`` of one WARC file (runs in a worker process): (record,
+    URL, why it is not a Q&A page, the question's MinHash signature)."""
     out_dir, name, offsets, id_pattern = task
     results = []
     for stored in read_many(out_dir, name, offsets):
@@ -61,9 +63,10 @@ def _parse_chunk(task: tuple[str, str, list[int], str]
         try:
             page = parse_fetched(stored.body, fetch, id_pattern=id_pattern)
         except NotQAPage as exc:
-            results.append((None, stored.url, exc.reason))
+            results.append((None, stored.url, exc.reason, None))
             continue
-        results.append((to_json_dict(page.record), stored.url, None))
+        record = to_json_dict(page.record)
+        results.append((record, stored.url, None, signature_of(record)))
     return results
 
 
@@ -95,7 +98,7 @@ def rebuild(out_dir: str | os.PathLike, *, workers: int | None = None,
                   for i in range(0, len(offsets), CHUNK)]
 
     workers = workers or os.cpu_count() or 1
-    records: dict[str, dict] = {}
+    records: dict[str, tuple[dict, bytes]] = {}
     not_qa = 0
     done = 0
     if workers == 1:
@@ -106,14 +109,14 @@ def rebuild(out_dir: str | os.PathLike, *, workers: int | None = None,
         results = pool.map(_parse_chunk, tasks)
     try:
         for chunk in results:
-            for record, _url, _reason in chunk:
+            for record, _url, _reason, signature in chunk:
                 done += 1
                 if record is None:
                     not_qa += 1
                     continue
                 prev = records.get(record["qa_id"])
-                if prev is None or record["crawled_at"] >= prev["crawled_at"]:
-                    records[record["qa_id"]] = record
+                if prev is None or record["crawled_at"] >= prev[0]["crawled_at"]:
+                    records[record["qa_id"]] = (record, signature)
             if progress:
                 progress(done, len(pages))
     finally:
@@ -124,9 +127,9 @@ def rebuild(out_dir: str | os.PathLike, *, workers: int | None = None,
     if not states:
         states = [CrawlState(out)]
     try:
-        for record in records.values():
-            if not any(s.replace_record(record) for s in states):
-                states[0].replace_record(record, insert=True)
+        for record, signature in records.values():
+            if not any(s.replace_record(record, signature=signature) for s in states):
+                states[0].replace_record(record, insert=True, signature=signature)
         if set_aside_files:
             # The frontier went with the damaged file: the stored records' links make it again.
             for s in states:

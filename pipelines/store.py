@@ -98,7 +98,8 @@ class StorePipeline:
         if isinstance(item, FetchedPage):
             fetch = item.fetch
             return state.upsert(item.stored or to_json_dict(item.record), key, etag=fetch.etag,
-                                last_modified=fetch.last_modified, seen_at=fetch.fetched_at)
+                                last_modified=fetch.last_modified, seen_at=fetch.fetched_at,
+                                signature=item.signature if item.stored else None)
         if isinstance(item, NotModified):
             state.touch(key)
             return "touched"

@@ -72,13 +72,15 @@ class FetchedPage(Outcome):
     without URLs to finish).
 
     ``stored`` is the record's JSON form once the validation pipeline has checked it (the store
-    writes that, not a second conversion).
+    writes that, not a second conversion); ``signature`` its question's MinHash, when the page
+    worker computed it (else the store does).
     """
 
     record: QARecord
     fetch: Fetch
     missing: tuple[str, ...] = ()
     stored: dict | None = None
+    signature: bytes | None = field(default=None, repr=False)
 
     @property
     def key(self) -> str:

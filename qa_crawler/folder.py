@@ -69,14 +69,38 @@ def iter_merged_texts(out_dir: str | os.PathLike, fields: tuple[str, ...]
                       ) -> Iterator[tuple[str, str]]:
     """(qa_id, the record's ``fields`` joined by a space) of every page, the most recently seen
     copy where workers overlap, ordered by qa_id; read by SQLite (no record is decoded here)."""
+    for qa_id, text, _ in _merged_questions(out_dir, fields, None):
+        yield qa_id, text
+
+
+def iter_merged_signatures(out_dir: str | os.PathLike) -> Iterator[tuple[str, str | None,
+                                                                         bytes | None]]:
+    """(qa_id, question text, stored MinHash signature) of every page as
+    :func:`iter_merged_texts` merges them; the text is read only where no signature of the
+    current parameters (:data:`qa_crawler.minhash.PARAMS`) is stored (None then stands for it)."""
+    from qa_crawler.minhash import PARAMS, TEXT_FIELDS
+
+    return _merged_questions(out_dir, TEXT_FIELDS, PARAMS)
+
+
+def _merged_questions(out_dir, fields, params):
     conns = [sqlite3.connect(f"file:{p}?mode=ro", uri=True) for p in state_files(out_dir)]
     extract = " || ' ' || ".join(f"coalesce(json_extract(record, '$.{f}'), '')" for f in fields)
-    streams = [c.execute(f"SELECT qa_id, last_seen, {extract} FROM pages ORDER BY qa_id")
-               for c in conns]
+    streams = []
+    for c in conns:
+        if params is not None and "minhash" in table_columns(c, "pages"):
+            fresh = "minhash_params = ? AND minhash IS NOT NULL"
+            query = (f"SELECT qa_id, last_seen, CASE WHEN {fresh} THEN NULL ELSE {extract} END,"
+                     f" CASE WHEN {fresh} THEN minhash END FROM pages ORDER BY qa_id")
+            streams.append(c.execute(query, (params, params)))
+        else:
+            streams.append(c.execute(f"SELECT qa_id, last_seen, {extract}, NULL FROM pages"
+                                     " ORDER BY qa_id"))
     merged = heapq.merge(*streams)
     try:
         for qa_id, group in itertools.groupby(merged, key=lambda row: row[0]):
-            yield qa_id, max(group, key=lambda row: row[1])[2]
+            latest = max(group, key=lambda row: row[1])
+            yield qa_id, latest[2], latest[3]
     finally:
         merged.close()
         for c in conns:

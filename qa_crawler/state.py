@@ -42,7 +42,9 @@ CREATE TABLE IF NOT EXISTS pages (
     changed_at TEXT,
     etag TEXT,
     last_modified TEXT,
-    removed_at TEXT
+    removed_at TEXT,
+    minhash BLOB,
+    minhash_params TEXT
 );
 CREATE TABLE IF NOT EXISTS urls (
     url TEXT PRIMARY KEY,
@@ -266,6 +268,9 @@ class CrawlState:
         columns = table_columns(self.db, "pages")
         if "removed_at" not in columns:
             self.db.execute("ALTER TABLE pages ADD COLUMN removed_at TEXT")
+        if "minhash" not in columns:  # older records get theirs at the next export
+            self.db.execute("ALTER TABLE pages ADD COLUMN minhash BLOB")
+            self.db.execute("ALTER TABLE pages ADD COLUMN minhash_params TEXT")
         if "content_sha256" in columns:  # the change key's name before it said what it is
             self.db.execute("ALTER TABLE pages RENAME COLUMN content_sha256 TO change_key")
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
@@ -370,8 +375,11 @@ class CrawlState:
         return (row[0], row[1]) if row else (None, None)
 
     def upsert(self, record_json: dict, fetched_url: str, *, etag: str | None = None,
-               last_modified: str | None = None, seen_at: dt.datetime | None = None) -> str:
-        """Store one record; returns 'new', 'changed' or 'unchanged' (by content of the record)."""
+               last_modified: str | None = None, seen_at: dt.datetime | None = None,
+               signature: bytes | None = None) -> str:
+        """Store one record; returns 'new', 'changed' or 'unchanged' (by content of the record).
+        ``signature`` is its question's MinHash (:func:`qa_crawler.minhash.signature_of`, which
+        computes it when not given), written with a new or changed record for the export."""
         seen = iso(seen_at or utcnow())
         qa_id = record_json["qa_id"]
         body = json.dumps(record_json, ensure_ascii=False, sort_keys=True)
@@ -384,9 +392,10 @@ class CrawlState:
                 outcome = "new"
                 self.db.execute(
                     "INSERT INTO pages (qa_id, url, fetched_url, record, change_key, first_seen,"
-                    " last_seen, changed_at, etag, last_modified) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    " last_seen, changed_at, etag, last_modified, minhash, minhash_params)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                     (qa_id, record_json["url"], fetched_url, body, digest, seen, seen, None, etag,
-                     last_modified),
+                     last_modified, *_signature(record_json, signature)),
                 )
             elif row[0] == digest:
                 outcome = "unchanged"
@@ -400,9 +409,9 @@ class CrawlState:
                 self.db.execute(
                     "UPDATE pages SET url = ?, fetched_url = ?, record = ?, change_key = ?,"
                     " last_seen = ?, changed_at = ?, etag = ?, last_modified = ?,"
-                    " removed_at = NULL WHERE qa_id = ?",
+                    " removed_at = NULL, minhash = ?, minhash_params = ? WHERE qa_id = ?",
                     (record_json["url"], fetched_url, body, digest, seen, seen, etag,
-                     last_modified, qa_id),
+                     last_modified, *_signature(record_json, signature), qa_id),
                 )
             self.db.execute(
                 "INSERT INTO urls (url, qa_id, fetched_at) VALUES (?, ?, ?) ON CONFLICT(url) DO"
@@ -412,24 +421,28 @@ class CrawlState:
             self.db.execute("DELETE FROM failures WHERE url = ?", (fetched_url,))
         return outcome
 
-    def replace_record(self, record_json: dict, *, insert: bool = False) -> bool:
+    def replace_record(self, record_json: dict, *, insert: bool = False,
+                       signature: bytes | None = None) -> bool:
         """Replace a stored record by a re-parse of the same page (``rebuild``), keeping its
         history; with ``insert`` a page not stored yet is added. Returns whether a row was written.
+        ``signature`` as for :meth:`upsert`.
         """
         body = json.dumps(record_json, ensure_ascii=False, sort_keys=True)
+        minhash = _signature(record_json, signature)
         with self.transaction():
             cur = self.db.execute(
-                "UPDATE pages SET record = ?, change_key = ? WHERE qa_id = ?",
-                (body, content_key(record_json), record_json["qa_id"]),
+                "UPDATE pages SET record = ?, change_key = ?, minhash = ?, minhash_params = ?"
+                " WHERE qa_id = ?",
+                (body, content_key(record_json), *minhash, record_json["qa_id"]),
             )
             if cur.rowcount or not insert:
                 return bool(cur.rowcount)
             seen = record_json.get("crawled_at") or iso(utcnow())
             self.db.execute(
                 "INSERT INTO pages (qa_id, url, fetched_url, record, change_key, first_seen,"
-                " last_seen) VALUES (?,?,?,?,?,?,?)",
+                " last_seen, minhash, minhash_params) VALUES (?,?,?,?,?,?,?,?,?)",
                 (record_json["qa_id"], record_json["url"], record_json["url"], body,
-                 content_key(record_json), seen, seen),
+                 content_key(record_json), seen, seen, *minhash),
             )
             # ... and its URL as fetched, so that the next crawl does not fetch it again.
             self.db.execute(
@@ -519,6 +532,13 @@ class CrawlState:
 def _record_links(record_json: dict) -> list[str]:
     return [entry["url"] for key in ("similar", "related_topics")
             for entry in record_json.get(key) or () if entry.get("url")]
+
+
+def _signature(record_json: dict, given: bytes | None) -> tuple[bytes, str]:
+    """The (minhash, minhash_params) columns of a record being written."""
+    from qa_crawler.minhash import PARAMS, signature_of
+
+    return (signature_of(record_json) if given is None else given), PARAMS
 
 
 def content_key(record_json: dict) -> str:

@@ -29,6 +29,7 @@ import sys
 from dataclasses import dataclass
 
 from qa_crawler.fetched import Fetch, FetchedPage, read_fetched
+from qa_crawler.minhash import signature_of
 from qa_crawler.routes import Routes
 
 logger = logging.getLogger(__name__)
@@ -53,17 +54,21 @@ class PageReader:
     """What the worker does with one page; the same object reads in the crawler's process when
     there is no worker (for tests, and as the reference of what the worker returns)."""
 
-    def __init__(self, routes: Routes):
+    def __init__(self, routes: Routes, *, signatures: bool = False):
         from pipelines.validate import JsonChecker
 
         self.routes = routes
         self.check = JsonChecker()
+        # In the worker, the question's MinHash too: the store, in the crawler, then has it.
+        self.signatures = signatures
 
     def __call__(self, body: bytes, fetch: Fetch) -> PageReading:
         reading = read_fetched(body, fetch, id_pattern=self.routes.id_pattern)
         page = reading.page
         if page is not None:
             page.stored = self.check(page.record)
+            if page.stored is not None and self.signatures:
+                page.signature = signature_of(page.stored)
         return PageReading(page, reading.not_qa, self.routes.links(reading.links))
 
 
@@ -98,7 +103,7 @@ def serve() -> None:
     stream = sock.makefile("rb", buffering=1 << 20)
     path, routes = read_frame(stream)
     sys.path[:] = path
-    read = PageReader(routes)
+    read = PageReader(routes, signatures=True)
     while True:
         try:
             seq, body, fetch = read_frame(stream)

@@ -96,3 +96,86 @@ def test_an_export_that_fails_leaves_the_cache_as_it_was(tmp_path):
     failing.close()
     assert len(SignatureCache(path)) == 1
     assert not (tmp_path / "near-duplicates.sqlite.tmp").exists()
+
+
+def test_the_signatures_are_datasketchs_minhash_of_the_shingle_set():
+    from datasketch import MinHash, MinHashLSH
+
+    from qa_crawler.minhash import BANDS, ROWS, THRESHOLD, signature_of, signatures
+
+    texts = [t for _, t in _questions(120, 5) if t and _words(t)] + [
+        "one", "two words", "four words in all", "exactly five words right here",
+        "Ünïcödé Wörds — 中文 字 déjà vu, naïve café façade; ÆØÅ æøå",
+        " ".join(["again"] * 40),  # the same shingle over and over: a set of one
+        "\n".join(f"line {k} of a long question" for k in range(400)),
+    ]
+    word_lists = [_words(t) for t in texts]
+    ours = signatures(word_lists)
+    theirs = MinHash.bulk([_shingles(w) for w in word_lists], num_perm=NUM_PERM, scheme=SCHEME)
+    assert ours.shape == (len(texts), NUM_PERM)
+    assert all((ours[i] == m.hashvalues).all() for i, m in enumerate(theirs))
+    assert signature_of({"subject": texts[0], "question": None}) == ours[0].tobytes()
+    assert signature_of({"subject": "", "question": "  ?! "}) == b""  # no words: no signature
+    lsh = MinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM)
+    assert (BANDS, ROWS) == (lsh.b, lsh.r)
+
+
+def _state_of(out, items, stored=True):
+    from qa_crawler.state import CrawlState
+
+    state = CrawlState(out)
+    for qa_id, text in items:
+        record = {"qa_id": qa_id, "url": f"https://doctorqna.com/en/article/{qa_id}",
+                  "subject": None, "question": text}
+        state.upsert(record, record["url"])
+    if not stored:  # a folder whose records were stored before signatures were
+        state.db.execute("UPDATE pages SET minhash = NULL, minhash_params = NULL")
+    state.close()
+
+
+def test_an_export_reads_the_signatures_stored_with_the_records_and_computes_none(
+        tmp_path, monkeypatch):
+    from pipelines import dedup
+    from qa_crawler.folder import iter_merged_signatures
+
+    items = _questions(150, 9)
+    expected = near_duplicate_groups(items)
+    _state_of(tmp_path / "stored", items)
+    _state_of(tmp_path / "older", items, stored=False)
+    older = list(iter_merged_signatures(tmp_path / "older"))
+    assert all(sig is None and text is not None for _, text, sig in older)
+    assert near_duplicate_groups(older) == expected  # computed from the texts
+
+    def refuse(lists):
+        raise AssertionError(f"computed {len(lists)} signatures that were stored")
+
+    monkeypatch.setattr(dedup, "signatures", refuse)
+    stored = list(iter_merged_signatures(tmp_path / "stored"))
+    assert all(text is None and sig is not None for _, text, sig in stored)
+    assert near_duplicate_groups(stored) == expected
+
+
+def test_a_record_whose_question_changed_gets_a_new_signature_and_other_parameters_none(
+        tmp_path):
+    import sqlite3
+
+    from qa_crawler.folder import iter_merged_signatures
+    from qa_crawler.minhash import signature_of
+    from qa_crawler.state import CrawlState
+
+    state = CrawlState(tmp_path)
+    record = {"qa_id": "1", "url": "https://doctorqna.com/en/article/1", "subject": "Knee",
+              "question": "my knee hurts when I climb the stairs"}
+    state.upsert(record, record["url"])
+    first = state.db.execute("SELECT minhash FROM pages").fetchone()[0]
+    assert first == signature_of(record)
+    assert state.upsert(dict(record, question="now my hip hurts too"), record["url"]) == "changed"
+    second = state.db.execute("SELECT minhash FROM pages").fetchone()[0]
+    assert second != first and second == signature_of(dict(record, question="now my hip hurts too"))
+    state.close()
+    db = sqlite3.connect(tmp_path / ".qa-crawler" / "state-main.sqlite")
+    db.execute("UPDATE pages SET minhash_params = 'minhash/affine32/128/5/1'")
+    db.commit()
+    db.close()
+    [(qa_id, text, sig)] = iter_merged_signatures(tmp_path)
+    assert (qa_id, text, sig) == ("1", "Knee now my hip hurts too", None)  # computed again
