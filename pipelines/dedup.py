@@ -185,14 +185,7 @@ def near_duplicate_groups(items: Iterable[tuple], threshold: float = THRESHOLD,
         return {}
     matrix = np.concatenate(blocks)
     del blocks
-    parent = np.arange(len(ids))
-
-    def root(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
+    edges: list[tuple[np.ndarray, np.ndarray]] = []
     for band in range(bands):
         values = np.ascontiguousarray(matrix[:, band * rows:(band + 1) * rows])
         _, bucket = np.unique(values, axis=0, return_inverse=True)
@@ -201,22 +194,68 @@ def near_duplicate_groups(items: Iterable[tuple], threshold: float = THRESHOLD,
         ranked = bucket[order]
         starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])
         sizes = np.diff(np.r_[starts, len(order)])
-        shared = sizes > 1  # buckets of one question hold no pair
-        for start, size in zip(starts[shared], sizes[shared]):
-            members = order[start:start + size]
-            for n, i in enumerate(members[:-1]):
-                others = members[n + 1:]
-                agree = np.count_nonzero(matrix[others] == matrix[i], axis=1)
-                for j in others[agree / np.float64(NUM_PERM) >= threshold]:
-                    a, b = root(i), root(j)
-                    if a != b:
-                        parent[max(a, b)] = min(a, b)
-    groups: dict[int, list[int]] = {}
-    for i in np.flatnonzero(parent != np.arange(len(ids))):
-        groups.setdefault(root(i), [root(i)]).append(i)
-    result = {}
-    for members in groups.values():
-        names = [ids[i] for i in members]
+        # Every pair of a bucket (a bucket of one holds none), checked in bulk for buckets of
+        # the same size; a large bucket member by member (its pairs would not fit at once).
+        for size in np.unique(sizes[sizes > 1]):
+            first = starts[sizes == size]
+            if size <= LARGE_BUCKET:
+                left, right = np.triu_indices(size, k=1)
+                members = order[first[:, None] + np.arange(size)]
+                for lo in range(0, len(members), max(1, PAIRS_AT_ONCE // len(left))):
+                    part = members[lo:lo + max(1, PAIRS_AT_ONCE // len(left))]
+                    i, j = part[:, left].ravel(), part[:, right].ravel()
+                    edges.append(_accepted(matrix, i, j, threshold))
+                continue
+            for start in first:
+                members = order[start:start + size]
+                for n in range(size - 1):
+                    j = members[n + 1:]
+                    edges.append(_accepted(matrix, np.full(len(j), members[n]), j, threshold))
+    labels = _components(len(ids), edges)
+    grouped = np.flatnonzero(np.bincount(labels, minlength=len(ids))[labels] > 1)
+    result: dict[str, str] = {}
+    by_label: dict[int, list[str]] = {}
+    for i in grouped[np.argsort(labels[grouped], kind="stable")]:
+        by_label.setdefault(int(labels[i]), []).append(ids[i])
+    for names in by_label.values():
         key = min(names)  # the smallest id leads: a group's key stays as long as its members
         result.update(dict.fromkeys(names, key))
     return result
+
+
+LARGE_BUCKET = 64  # a bucket larger than this is checked member by member
+PAIRS_AT_ONCE = 1 << 16  # pairs compared at once (64 values each)
+
+
+def _accepted(matrix, i, j, threshold: float):
+    """The pairs (i, j) whose estimated Jaccard similarity reaches ``threshold``."""
+    import numpy as np
+
+    agree = np.count_nonzero(matrix[i] == matrix[j], axis=1)
+    keep = agree / np.float64(NUM_PERM) >= threshold
+    return i[keep], j[keep]
+
+
+def _components(n: int, edges):
+    """Each node's connected component, as its smallest member's index (label propagation
+    with pointer jumping, in numpy: union-find's result without a Python loop per pair)."""
+    import numpy as np
+
+    labels = np.arange(n)
+    if not edges:
+        return labels
+    i = np.concatenate([e[0] for e in edges]).astype(np.int64)
+    j = np.concatenate([e[1] for e in edges]).astype(np.int64)
+    while True:
+        low = np.minimum(labels[i], labels[j])
+        new = labels.copy()
+        np.minimum.at(new, i, low)
+        np.minimum.at(new, j, low)
+        while True:  # every label to its label's label, until they settle
+            jumped = new[new]
+            if np.array_equal(jumped, new):
+                break
+            new = jumped
+        if np.array_equal(new, labels):
+            return labels
+        labels = new

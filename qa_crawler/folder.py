@@ -20,9 +20,9 @@ from collections.abc import Iterator
 from qa_crawler.state import connect, iso, state_files, table_columns
 
 
-def iter_merged_rows(out_dir: str | os.PathLike) -> Iterator[tuple[str, str, dict]]:
-    """(qa_id, record JSON text, page meta) for every page of every worker, one per qa_id,
-    ordered by qa_id; the record is not decoded (the export reads a batch of texts at once).
+def iter_merged_rows(out_dir: str | os.PathLike) -> Iterator[tuple[str, bytes, dict]]:
+    """(qa_id, record JSON as UTF-8 bytes, page meta) for every page of every worker, one per
+    qa_id, ordered by qa_id; the record is not decoded (the export reads a batch at once).
 
     Streams a k-way merge of the workers' databases (each read in qa_id order), so memory does
     not grow with the number of pages. Where two workers stored the same qa_id, the most
@@ -31,20 +31,21 @@ def iter_merged_rows(out_dir: str | os.PathLike) -> Iterator[tuple[str, str, dic
     conns = [connect(p, read_only=True) for p in state_files(out_dir)]
     streams = [
         # A worker's file from before removed_at has none (it is migrated when it next runs).
-        c.execute("SELECT qa_id, last_seen, first_seen, changed_at, record, "
+        c.execute("SELECT qa_id, last_seen, first_seen, changed_at, CAST(record AS BLOB), "
                   + ("removed_at" if "removed_at" in table_columns(c, "pages") else "NULL")
                   + " FROM pages ORDER BY qa_id")
         for c in conns
     ]
-    merged = heapq.merge(*streams)
+    # One worker's file holds each qa_id once: its rows need no merge.
+    merged = heapq.merge(*streams) if len(streams) > 1 else None
     try:
+        if merged is None:
+            for row in (streams[0] if streams else ()):
+                yield row[0], row[4], {"first_seen": row[2], "last_seen": row[1],
+                                       "changed_at": row[3] or None, "removed_at": row[5]}
+            return
         for qa_id, group in itertools.groupby(merged, key=lambda row: row[0]):
             rows = list(group)
-            if len(rows) == 1:
-                [latest] = rows
-                yield qa_id, latest[4], {"first_seen": latest[2], "last_seen": latest[1],
-                                         "changed_at": latest[3] or None, "removed_at": latest[5]}
-                continue
             latest = max(rows, key=lambda row: row[1])
             yield qa_id, latest[4], {
                 "first_seen": min(row[2] for row in rows),
@@ -53,7 +54,8 @@ def iter_merged_rows(out_dir: str | os.PathLike) -> Iterator[tuple[str, str, dic
                 "removed_at": latest[5],
             }
     finally:
-        merged.close()  # before the connections its cursors read from
+        if merged is not None:
+            merged.close()  # before the connections its cursors read from
         for c in conns:
             c.close()
 

@@ -179,3 +179,24 @@ def test_a_record_whose_question_changed_gets_a_new_signature_and_other_paramete
     db.close()
     [(qa_id, text, sig)] = iter_merged_signatures(tmp_path)
     assert (qa_id, text, sig) == ("1", "Knee now my hip hurts too", None)  # computed again
+
+
+def test_buckets_of_every_size_give_the_groups_datasketchs_index_finds():
+    # Buckets from 2 to past LARGE_BUCKET members, copies edited so that some pairs of a
+    # bucket pass the threshold and some do not: bulk and member-by-member checks agree.
+    from pipelines.dedup import LARGE_BUCKET
+
+    rng = random.Random(4)
+    vocab = [f"v{i}" for i in range(300)]
+    items = []
+    for k, copies in enumerate([2, 3, 9, 40, LARGE_BUCKET, LARGE_BUCKET + 30]):
+        base = [rng.choice(vocab) for _ in range(50)]
+        for c in range(copies):
+            edited = list(base)
+            for _ in range(rng.choice([0, 0, 1, 3, 8])):
+                edited[rng.randrange(30, 50)] = rng.choice(vocab)  # the first bands stay shared
+            items.append((f"b{k}-{c:03d}", " ".join(edited)))
+    rng.shuffle(items)
+    expected = _reference_groups(items)
+    assert near_duplicate_groups(items) == expected
+    assert len(set(expected.values())) >= 4 and len(expected) < len(items)  # some pairs fail
