@@ -99,7 +99,8 @@ class StorePipeline:
             fetch = item.fetch
             return state.upsert(item.stored or to_json_dict(item.record), key, etag=fetch.etag,
                                 last_modified=fetch.last_modified, seen_at=fetch.fetched_at,
-                                signature=item.signature if item.stored else None)
+                                signature=item.signature if item.stored else None,
+                                encoded=item.encoded if item.stored else None)
         if isinstance(item, NotModified):
             state.touch(key)
             return "touched"

@@ -432,7 +432,7 @@ def cmd_rebuild(args) -> int:
     for path in info.get("damaged_state_set_aside") or ():
         print(f"qa-crawler: the damaged crawl state was set aside as {path}; the pages' history "
               "(first seen, runs) starts again from the raw pages")
-    report = _write_report(Path(args.dir), "rebuild")
+    report = _report_after(Path(args.dir), "rebuild")
     if report is not None:
         print(f"qa-crawler: report: {report}")
     return EXIT_OK
@@ -569,6 +569,29 @@ def cmd_demo(args) -> int:
                 return EXIT_CANNOT_RUN
         print(f"The report (charts; open it in a browser): {report}")
     return code
+
+
+def _report_after(folder: Path, command: str):
+    """The report after a command that wrote the dataset: drawn by ``qa-crawler report`` in a
+    process of its own when ``QA_REPORT_BACKGROUND`` (the command ends once the dataset is
+    written, as a crawl does), else now. What to print of it, or None after saying why not."""
+    from qa_crawler.settings import QA_REPORT_BACKGROUND
+
+    if QA_REPORT_BACKGROUND:
+        from pipelines.report import REPORT_NAME
+        from qa_crawler.apart import qa_crawler_command, start_detached
+        from qa_crawler.state import STATE_DIRNAME
+
+        log = folder / STATE_DIRNAME / "report.log"
+        try:
+            start_detached(qa_crawler_command("report", str(folder)), log)
+        except OSError as exc:
+            print(f"qa-crawler {command}: could not start drawing the report in the background "
+                  f"({exc}); drawing it now", file=sys.stderr)
+        else:
+            return (f"{(folder / REPORT_NAME).resolve()} (being drawn in the background, log "
+                    f"{log}; `qa-crawler report {folder}` draws it now)")
+    return _write_report(folder, command)
 
 
 def _write_report(folder, command: str):

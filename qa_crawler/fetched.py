@@ -72,8 +72,9 @@ class FetchedPage(Outcome):
     without URLs to finish).
 
     ``stored`` is the record's JSON form once the validation pipeline has checked it (the store
-    writes that, not a second conversion); ``signature`` its question's MinHash, when the page
-    worker computed it (else the store does).
+    writes that, not a second conversion); ``signature`` its question's MinHash and
+    ``encoded`` its stored text and change key (:func:`qa_crawler.state.encode`), when the page
+    worker made them (else the store does, in the crawler's process).
     """
 
     record: QARecord
@@ -81,6 +82,7 @@ class FetchedPage(Outcome):
     missing: tuple[str, ...] = ()
     stored: dict | None = None
     signature: bytes | None = field(default=None, repr=False)
+    encoded: tuple[str, str] | None = field(default=None, repr=False)
 
     @property
     def key(self) -> str:

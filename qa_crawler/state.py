@@ -22,6 +22,7 @@ import os
 import sqlite3
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 from qa_crawler.record import content_of
 
@@ -376,14 +377,14 @@ class CrawlState:
 
     def upsert(self, record_json: dict, fetched_url: str, *, etag: str | None = None,
                last_modified: str | None = None, seen_at: dt.datetime | None = None,
-               signature: bytes | None = None) -> str:
+               signature: bytes | None = None, encoded: Encoded | None = None) -> str:
         """Store one record; returns 'new', 'changed' or 'unchanged' (by content of the record).
         ``signature`` is its question's MinHash (:func:`qa_crawler.minhash.signature_of`, which
-        computes it when not given), written with a new or changed record for the export."""
+        computes it when not given), written with a new or changed record for the export;
+        ``encoded`` the record's :func:`encode` when the page worker made it."""
         seen = iso(seen_at or utcnow())
         qa_id = record_json["qa_id"]
-        body = json.dumps(record_json, ensure_ascii=False, sort_keys=True)
-        digest = content_key(record_json)
+        body, digest = encoded or encode(record_json)
         row = self.db.execute(
             "SELECT change_key, first_seen FROM pages WHERE qa_id = ?", (qa_id,)
         ).fetchone()
@@ -532,6 +533,19 @@ class CrawlState:
 def _record_links(record_json: dict) -> list[str]:
     return [entry["url"] for key in ("similar", "related_topics")
             for entry in record_json.get(key) or () if entry.get("url")]
+
+
+class Encoded(NamedTuple):
+    """A record as the state stores it: its JSON text and its change key."""
+
+    body: str
+    change_key: str
+
+
+def encode(record_json: dict) -> Encoded:
+    """The stored JSON text of a record (keys sorted) and its :func:`content_key`."""
+    return Encoded(json.dumps(record_json, ensure_ascii=False, sort_keys=True),
+                   content_key(record_json))
 
 
 def _signature(record_json: dict, given: bytes | None) -> tuple[bytes, str]:

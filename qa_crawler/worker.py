@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 from qa_crawler.fetched import Fetch, FetchedPage, read_fetched
 from qa_crawler.minhash import signature_of
+from qa_crawler.state import encode
 from qa_crawler.routes import Routes
 
 logger = logging.getLogger(__name__)
@@ -54,21 +55,23 @@ class PageReader:
     """What the worker does with one page; the same object reads in the crawler's process when
     there is no worker (for tests, and as the reference of what the worker returns)."""
 
-    def __init__(self, routes: Routes, *, signatures: bool = False):
+    def __init__(self, routes: Routes, *, for_store: bool = False):
         from pipelines.validate import JsonChecker
 
         self.routes = routes
         self.check = JsonChecker()
-        # In the worker, the question's MinHash too: the store, in the crawler, then has it.
-        self.signatures = signatures
+        # In the worker, what the store would compute too (the question's MinHash, the JSON
+        # text and change key): the store, in the crawler's busy process, then has them.
+        self.for_store = for_store
 
     def __call__(self, body: bytes, fetch: Fetch) -> PageReading:
         reading = read_fetched(body, fetch, id_pattern=self.routes.id_pattern)
         page = reading.page
         if page is not None:
             page.stored = self.check(page.record)
-            if page.stored is not None and self.signatures:
+            if page.stored is not None and self.for_store:
                 page.signature = signature_of(page.stored)
+                page.encoded = encode(page.stored)
         return PageReading(page, reading.not_qa, self.routes.links(reading.links))
 
 
@@ -103,7 +106,7 @@ def serve() -> None:
     stream = sock.makefile("rb", buffering=1 << 20)
     path, routes = read_frame(stream)
     sys.path[:] = path
-    read = PageReader(routes, signatures=True)
+    read = PageReader(routes, for_store=True)
     while True:
         try:
             seq, body, fetch = read_frame(stream)

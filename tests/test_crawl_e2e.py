@@ -252,3 +252,5 @@ def test_contact_and_article_pattern_given_with_s_reach_the_server_the_ids_and_r
         # Off a terminal (a log): plain lines, the last one the whole count, no carriage return.
         assert "\r" not in rebuilt.stderr
         assert re.fullmatch(r"rebuild: (\d+)/\1 pages parsed", rebuilt.stderr.splitlines()[-1])
+        # The report is drawn after it in a process of its own, as after a crawl.
+        assert "report.html (being drawn in the background" in rebuilt.stdout

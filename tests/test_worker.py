@@ -22,6 +22,7 @@ from qa_crawler.fetched import Fetch, FetchedPage, Visited
 from qa_crawler.routes import Routes
 from qa_crawler.settings import QA_ARTICLE_URL_PATTERN
 from qa_crawler.minhash import signature_of
+from qa_crawler.state import encode
 from qa_crawler.worker import (PageReader, PageWorker, WorkerDied, frame, read_frame,
                                worker_wanted)
 from tests.test_components import BASE, make_crawler
@@ -64,13 +65,13 @@ def test_the_worker_reads_pages_as_this_process_does_record_json_and_links():
     site = SampleSite(n_pages=4, seed=11)
     paths = [site.article_path(q) for q in site.qa_ids()] + ["/en/"]
     pages = [(site.render(p)[2], fetch_of(p)) for p in paths]
-    here = [PageReader(ROUTES, signatures=True)(body, fetch) for body, fetch in pages]
+    here = [PageReader(ROUTES, for_store=True)(body, fetch) for body, fetch in pages]
     there = asyncio.run(_read_in_worker(pages))
     assert there == here
     assert all(r.page is not None and r.page.stored for r in there[:-1])
     # ... and each question's MinHash, so the store in the crawler need not compute it.
     assert all(r.page.signature == signature_of(r.page.stored) and len(r.page.signature) == 256
-               for r in there[:-1])
+               and r.page.encoded == encode(r.page.stored) for r in there[:-1])
     assert PageReader(ROUTES)(*pages[0]).page.signature is None  # in process: the store does
     assert there[-1].page is None and there[-1].links  # the listing: no record, its links
 
