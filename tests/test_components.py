@@ -161,22 +161,30 @@ def test_end_of_run_steps_each_run_and_a_failed_export_is_named_not_hidden(crawl
     assert run_row["finish_reason"] == "finished" and run_row["monitors"]["verdict"] == "pass"
 
 
-def test_the_background_report_starts_only_once_the_engine_has_stopped(crawl_of, tmp_path,
-                                                                       monkeypatch):
-    # The WARC index and the state are closed after spider_closed: a report process started
-    # there would run beside the crawl's whole heap. It starts on engine_stopped instead.
-    from scrapy import signals
-
+def _crawl_closed_with_a_background_report(crawl_of, monkeypatch, start_detached):
+    """A one-page crawl closed (spider_closed) with QA_REPORT_BACKGROUND, its report's process
+    started by ``start_detached``; the engine has not stopped yet."""
     from qa_crawler import apart
 
-    started = []
-    monkeypatch.setattr(apart, "start_detached", lambda argv, log: started.append(argv) or 4242)
+    monkeypatch.setattr(apart, "start_detached", start_detached)
     site = SampleSite(n_pages=3, seed=6)
     crawler = crawl_of(QA_REPORT=True, QA_REPORT_BACKGROUND=True)
     ext = crawler.get_extension(RunLifecycle)
     ext.spider_opened(crawler.spider)
     run(crawler, response(site, site.article_path(site.qa_ids()[0])))
     ext.spider_closed(crawler.spider, "finished")
+    return crawler
+
+
+def test_the_background_report_starts_only_once_the_engine_has_stopped(crawl_of, tmp_path,
+                                                                       monkeypatch):
+    # The WARC index and the state are closed after spider_closed: a report process started
+    # there would run beside the crawl's whole heap. It starts on engine_stopped instead.
+    from scrapy import signals
+
+    started = []
+    crawler = _crawl_closed_with_a_background_report(
+        crawl_of, monkeypatch, lambda argv, log: started.append(argv) or 4242)
     stats = crawler.stats.get_stats()
     assert stats[keys.DATASET_ROWS] == 1
     assert stats[keys.REPORT] == str((tmp_path / "report.html").resolve())
@@ -191,18 +199,10 @@ def test_the_report_is_drawn_at_once_when_its_process_cannot_start(crawl_of, tmp
                                                                   monkeypatch):
     from scrapy import signals
 
-    from qa_crawler import apart
-
     def refuse(argv, log):
         raise OSError("no more processes")
 
-    monkeypatch.setattr(apart, "start_detached", refuse)
-    site = SampleSite(n_pages=3, seed=6)
-    crawler = crawl_of(QA_REPORT=True, QA_REPORT_BACKGROUND=True)
-    ext = crawler.get_extension(RunLifecycle)
-    ext.spider_opened(crawler.spider)
-    run(crawler, response(site, site.article_path(site.qa_ids()[0])))
-    ext.spider_closed(crawler.spider, "finished")
+    crawler = _crawl_closed_with_a_background_report(crawl_of, monkeypatch, refuse)
     crawler.signals.send_catch_log(signals.engine_stopped)
     stats = crawler.stats.get_stats()
     assert (tmp_path / "report.html").is_file()
