@@ -559,11 +559,14 @@ def _write_set(out: Path, tmp: Path, start_url, extra_manifest, redact, split_ra
     }
     split_rows = qa.split_rows
     files = {}
-    for name in [*DATA_FILES, *split_rows]:
+    names = [*DATA_FILES, *split_rows]
+    with ThreadPoolExecutor(WRITE_THREADS) as pool:  # hashlib hashes without the GIL
+        digests = dict(zip(names, pool.map(_sha256, [tmp / name for name in names])))
+    for name in names:
         path = tmp / name
         files[name] = {
             "rows": split_rows.get(name, counts.get(name.split(".")[0])),
-            "bytes": path.stat().st_size, "sha256": _sha256(path),
+            "bytes": path.stat().st_size, "sha256": digests[name],
             "format": path.suffix.lstrip("."),
         }
     previous = _previous_release(out)

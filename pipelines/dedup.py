@@ -187,9 +187,11 @@ def near_duplicate_groups(items: Iterable[tuple], threshold: float = THRESHOLD,
     del blocks
     edges: list[tuple[np.ndarray, np.ndarray]] = []
     for band in range(bands):
-        values = np.ascontiguousarray(matrix[:, band * rows:(band + 1) * rows])
-        _, bucket = np.unique(values, axis=0, return_inverse=True)
-        bucket = bucket.ravel()
+        band_of = (band * rows, (band + 1) * rows)
+        # A bucket per hash of the band's values (one sort of integers); a pair is a candidate
+        # only if its band's values are equal, checked with its similarity (_accepted), so a
+        # collision of the hash adds no pair.
+        bucket = _band_keys(matrix[:, band_of[0]:band_of[1]])
         order = np.argsort(bucket, kind="stable")
         ranked = bucket[order]
         starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])
@@ -204,13 +206,14 @@ def near_duplicate_groups(items: Iterable[tuple], threshold: float = THRESHOLD,
                 for lo in range(0, len(members), max(1, PAIRS_AT_ONCE // len(left))):
                     part = members[lo:lo + max(1, PAIRS_AT_ONCE // len(left))]
                     i, j = part[:, left].ravel(), part[:, right].ravel()
-                    edges.append(_accepted(matrix, i, j, threshold))
+                    edges.append(_accepted(matrix, i, j, threshold, band_of))
                 continue
             for start in first:
                 members = order[start:start + size]
                 for n in range(size - 1):
                     j = members[n + 1:]
-                    edges.append(_accepted(matrix, np.full(len(j), members[n]), j, threshold))
+                    edges.append(_accepted(matrix, np.full(len(j), members[n]), j, threshold,
+                                           band_of))
     labels = _components(len(ids), edges)
     grouped = np.flatnonzero(np.bincount(labels, minlength=len(ids))[labels] > 1)
     result: dict[str, str] = {}
@@ -227,13 +230,28 @@ LARGE_BUCKET = 64  # a bucket larger than this is checked member by member
 PAIRS_AT_ONCE = 1 << 16  # pairs compared at once (64 values each)
 
 
-def _accepted(matrix, i, j, threshold: float):
-    """The pairs (i, j) whose estimated Jaccard similarity reaches ``threshold``."""
+def _accepted(matrix, i, j, threshold: float, band_of: tuple[int, int]):
+    """The pairs (i, j) whose values of the band ``band_of`` are equal and whose estimated
+    Jaccard similarity reaches ``threshold``."""
     import numpy as np
 
-    agree = np.count_nonzero(matrix[i] == matrix[j], axis=1)
-    keep = agree / np.float64(NUM_PERM) >= threshold
+    equal = matrix[i] == matrix[j]
+    keep = equal[:, band_of[0]:band_of[1]].all(axis=1)
+    keep &= np.count_nonzero(equal, axis=1) / np.float64(NUM_PERM) >= threshold
     return i[keep], j[keep]
+
+
+def _band_keys(values):
+    """One 64-bit hash of each row of a band's values (FNV-1a over the 32-bit values)."""
+    import numpy as np
+
+    keys = np.full(len(values), 0xCBF29CE484222325, dtype=np.uint64)
+    prime = np.uint64(0x100000001B3)
+    with np.errstate(over="ignore"):
+        for column in range(values.shape[1]):
+            keys ^= values[:, column].astype(np.uint64)
+            keys *= prime
+    return keys
 
 
 def _components(n: int, edges):

@@ -98,13 +98,18 @@ def _merged_questions(out_dir, fields, params):
         else:
             streams.append(c.execute(f"SELECT qa_id, last_seen, {extract}, NULL FROM pages"
                                      " ORDER BY qa_id"))
-    merged = heapq.merge(*streams)
+    merged = heapq.merge(*streams) if len(streams) > 1 else None
     try:
+        if merged is None:  # one worker's file: each qa_id once, nothing to merge
+            for row in (streams[0] if streams else ()):
+                yield row[0], row[2], row[3]
+            return
         for qa_id, group in itertools.groupby(merged, key=lambda row: row[0]):
             latest = max(group, key=lambda row: row[1])
             yield qa_id, latest[2], latest[3]
     finally:
-        merged.close()
+        if merged is not None:
+            merged.close()
         for c in conns:
             c.close()
 

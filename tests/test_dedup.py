@@ -200,3 +200,17 @@ def test_buckets_of_every_size_give_the_groups_datasketchs_index_finds():
     expected = _reference_groups(items)
     assert near_duplicate_groups(items) == expected
     assert len(set(expected.values())) >= 4 and len(expected) < len(items)  # some pairs fail
+
+
+def test_questions_whose_band_hashes_collide_are_no_candidates_unless_the_band_is_equal(
+        monkeypatch):
+    # Every band of every question in one bucket: only pairs sharing a band's values exactly
+    # (datasketch's candidates) may join, whatever their similarity.
+    import numpy as np
+
+    from pipelines import dedup
+
+    items = _questions(120, 8)
+    expected = _reference_groups([(q, t or "") for q, t in items])
+    monkeypatch.setattr(dedup, "_band_keys", lambda values: np.zeros(len(values), np.uint64))
+    assert near_duplicate_groups(items) == expected
