@@ -578,7 +578,7 @@ def _report_after(folder: Path, command: str):
     from qa_crawler.settings import QA_REPORT_BACKGROUND
 
     if QA_REPORT_BACKGROUND:
-        from pipelines.report import REPORT_NAME
+        from qa_crawler.folder import REPORT_NAME
         from qa_crawler.apart import qa_crawler_command, start_detached
         from qa_crawler.state import STATE_DIRNAME
 

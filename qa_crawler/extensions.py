@@ -220,7 +220,7 @@ class RunLifecycle:
         """The charts are a convenience: a failure to draw them is logged, the dataset stands.
         With QA_REPORT_BACKGROUND they are drawn by ``qa-crawler report`` in a process that
         outlives the crawl, which ends as soon as the dataset is written."""
-        from pipelines.report import REPORT_NAME
+        from qa_crawler.folder import REPORT_NAME
 
         if self.report_background:
             # Started once the engine has stopped (the WARC index written, the state closed):

@@ -19,6 +19,9 @@ from collections.abc import Iterator
 
 from qa_crawler.state import connect, iso, state_files, table_columns
 
+# The report drawn into a dataset folder (named here, so that naming it imports no charts).
+REPORT_NAME = "report.html"
+
 
 def iter_merged_rows(out_dir: str | os.PathLike) -> Iterator[tuple[str, bytes, dict]]:
     """(qa_id, record JSON as UTF-8 bytes, page meta) for every page of every worker, one per

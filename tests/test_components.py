@@ -282,3 +282,16 @@ def test_the_errback_yields_a_failure_or_a_visit_naming_the_urls_the_request_fin
     assert list(crawler.spider.failed(refused)) == [Visited(urls=(f"{BASE}/en/private/1",))]
     assert crawler.stats.get_value(keys.SKIPPED_IGNORED) == 1
     assert keys.failures(crawler.stats.get_stats()) == 0  # counted by the store, not here
+
+
+def test_naming_the_background_report_imports_no_charts():
+    # The crawl's process only names the report it leaves to another process: importing the
+    # charts (pandas, matplotlib) there cost 1.2 s of the crawl's end and their memory.
+    import subprocess
+    import sys
+
+    code = ("import sys; import qa_crawler.extensions, qa_crawler.commands; "
+            "from qa_crawler.folder import REPORT_NAME; "
+            "print(REPORT_NAME, sorted(m for m in ('pandas', 'matplotlib') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.split() == ["report.html", "[]"], out.stderr[-2000:]

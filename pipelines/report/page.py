@@ -18,9 +18,9 @@ from pipelines.report.charts import (
 from pipelines.report.data import (
     CHART_COLUMNS, fill_rates, load_columns, read_manifest, run_numbers)
 from pipelines.report.text import escape, fmt_count, fmt_when
+from qa_crawler.folder import REPORT_NAME
 from qa_crawler.load import qa_file
 
-REPORT_NAME = "report.html"
 MAX_RUNS_LISTED = 50
 CHART_SOURCES = {"departments": ("department",), "years": ("asked_on",),
                  "reply-delay": ("asked_on", "answered_on")}
