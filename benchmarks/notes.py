@@ -43,36 +43,40 @@ downloader and middlewares in the crawler (turning off the unused ones measured 
 hash, 0.3 ms), the CDXJ index rebuilt at close from every WARC file (0.56 s per 2,000 pages).
 Writing the WARC in the worker moved 0.3 ms off the crawler but made the worker the
 bottleneck (5 % slower): dropped.
-**What would move it**: the record-from-lines reading compiled; orjson in the store (a new
-change-key version); the CDXJ index written as records are written; batching the store's
-transactions across pages (durable: a page is finished only when its batch commits).
+**Profile of 2026-12-02** (pyinstrument of the crawler process, 1,000 records, machine shared
+with another job): of 15.9 s, the end of the run 4.1 s: the export child 1.5 s, the WARC's
+CDXJ index 1.3 s (0.3 s importing cdxj_indexer), and 1.2 s importing the report's charts only
+to name report.html (removed since); per page in the crawler, the WARC record about 1 ms
+(warcio building it 0.3, gzip and flush 0.4), the spider's parse callback 0.6 ms (routing
+links, requests), the store 0.5 ms (half of it the commit). Moved to the page worker since:
+the record's JSON text, change key and question signature (the store only writes them).
+**What would move it**: the record-from-lines reading compiled; the CDXJ index written as
+records are written; batching the store's transactions across pages (durable: a page is
+finished only when its batch commits).
 """,
     "memory": """
 **Where it stands** (2026-12-02): measured as the peak of the crawl's whole process tree (crawl,
 page worker, the export child it waits for, and the report process while the crawl is alive),
-at 5,000 and 15,000 pages. Per process, sampled with psutil on the same mirrors: the crawl
-217 -> 223 MB and the page worker 97 -> 98 MB (flat); the export child 328 -> 378 MB (about
-5 KB a row); the report, drawn after the dataset in a process of its own, 225 -> 381 MB. Runs
-vary: one sampling gave a tree peak of 485 -> 603 MB (1.24), the benchmark run above more,
-when the report overlapped the crawl's close.
-**What holds it back**: the report grows with the dataset (pandas columns for the charts) and
-is counted while the crawl process is still closing; the export child grows slowly
-(signature and stats dictionaries, row-group metadata).
-**Done this session**: the closing export runs in a fresh process (`qa_crawler/apart.py`: the
-crawl's fragmented heap no longer carries its peak: in-process the end of a 5,000-page crawl
-reached 597 MB); the split files are written from the qa batches in the same pass (reading
-qa.parquet back took the export from 336 to 412 MB at 5,000 rows).
-**What would move it**: draw the report after the crawl process has exited (or with Arrow
-instead of pandas), and bound the export's per-row dictionaries.
+at 5,000 and 15,000 pages. Per process, sampled every 0.1 s with psutil on the same mirrors
+after this session's changes: crawl 228 -> 246 MB, page worker 108 -> 109 MB, export child
+350 -> 347 MB, report 356 -> 362 MB; tree peak 539 -> 549 MB (1.02). A benchmark run on a
+machine shared with another job measured 545 -> 896 MB once; the per-process probe on the same
+mirrors could not reproduce it (see the raw numbers of the next run).
+**Done this session**: the near-duplicate groups over one array of signatures (the export child
+grew 4-5 KB a row with datasketch's index: 155 -> 199 MB at 5k -> 15k rows, now 156 -> 161);
+the signature cache read and written a chunk at a time; the background report started once
+the engine has stopped (after the WARC index and the state are closed), and the crawl names it
+without importing pandas and matplotlib.
+**What would move it**: the report drawn with Arrow instead of pandas; the crawl process's own
+growth (about 1.8 KB a page: the seen-ids set, Scrapy's fingerprints).
 """,
     "rebuild": """
-**What holds it back**: Amdahl's law. `rebuild` parallelises the parse (a process pool);
-scanning the WARC files, storing every record, the export and report.html run in the main
-process. The scan-parse-store phase reaches 1.66 of a 1.8-1.9 calibration (0.88 of it); the
-export and the report, the same with 1 or 2 workers, pull the whole command to 1.37. The
-faster parser (compiled line pass) makes the parallel part smaller and the ratio worse.
-**What would move it**: the report drawn in the background as after a crawl, the export
-overlapped with the parse (the near-duplicate signatures are cached now, so it is cheaper).
+**What holds it back**: Amdahl's law. `rebuild` parallelises the parse (a process pool, which
+now also computes the question signatures); scanning the WARC files, storing every record and
+the export run in the main process. Since this session the report is drawn in a process of
+its own after the dataset (as after a crawl) and the export is about 4x faster, so the serial
+part is smaller.
+**What would move it**: the export overlapped with the parse; the store's writes batched.
 """,
     "distributed": """
 **What holds it back**: on 2 cores, one crawl now already uses both (crawler plus page worker,
@@ -83,15 +87,23 @@ Redis round trip per request.
 machine `-s QA_PARSE_PROCESSES=0` per worker is the fairer comparison.
 """,
     "export_parquet": """
-**What holds it back** (pyinstrument of `export_dataset`, 20,000 records, 13.3 s): the
-near-duplicate signatures are 60 % of a first export (MinHash.bulk 3.5 s, shingles 1.7 s,
-datasketch's import 1.1 s, LSH 0.65 s), the table writes 2.5 s (Parquet, splits and CSV from
-the same batches since this session), `json.loads` of the stored records 0.9 s, the flat rows
-0.8 s. The signatures are now kept between exports (`.qa-crawler/near-duplicates.sqlite`), so a
-re-export of an unchanged folder skips them; the benchmark measures a first export.
+**What holds it back** (pyinstrument and rusage of `export_dataset`, 100,000 records of 7 KB,
+2026-12-02, machine shared with another job): 15.3 s of wall, 22.6 s of CPU on 2 cores. The
+records are JSON in SQLite: reading them is most of what is left: pyarrow's JSON reader
+0.8-0.9 s of CPU per 20,000 records (about 150 MB/s, only 1.4x `json.loads`) and SQLite's
+rows 0.5 s; then the files: the qa table is written twice (qa.parquet and the split files),
+four CSVs and the checksums; the near-duplicate groups 2.6 s.
+**Done this session**: no record is decoded in Python any more: each batch of stored JSON is
+read by pyarrow's JSON reader into the qa and flat tables and the card's statistics as columns
+(the row-by-row decoding stays as the reference and fallback, tests hold them equal);
+question signatures are computed when a record is stored (the page worker, or rebuild's pool)
+and kept beside it, so the export reads them and no longer imports datasketch (1.1-1.3 s);
+the LSH pairs are checked in bulk and the groups found as connected components in numpy;
+Parquet, CSV and split writes of a batch run on 3 threads while the next batch is read.
+20,000 records: 16.1 -> 3.2 s; 100,000: 23.2 -> about 15 s on a loaded machine.
 **What would move it**: keep the records columnar from the state on (Arrow part files written as
-records arrive, so the export is concatenation and casting in pyarrow); compute the signatures
-when the page is read (in the page worker) and store them with the record.
+records arrive, so the export is concatenation and casting in pyarrow, with no JSON parse);
+write the split files from the same encoded pages as qa.parquet instead of encoding twice.
 """,
 }
 
