@@ -282,15 +282,53 @@ def iter_responses(out_dir: str | os.PathLike, *, with_body: bool = True
 
 def write_index(out_dir: str | os.PathLike) -> Path | None:
     """Write ``index.cdxj`` (sorted CDXJ, cdxj-indexer) of every WARC file's response, revisit,
-    resource and metadata records beside them; its path, or None when there are no files."""
-    from cdxj_indexer.main import write_cdx_index
+    resource and metadata records beside them; its path, or None when there are no files.
+
+    Each file's own sorted index is kept in ``.index/`` under its name, size and modification
+    time, so a nightly crawl indexes only the files it wrote (a WARC file is only ever appended
+    to): the whole index is the merge of the files' indexes, which is what cdxj-indexer's sort
+    of all of them gives (its lines sorted, a repeated line written once)."""
+    import heapq
 
     folder = warc_dir(out_dir)
-    files = sorted(str(p) for p in folder.glob("*.warc.gz"))
+    files = sorted(folder.glob("*.warc.gz"))
     if not files:
         return None
+    pieces = [_file_index(path) for path in files]
     tmp = folder / f".{INDEX_NAME}.{os.getpid()}.tmp"
-    write_cdx_index(str(tmp), files, {"sort": True})
+    handles = [open(piece, encoding="utf-8") for piece in pieces]
+    try:
+        with open(tmp, "w", encoding="utf-8") as out:
+            last = None
+            for line in heapq.merge(*handles):
+                if line != last:
+                    out.write(line)
+                last = line
+    finally:
+        for fh in handles:
+            fh.close()
     # Workers of a distributed crawl may write it at the same time: each replaces it whole.
     os.replace(tmp, folder / INDEX_NAME)
     return folder / INDEX_NAME
+
+
+PIECES_DIRNAME = ".index"
+
+
+def _file_index(path: Path) -> Path:
+    """The sorted CDXJ of one WARC file, made once per size and modification time."""
+    from cdxj_indexer.main import write_cdx_index
+
+    stat = path.stat()
+    pieces = path.parent / PIECES_DIRNAME
+    piece = pieces / f"{path.name}.{stat.st_size}.{stat.st_mtime_ns}.cdxj"
+    if piece.is_file():
+        return piece
+    pieces.mkdir(exist_ok=True)
+    tmp = pieces / f".{piece.name}.{os.getpid()}.tmp"
+    write_cdx_index(str(tmp), [str(path)], {"sort": True})
+    os.replace(tmp, piece)
+    for stale in pieces.glob(f"{path.name}.*.cdxj"):  # of the file when it was shorter
+        if stale != piece:
+            stale.unlink(missing_ok=True)
+    return piece

@@ -3,6 +3,8 @@
 import dataclasses
 import gzip
 import json
+import os
+from pathlib import Path
 import subprocess
 import sys
 import zipfile
@@ -276,6 +278,42 @@ def test_a_cdxj_index_lists_every_response_and_revisit(rechecked):
     archived = {(name, off) for name, off, kind, *_ in _records(out)
                 if kind in ("response", "revisit")}
     assert indexed == archived
+
+
+# cdxj-indexer leaves a record's SpooledTemporaryFile to the garbage collector (its
+# buffer_record_content): in this process that is a ResourceWarning, in a crawl nothing.
+@pytest.mark.filterwarnings("ignore::ResourceWarning",
+                            "ignore::pytest.PytestUnraisableExceptionWarning")
+def test_the_index_is_cdxj_indexers_of_all_files_and_indexes_only_files_that_grew(
+        rechecked, tmp_path, monkeypatch):
+    import shutil
+
+    import cdxj_indexer.main
+
+    from qa_crawler.warc import write_index
+
+    _, crawled, _, _, _, _ = rechecked
+    out = tmp_path / "copy"
+    shutil.copytree(crawled, out)
+    files = sorted(str(p) for p in warc_dir(out).glob("*.warc.gz"))
+    assert len(files) >= 2  # one per run at least
+    whole = tmp_path / "whole.cdxj"
+    cdxj_indexer.main.write_cdx_index(str(whole), files, {"sort": True})
+    assert write_index(out).read_text() == whole.read_text()
+
+    indexed = []
+    real = cdxj_indexer.main.write_cdx_index
+    monkeypatch.setattr(cdxj_indexer.main, "write_cdx_index",
+                        lambda output, inputs, opts: indexed.extend(inputs) or real(output, inputs,
+                                                                                   opts))
+    write_index(out)
+    assert indexed == []  # nothing written since: every file's index is kept
+    grown = max(files, key=lambda f: os.path.getsize(f))
+    with open(grown, "ab") as fh, open(files[0], "rb") as first:
+        fh.write(first.read())  # the file grows (a later run's records)
+    assert write_index(out).read_text() != whole.read_text()
+    assert indexed == [grown]  # only the file that grew is indexed again
+    assert len(list((warc_dir(out) / ".index").glob(Path(grown).name + ".*.cdxj"))) == 1
 
 
 def test_export_wacz_packages_the_archive_and_wacz_validates_it(rechecked, tmp_path):
