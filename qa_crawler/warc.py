@@ -294,10 +294,10 @@ def write_index(out_dir: str | os.PathLike) -> Path | None:
     files = sorted(folder.glob("*.warc.gz"))
     if not files:
         return None
-    pieces = [_file_index(path) for path in files]
     tmp = folder / f".{INDEX_NAME}.{os.getpid()}.tmp"
-    handles = [open(piece, encoding="utf-8") for piece in pieces]
+    handles = []
     try:
+        handles.extend(_open_index_of(path) for path in files)
         with open(tmp, "w", encoding="utf-8") as out:
             last = None
             for line in heapq.merge(*handles):
@@ -313,6 +313,18 @@ def write_index(out_dir: str | os.PathLike) -> Path | None:
 
 
 PIECES_DIRNAME = ".index"
+
+
+def _open_index_of(path: Path):
+    """The index of one WARC file, open for reading. Another worker of a distributed crawl
+    may replace it meanwhile (its file grew): an index removed before it was opened is made
+    again."""
+    for attempt in range(5):
+        try:
+            return open(_file_index(path), encoding="utf-8")
+        except FileNotFoundError:
+            if attempt == 4:
+                raise
 
 
 def _file_index(path: Path) -> Path:
