@@ -140,3 +140,28 @@ def test_mangled_pages_read_the_same_lines(source, rnd, how):
         return
     native = [line.fields() for line in reader._native.read_lines(root, URL)]
     assert native == [line.fields() for line in reader.read_lines_reference(root, URL)]
+
+
+# Characters that test every branch of the compiled whitespace collapse: every space Python's
+# str.split() splits at below U+0100 (the 1-byte strings read in place) and above it, the
+# zero-width space and BOM, and letters of each string width.
+_CLEAN_ALPHABET = (" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0" "\u1680\u2000\u2007\u200a\u2028\u3000"
+                   "\u200b\ufeff" "ab\xe9\xff\u0100\u9ad8\U0001f600")
+
+
+@settings(max_examples=int(os.environ.get("QA_HYPOTHESIS_EXAMPLES", "60")) * 10, deadline=None,
+          derandomize=True)
+@given(st.text(alphabet=_CLEAN_ALPHABET, max_size=40))
+def test_the_compiled_clean_text_is_the_reference_clean_text(text):
+    from qa_crawler.parsers.normalize import clean_text
+
+    assert reader._native.clean_text(text) == clean_text(text)
+
+
+@pytest.mark.parametrize("text", ["", " ", "a", " a ", "a  b", "a\xa0b", "\xa0a\x85", "a\tb",
+                                  "clean already", "caf\xe9  \xe9t\xe9", "\u200ba\ufeff",
+                                  "\u9ad8  x", "x\u3000y", "\U0001f600 \n"])
+def test_the_compiled_clean_text_on_each_string_width(text):
+    from qa_crawler.parsers.normalize import clean_text
+
+    assert reader._native.clean_text(text) == clean_text(text)

@@ -124,6 +124,10 @@ cdef extern from "Python.h":
     bint Py_UNICODE_ISSPACE(Py_UCS4 ch)
     object PyUnicode_FromKindAndData(int kind, const void* buffer, Py_ssize_t size)
     int PyUnicode_4BYTE_KIND
+    int PyUnicode_1BYTE_KIND
+    int PyUnicode_KIND(object o)
+    void* PyUnicode_DATA(object o)
+    Py_ssize_t PyUnicode_GET_LENGTH(object o)
 
 
 cdef inline bint _is_space(Py_UCS4 ch):
@@ -131,9 +135,58 @@ cdef inline bint _is_space(Py_UCS4 ch):
     return Py_UNICODE_ISSPACE(ch) or ch == 0x200b or ch == 0xfeff
 
 
+# What Py_UNICODE_ISSPACE says of each code point below 256 (the characters of a 1-byte str).
+cdef bint _SPACE1[256]
+cdef int _k
+for _k in range(256):
+    _SPACE1[_k] = Py_UNICODE_ISSPACE(<Py_UCS4>_k)
+
+
+cdef object _clean1(str text):
+    """_clean of a str whose characters are all below 256 (PEP 393's 1-byte kind), read in
+    place: no character of that range is a zero-width space or a BOM."""
+    cdef const unsigned char* data = <const unsigned char*>PyUnicode_DATA(text)
+    cdef Py_ssize_t size = PyUnicode_GET_LENGTH(text), i, n = 0
+    cdef bint after_space = True, has_text = False, needs = False, gap = False
+    cdef unsigned char ch
+    for i in range(size):
+        ch = data[i]
+        if _SPACE1[ch]:
+            if after_space or ch != 32:
+                needs = True
+            after_space = True
+        else:
+            after_space = False
+            has_text = True
+    if not has_text:
+        return None
+    if not needs and not after_space:
+        return text
+    cdef unsigned char* buf = <unsigned char*>malloc(size)
+    if buf is NULL:
+        raise MemoryError()
+    try:
+        for i in range(size):
+            ch = data[i]
+            if _SPACE1[ch]:
+                gap = n > 0
+            else:
+                if gap:
+                    buf[n] = 32
+                    n += 1
+                    gap = False
+                buf[n] = ch
+                n += 1
+        return PyUnicode_FromKindAndData(PyUnicode_1BYTE_KIND, buf, n)
+    finally:
+        free(buf)
+
+
 cdef object _clean(str text):
     """normalize.clean_text in C: runs of spaces to one, none at the ends; None if no text. A
     text that is clean already is returned as it is."""
+    if PyUnicode_KIND(text) == PyUnicode_1BYTE_KIND:
+        return _clean1(text)
     cdef Py_UCS4 ch
     cdef bint after_space = True, has_text = False, needs = False
     for ch in text:
@@ -171,11 +224,31 @@ cdef object _clean(str text):
 
 cdef inline bint _visible(str text):
     """``text.strip()`` is not empty."""
+    cdef const unsigned char* data
+    cdef Py_ssize_t i
+    if PyUnicode_KIND(text) == PyUnicode_1BYTE_KIND:
+        data = <const unsigned char*>PyUnicode_DATA(text)
+        for i in range(PyUnicode_GET_LENGTH(text)):
+            if not _SPACE1[data[i]]:
+                return True
+        return False
     cdef Py_UCS4 ch
     for ch in text:
         if not Py_UNICODE_ISSPACE(ch):
             return True
     return False
+
+
+cdef class _Where:
+    """Where a line's block element is: ``at(node)`` is the lxml element of a node of the
+    document (held alive by this object while any of its lines is)."""
+    cdef _Document doc
+
+    def __cinit__(self, _Document doc):
+        self.doc = doc
+
+    def at(self, size_t node):
+        return elementFactory(self.doc, <tree.xmlNode*>node)
 
 
 cdef class _Builder:
@@ -185,10 +258,15 @@ cdef class _Builder:
     cdef list blocks  # block elements open (C nodes as ints), innermost last; 0: none
     cdef _Document doc
     cdef dict tags
+    cdef _Where where
+    cdef str origin, folder  # the base's (reader._origin, reader._folder)
 
     def __cinit__(self, str base_url, _Document doc):
         self.base_url = base_url
+        self.origin = _reader._origin(base_url)
+        self.folder = _reader._folder(base_url)
         self.doc = doc
+        self.where = _Where(doc)
         self.lines = []
         self.parts = []
         self.part_chrome = []
@@ -217,7 +295,8 @@ cdef class _Builder:
         self.parts.append(text)
         self.part_chrome.append(chrome)
         if in_link:
-            self.link_chars += len(text.replace(" ", "").replace("\xa0", ""))
+            # len(text.replace(" ", "").replace("\xa0", "")), without the copies
+            self.link_chars += len(text) - text.count(" ") - text.count("\xa0")
         if heading and _visible(text):
             self.heading = heading if not self.heading else min(self.heading, heading)
 
@@ -236,14 +315,22 @@ cdef class _Builder:
                         if not self.part_chrome[i]:
                             all_chrome = False
                             break
-                block = None
+                # Line(...) without running its __init__ (which only stores its arguments);
+                # the block element is made a Python proxy only when a reading asks for it.
+                line = Line.__new__(Line)
+                line.text = text
+                line.links = self.links
+                line.link_chars = self.link_chars
+                line.heading = self.heading
+                line.chrome = any_visible and all_chrome
+                line.times = self.times
                 if self.blocks:
-                    top = <tree.xmlNode*><size_t>self.blocks[-1]
-                    block = elementFactory(self.doc, top)
-                self.lines.append(
-                    Line(text, self.links, self.link_chars, self.heading,
-                         any_visible and all_chrome, self.times, block)
-                )
+                    line._block = self.blocks[-1]
+                    line._where = self.where
+                else:
+                    line._block = None
+                    line._where = None
+                self.lines.append(line)
             elif self.times:
                 return  # keep a <time> whose text is empty for the next line
         self.parts, self.part_chrome, self.links, self.times = [], [], [], []
@@ -323,6 +410,31 @@ cdef int _start(_Builder b, tree.xmlNode* c, bint* chrome, int* in_link, int* he
     return flags
 
 
+# reader.link_target's results, by what each depends on: the href (stripped) and the base's
+# origin (absolute and root-relative hrefs), its folder (relative paths) or the base itself
+# (anything else), as reader.link_target and reader.safe_urljoin read them. The pages of a site
+# repeat their menus', listings' and similar pages' links.
+cdef dict _targets = {}
+cdef object _RELATIVE_PATH_MATCH = _reader._RELATIVE_PATH.match
+
+
+cdef object _link_target(_Builder b, str href):
+    cdef str h = href.strip()
+    if h.startswith(("http://", "https://")) or (h.startswith("/") and not h.startswith("//")):
+        key = (b.origin, h)  # reader._by_origin
+    elif _RELATIVE_PATH_MATCH(h) is not None:
+        key = (b.folder, h)
+    else:
+        key = (b.base_url, h)
+    target = _targets.get(key, _targets)
+    if target is _targets:
+        target = link_target(b.base_url, href)
+        if len(_targets) >= 16384:
+            _targets.clear()
+        _targets[key] = target
+    return target
+
+
 cdef void _end(_Builder b, tree.xmlNode* c, int flags) except *:
     if flags & F_PRE:
         b.pre -= 1
@@ -330,7 +442,7 @@ cdef void _end(_Builder b, tree.xmlNode* c, int flags) except *:
         b.times.append((_attr(c, "datetime"), _clean(_string(c)) or ""))
     if flags & F_LINK:  # reader.add_link
         parts = b.open_links.pop()
-        target = link_target(b.base_url, _attr(c, "href"))
+        target = _link_target(b, _attr(c, "href"))
         if target:
             b.links.append((_clean("".join(parts)) or "", target))
     if flags & F_BLOCK:
@@ -410,3 +522,8 @@ def read_lines(_Element root, str base_url):
         free(frames)
     b.flush()
     return b.lines
+
+
+def clean_text(str text):
+    """The line pass's own normalize.clean_text (for the tests that hold the two equal)."""
+    return _clean(text)
