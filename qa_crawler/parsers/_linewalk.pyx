@@ -527,3 +527,46 @@ def read_lines(_Element root, str base_url):
 def clean_text(str text):
     """The line pass's own normalize.clean_text (for the tests that hold the two equal)."""
     return _clean(text)
+
+
+cdef extern from "string.h":
+    void* memmem(const void* haystack, size_t haystacklen, const void* needle, size_t needlelen)
+
+# str.lower() of each character of a 1-byte str (each lower-cases to one character below U+0100).
+cdef unsigned char _LOWER1[256]
+for _k in range(256):
+    _low = chr(_k).lower()
+    assert len(_low) == 1 and ord(_low) < 256
+    _LOWER1[_k] = ord(_low)
+
+
+def lower_words(str text, tuple keys):
+    """Which of ``keys`` (the Latin-1 bytes of lower-case words) are in ``text.lower()``: bit k
+    of the result for ``keys[k]``. A 1-byte text is lower-cased and searched in C, any other
+    in Python (doctorqna.lower_words_reference says the same in Python)."""
+    cdef Py_ssize_t size, i
+    cdef const unsigned char* data
+    cdef unsigned char* low
+    cdef long mask = 0
+    cdef int k
+    if PyUnicode_KIND(text) != PyUnicode_1BYTE_KIND:
+        low_text = text.lower()
+        for k in range(len(keys)):
+            if (<bytes>keys[k]).decode("latin-1") in low_text:
+                mask |= 1 << k
+        return mask
+    size = PyUnicode_GET_LENGTH(text)
+    data = <const unsigned char*>PyUnicode_DATA(text)
+    low = <unsigned char*>malloc(size + 1)
+    if low is NULL:
+        raise MemoryError()
+    try:
+        for i in range(size):
+            low[i] = _LOWER1[data[i]]
+        for k in range(len(keys)):
+            key = <bytes>keys[k]
+            if len(key) == 0 or memmem(low, size, <const char*>key, len(key)) is not NULL:
+                mask |= 1 << k
+        return mask
+    finally:
+        free(low)

@@ -34,6 +34,7 @@ from w3lib.encoding import (
 )
 
 from qa_crawler.parsers import normalize as n
+from qa_crawler.parsers.reader import _native
 from qa_crawler.parsers.reader import (
     Line,
     TooDeep,
@@ -1116,21 +1117,44 @@ _HINTS_OF_KEY = {key: tuple(h for h in _LEAK_HINTS if key in h) for key in _LEAK
 assert all(any(key in h for key in _LEAK_KEYS) for h in _LEAK_HINTS)
 
 
+_LEAK_KEY_BYTES = tuple(key.encode("latin-1") for key in _LEAK_KEYS)
+
+
+def lower_words_reference(text: str, keys: tuple[bytes, ...]) -> int:
+    """Which words of ``keys`` (the Latin-1 bytes of lower-case words) are in the text
+    lower-cased, bit k for ``keys[k]``: the reference of the compiled ``_linewalk.lower_words``."""
+    low = text.lower()
+    return sum(1 << k for k, key in enumerate(keys) if key.decode("latin-1") in low)
+
+
+_lower_words = getattr(_native, "lower_words", None) or lower_words_reference
+
+
 def _leak(value: str | None, pattern: re.Pattern) -> str | None:
     if not value:
         return None
     if pattern is not _LEAK_ANY:
         m = pattern.search(value)
         return m.group(0) if m else None
+    keys = _lower_words(value, _LEAK_KEY_BYTES)
+    if not keys:
+        return None  # no label's key word: none of its hints either (most texts)
     # Long texts: the pattern is tried only around each place a label's words stand
     # ("for more information" holds "more info" and is no label: the pattern decides).
     low = value.lower()
-    present = {h for key in _LEAK_KEYS if key in low for h in _HINTS_OF_KEY[key]}
+    present = {h for k, key in enumerate(_LEAK_KEYS) if keys >> k & 1 for h in _HINTS_OF_KEY[key]}
+    # (positions in ``low`` are positions in ``value`` unless lower-casing changed the length)
+    aligned = len(low) == len(value)
     for hint in _LEAK_HINTS:
         if hint not in present:
             continue  # its key is not in the text, so neither is the hint
         pos = low.find(hint)
         while pos >= 0:
+            if hint == "more info" and aligned and pos and value[pos - 1] != "\n":
+                # In the 16 characters around "more info" only "^More Info" can match, and
+                # only at a line's start ("for more information": most texts' only hint).
+                pos = low.find(hint, pos + 1)
+                continue
             m = pattern.search(value, max(pos - 3, 0), pos + len(hint) + 4)
             if m:
                 return m.group(0)
