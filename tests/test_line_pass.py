@@ -166,29 +166,3 @@ def test_the_compiled_clean_text_on_each_string_width(text):
 
     assert reader._native.clean_text(text) == clean_text(text)
 
-
-_LOWER_ALPHABET = "aDtEeRMmIiOoNnFfQqSsLl \n\xa9\xc9\xe9\u0130\u212a\u017f\u9ad8"
-
-
-@settings(max_examples=int(os.environ.get("QA_HYPOTHESIS_EXAMPLES", "60")) * 10, deadline=None,
-          derandomize=True)
-@given(st.text(alphabet=_LOWER_ALPHABET, max_size=30),
-       st.lists(st.text(alphabet="datermifo \xa9\xe9", max_size=5), max_size=4))
-def test_the_compiled_lower_case_words_are_the_reference_words(text, words):
-    from qa_crawler.parsers.doctorqna import lower_words_reference
-
-    keys = tuple(w.encode("latin-1") for w in words)
-    assert reader._native.lower_words(text, keys) == lower_words_reference(text, keys)
-
-
-@pytest.mark.parametrize("text, expected", [
-    # _LEAK_KEYS: date, read more, similar q, related faq, more info
-    ("Ask Date: 2016/08/23", 0b1), ("ASK DATE [READ MORE]", 0b11),
-    ("for More Information", 0b10000), ("nothing here", 0), ("\u9ad8 Reply DATE", 0b1),
-    ("\u0130 more\ninfo", 0), ("Dat\u00e9", 0), ("", 0), ("Similar Q&A / Related FAQ", 0b1100),
-])
-def test_the_compiled_lower_case_words_on_label_words(text, expected):
-    from qa_crawler.parsers.doctorqna import _LEAK_KEY_BYTES, lower_words_reference
-
-    assert reader._native.lower_words(text, _LEAK_KEY_BYTES) == expected
-    assert lower_words_reference(text, _LEAK_KEY_BYTES) == expected

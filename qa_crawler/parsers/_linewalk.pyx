@@ -12,7 +12,7 @@ page and on the demo site's pages.
 
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.stdlib cimport free, malloc, realloc
-from libc.string cimport strcmp, strlen
+from libc.string cimport memcpy, strcmp, strlen
 
 from lxml.includes cimport tree
 from lxml.includes.etreepublic cimport _Document, _Element, elementFactory, import_lxml__etree
@@ -128,6 +128,7 @@ cdef extern from "Python.h":
     int PyUnicode_KIND(object o)
     void* PyUnicode_DATA(object o)
     Py_ssize_t PyUnicode_GET_LENGTH(object o)
+    object PyUnicode_New(Py_ssize_t size, Py_UCS4 maxchar)
 
 
 cdef inline bint _is_space(Py_UCS4 ch):
@@ -144,31 +145,24 @@ for _k in range(256):
 
 cdef object _clean1(str text):
     """_clean of a str whose characters are all below 256 (PEP 393's 1-byte kind), read in
-    place: no character of that range is a zero-width space or a BOM."""
+    place, in one pass: no character of that range is a zero-width space or a BOM."""
     cdef const unsigned char* data = <const unsigned char*>PyUnicode_DATA(text)
     cdef Py_ssize_t size = PyUnicode_GET_LENGTH(text), i, n = 0
-    cdef bint after_space = True, has_text = False, needs = False, gap = False
-    cdef unsigned char ch
-    for i in range(size):
-        ch = data[i]
-        if _SPACE1[ch]:
-            if after_space or ch != 32:
-                needs = True
-            after_space = True
-        else:
-            after_space = False
-            has_text = True
-    if not has_text:
-        return None
-    if not needs and not after_space:
-        return text
-    cdef unsigned char* buf = <unsigned char*>malloc(size)
-    if buf is NULL:
-        raise MemoryError()
+    cdef bint gap = False, changed = False
+    cdef unsigned char ch, high = 0
+    cdef unsigned char small[512]
+    cdef unsigned char* buf = small
+    if size > 512:
+        buf = <unsigned char*>malloc(size)
+        if buf is NULL:
+            raise MemoryError()
     try:
         for i in range(size):
             ch = data[i]
             if _SPACE1[ch]:
+                # a space that stays is one " " after text, before more text
+                if gap or ch != 32 or n == 0:
+                    changed = True
                 gap = n > 0
             else:
                 if gap:
@@ -176,10 +170,20 @@ cdef object _clean1(str text):
                     n += 1
                     gap = False
                 buf[n] = ch
+                high |= ch
                 n += 1
-        return PyUnicode_FromKindAndData(PyUnicode_1BYTE_KIND, buf, n)
+        if n == 0:
+            return None
+        if gap:
+            changed = True  # trailing spaces
+        if not changed:
+            return text
+        out = PyUnicode_New(n, 255 if high & 0x80 else 127)
+        memcpy(PyUnicode_DATA(out), buf, n)
+        return out
     finally:
-        free(buf)
+        if buf is not small:
+            free(buf)
 
 
 cdef object _clean(str text):
@@ -529,44 +533,3 @@ def clean_text(str text):
     return _clean(text)
 
 
-cdef extern from "string.h":
-    void* memmem(const void* haystack, size_t haystacklen, const void* needle, size_t needlelen)
-
-# str.lower() of each character of a 1-byte str (each lower-cases to one character below U+0100).
-cdef unsigned char _LOWER1[256]
-for _k in range(256):
-    _low = chr(_k).lower()
-    assert len(_low) == 1 and ord(_low) < 256
-    _LOWER1[_k] = ord(_low)
-
-
-def lower_words(str text, tuple keys):
-    """Which of ``keys`` (the Latin-1 bytes of lower-case words) are in ``text.lower()``: bit k
-    of the result for ``keys[k]``. A 1-byte text is lower-cased and searched in C, any other
-    in Python (doctorqna.lower_words_reference says the same in Python)."""
-    cdef Py_ssize_t size, i
-    cdef const unsigned char* data
-    cdef unsigned char* low
-    cdef long mask = 0
-    cdef int k
-    if PyUnicode_KIND(text) != PyUnicode_1BYTE_KIND:
-        low_text = text.lower()
-        for k in range(len(keys)):
-            if (<bytes>keys[k]).decode("latin-1") in low_text:
-                mask |= 1 << k
-        return mask
-    size = PyUnicode_GET_LENGTH(text)
-    data = <const unsigned char*>PyUnicode_DATA(text)
-    low = <unsigned char*>malloc(size + 1)
-    if low is NULL:
-        raise MemoryError()
-    try:
-        for i in range(size):
-            low[i] = _LOWER1[data[i]]
-        for k in range(len(keys)):
-            key = <bytes>keys[k]
-            if len(key) == 0 or memmem(low, size, <const char*>key, len(key)) is not NULL:
-                mask |= 1 << k
-        return mask
-    finally:
-        free(low)

@@ -34,7 +34,6 @@ from w3lib.encoding import (
 )
 
 from qa_crawler.parsers import normalize as n
-from qa_crawler.parsers.reader import _native
 from qa_crawler.parsers.reader import (
     Line,
     TooDeep,
@@ -1117,32 +1116,16 @@ _HINTS_OF_KEY = {key: tuple(h for h in _LEAK_HINTS if key in h) for key in _LEAK
 assert all(any(key in h for key in _LEAK_KEYS) for h in _LEAK_HINTS)
 
 
-_LEAK_KEY_BYTES = tuple(key.encode("latin-1") for key in _LEAK_KEYS)
-
-
-def lower_words_reference(text: str, keys: tuple[bytes, ...]) -> int:
-    """Which words of ``keys`` (the Latin-1 bytes of lower-case words) are in the text
-    lower-cased, bit k for ``keys[k]``: the reference of the compiled ``_linewalk.lower_words``."""
-    low = text.lower()
-    return sum(1 << k for k, key in enumerate(keys) if key.decode("latin-1") in low)
-
-
-_lower_words = getattr(_native, "lower_words", None) or lower_words_reference
-
-
 def _leak(value: str | None, pattern: re.Pattern) -> str | None:
     if not value:
         return None
     if pattern is not _LEAK_ANY:
         m = pattern.search(value)
         return m.group(0) if m else None
-    keys = _lower_words(value, _LEAK_KEY_BYTES)
-    if not keys:
-        return None  # no label's key word: none of its hints either (most texts)
     # Long texts: the pattern is tried only around each place a label's words stand
     # ("for more information" holds "more info" and is no label: the pattern decides).
     low = value.lower()
-    present = {h for k, key in enumerate(_LEAK_KEYS) if keys >> k & 1 for h in _HINTS_OF_KEY[key]}
+    present = {h for key in _LEAK_KEYS if key in low for h in _HINTS_OF_KEY[key]}
     # (positions in ``low`` are positions in ``value`` unless lower-casing changed the length)
     aligned = len(low) == len(value)
     for hint in _LEAK_HINTS:
