@@ -166,3 +166,23 @@ def test_the_compiled_clean_text_on_each_string_width(text):
 
     assert reader._native.clean_text(text) == clean_text(text)
 
+
+
+# ASCII letters and the characters next to them ("@[`{" bound the ranges the compiled lower-case
+# reads eight at a time), Latin-1 upper and lower case, and wider characters.
+_LOWER_ALPHABET = "AZaz@[`{09 \n\x7f\x80\xa0\xb5\xc0\xc9\xd7\xde\xdf\xe9\xff\u0130\u03a3\u212a\u9ad8"
+
+
+@settings(max_examples=int(os.environ.get("QA_HYPOTHESIS_EXAMPLES", "60")) * 10, deadline=None,
+          derandomize=True)
+@given(st.text(alphabet=_LOWER_ALPHABET, max_size=40))
+def test_the_compiled_lower_case_is_str_lower(text):
+    assert reader._native.lower(text) == text.lower()
+    assert reader._native.lower("Ask Date: " + text) == ("Ask Date: " + text).lower()
+
+
+def test_the_compiled_lower_case_of_every_character_below_u0100():
+    text = "".join(map(chr, range(256)))
+    for size in (0, 1, 7, 8, 9, 16, 17, 255, 256):
+        for piece in (text[:size], text[:size][::-1], text[:128][:size]):
+            assert reader._native.lower(piece) == piece.lower()

@@ -34,6 +34,7 @@ from w3lib.encoding import (
 )
 
 from qa_crawler.parsers import normalize as n
+from qa_crawler.parsers.reader import _native
 from qa_crawler.parsers.reader import (
     Line,
     TooDeep,
@@ -63,6 +64,17 @@ class ParseResult:
 
     record: QARecord
     missing: tuple[str, ...]
+
+
+# str.lower(), and the lower-cased texts of lines: compiled where the line pass was built (the
+# same results, held equal by tests/test_line_pass.py), else Python's.
+_lower = str.lower if _native is None else _native.lower
+
+
+def _lower_texts(lines: list[Line]) -> list[str]:
+    if _native is not None:
+        return _native.lower_texts(lines)
+    return [line.text.lower() for line in lines]
 
 
 _ASK = re.compile(r"\bAsk(?:ed)?\s*(?:Date|on)\s*[:：]?", re.I)
@@ -381,7 +393,7 @@ class _Page:
         self.lines = lines
         self.head = head
         self.id_pattern = id_pattern
-        self.lower = [line.text.lower() for line in lines]
+        self.lower = _lower_texts(lines)
         self.index = {id(line): i for i, line in enumerate(lines)}
         self.assign = ["chrome" if line.chrome else "ignored" for line in lines]
         self.issues: list[str] = []
@@ -1124,7 +1136,7 @@ def _leak(value: str | None, pattern: re.Pattern) -> str | None:
         return m.group(0) if m else None
     # Long texts: the pattern is tried only around each place a label's words stand
     # ("for more information" holds "more info" and is no label: the pattern decides).
-    low = value.lower()
+    low = _lower(value)
     present = {h for key in _LEAK_KEYS if key in low for h in _HINTS_OF_KEY[key]}
     # (positions in ``low`` are positions in ``value`` unless lower-casing changed the length)
     aligned = len(low) == len(value)
