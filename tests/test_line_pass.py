@@ -186,3 +186,17 @@ def test_the_compiled_lower_case_of_every_character_below_u0100():
     for size in (0, 1, 7, 8, 9, 16, 17, 255, 256):
         for piece in (text[:size], text[:size][::-1], text[:128][:size]):
             assert reader._native.lower(piece) == piece.lower()
+
+
+@pytest.mark.parametrize("text", [
+    "A clean paragraph of plain ASCII text, long enough to be read eight characters at a time.",
+    "  \n  An indented paragraph,\n    cut by the editor's\tnewlines  and  tabs.\n  ",
+    "Caf\xe9 au lait,\xa0twice \x85 and a long tail of plain text after the Latin-1 characters.",
+    "x" * 17 + " " + "y" * 9 + "  " + "z" * 8, " " * 9 + "w" * 16, "v" * 16 + " " * 9,
+])
+def test_the_compiled_clean_text_on_long_texts(text):
+    from qa_crawler.parsers.normalize import clean_text
+
+    for cut in range(len(text) + 1):
+        assert reader._native.clean_text(text[cut:]) == clean_text(text[cut:])
+        assert reader._native.clean_text(text[:cut]) == clean_text(text[:cut])
