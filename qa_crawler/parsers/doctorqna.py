@@ -180,6 +180,11 @@ def _decoded(body: bytes | str, content_type: str | None) -> tuple[str, bytes | 
     without a BOM: what most pages are), for the parser to read without encoding it again."""
     if isinstance(body, str):
         return body, None
+    if _header_encoding(content_type) == "utf-8" and read_bom(body)[0] is None:
+        # What html_to_unicode does with such a body (no BOM, the header's charset wins), less
+        # its second reading of the header.
+        text = body.decode("utf-8", "replace")
+        return text, (body if "\ufffd" not in text else None)
     if not read_bom(body)[0] and not http_content_type_encoding(content_type):
         declared = html_body_declared_encoding(body)
         if declared and declared.lower().replace("_", "-").startswith(("utf-16", "utf-32")):
@@ -189,6 +194,12 @@ def _decoded(body: bytes | str, content_type: str | None) -> tuple[str, bytes | 
     as_is = (encoding == "utf-8" and not body.startswith(b"\xef\xbb\xbf")
              and "\ufffd" not in text)
     return text, (body if as_is else None)
+
+
+@lru_cache(maxsize=256)
+def _header_encoding(content_type: str | None) -> str | None:
+    """The charset of a Content-Type header (w3lib's reading; a crawl sees a few headers)."""
+    return http_content_type_encoding(content_type)
 
 
 # File signatures of what a fetched or saved "page" may really be.
@@ -217,15 +228,18 @@ def _binary_kind(body: bytes | str) -> str | None:
     return "binary data" if controls > len(head) // 20 else None
 
 
+_A_TAG = re.compile(r"<\s*[a-zA-Z!]")
+
+
 def _document(body: bytes | str, content_type: str | None):
     """The parsed document of a body; NotQAPage when it is none."""
     kind = _binary_kind(body)
     if kind:
         raise NotQAPage(f"not an HTML document ({kind})")
     text, utf8 = _decoded(body, content_type)
-    if not text.strip():
+    if not text or text.isspace():  # (not text.strip(), without its copy)
         raise NotQAPage("empty body")
-    if not re.search(r"<\s*[a-zA-Z!]", text[:4096]):
+    if not _A_TAG.search(text, 0, 4096):
         raise NotQAPage("not an HTML document (no tags in the first 4 KB)")
     try:
         root = parse_html(text, utf8)
