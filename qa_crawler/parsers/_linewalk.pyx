@@ -243,6 +243,54 @@ cdef inline bint _visible(str text):
     return False
 
 
+cdef extern from "Python.h":
+    """
+    #include "structmember.h"
+    #include "descrobject.h"
+    static Py_ssize_t __qa_slot_offset(PyObject* descr) {
+        return ((PyMemberDescrObject*)descr)->d_member->offset;
+    }
+    static PyObject* __qa_new_instance(PyObject* cls) {
+        PyTypeObject* t = (PyTypeObject*)cls;
+        return t->tp_alloc(t, 0);
+    }
+    static void __qa_set_slot(PyObject* obj, Py_ssize_t offset, PyObject* value) {
+        PyObject** slot = (PyObject**)((char*)obj + offset);
+        PyObject* old = *slot;
+        Py_INCREF(value);
+        *slot = value;
+        Py_XDECREF(old);
+    }
+    """
+    Py_ssize_t __qa_slot_offset(object descr) except -1
+    object __qa_new_instance(object cls)
+    void __qa_set_slot(object obj, Py_ssize_t offset, object value)
+
+
+# A Line is built as Line.__init__ would build it (it only stores its arguments in its
+# __slots__): allocated by its type, each slot written where its member descriptor says.
+if not (type(Line).__call__ is type.__call__ and Line.__new__ is object.__new__
+        and Line.__slots__ == ("text", "links", "link_chars", "heading", "chrome", "times",
+                               "_block", "_where")):
+    raise ImportError("reader.Line is not the plain __slots__ class the line pass builds")
+cdef Py_ssize_t _S_TEXT = __qa_slot_offset(Line.__dict__["text"])
+cdef Py_ssize_t _S_LINKS = __qa_slot_offset(Line.__dict__["links"])
+cdef Py_ssize_t _S_LINK_CHARS = __qa_slot_offset(Line.__dict__["link_chars"])
+cdef Py_ssize_t _S_HEADING = __qa_slot_offset(Line.__dict__["heading"])
+cdef Py_ssize_t _S_CHROME = __qa_slot_offset(Line.__dict__["chrome"])
+cdef Py_ssize_t _S_TIMES = __qa_slot_offset(Line.__dict__["times"])
+cdef Py_ssize_t _S_BLOCK = __qa_slot_offset(Line.__dict__["_block"])
+cdef Py_ssize_t _S_WHERE = __qa_slot_offset(Line.__dict__["_where"])
+
+
+cdef inline object _new_line():
+    return __qa_new_instance(Line)
+
+
+cdef inline void _set_slot(object line, Py_ssize_t offset, object value):
+    __qa_set_slot(line, offset, value)
+
+
 cdef class _Where:
     """Where a line's block element is: ``at(node)`` is the lxml element of a node of the
     document (held alive by this object while any of its lines is)."""
@@ -321,23 +369,25 @@ cdef class _Builder:
                             break
                 # Line(...) without running its __init__ (which only stores its arguments);
                 # the block element is made a Python proxy only when a reading asks for it.
-                line = Line.__new__(Line)
-                line.text = text
-                line.links = self.links
-                line.link_chars = self.link_chars
-                line.heading = self.heading
-                line.chrome = any_visible and all_chrome
-                line.times = self.times
+                line = _new_line()
+                _set_slot(line, _S_TEXT, text)
+                _set_slot(line, _S_LINKS, self.links)
+                _set_slot(line, _S_LINK_CHARS, self.link_chars)
+                _set_slot(line, _S_HEADING, self.heading)
+                _set_slot(line, _S_CHROME, any_visible and all_chrome)
+                _set_slot(line, _S_TIMES, self.times)
                 if self.blocks:
-                    line._block = self.blocks[-1]
-                    line._where = self.where
+                    _set_slot(line, _S_BLOCK, self.blocks[-1])
+                    _set_slot(line, _S_WHERE, self.where)
                 else:
-                    line._block = None
-                    line._where = None
+                    _set_slot(line, _S_BLOCK, None)
+                    _set_slot(line, _S_WHERE, None)
                 self.lines.append(line)
             elif self.times:
                 return  # keep a <time> whose text is empty for the next line
-        self.parts, self.part_chrome, self.links, self.times = [], [], [], []
+        # (the parts are read into the same lists again; links and times went to the line)
+        del self.parts[:], self.part_chrome[:]
+        self.links, self.times = [], []
         self.link_chars, self.heading = 0, 0
 
     cdef inline bint pending(self):
