@@ -12,19 +12,41 @@ from benchmarks.report import Figure
 
 NOTES: dict[str, str] = {
     "parse": """
-**What holds it back** (pyinstrument and cProfile, `parse_page` on 800 pages of 28 KB, and
-per-stage timings; the parser as of the parse branch, issue 16): of 0.93 ms a page, lxml's
-tree is 0.175 ms (19 %); the visual lines 0.22 ms (24 %), now a compiled pass
-(`qa_crawler/parsers/_linewalk.pyx`, Cython over libxml2's nodes; the Python walk in
-`reader.py` stays as its reference, held equal by `tests/test_line_pass.py`), of which a third
-is still Python objects (100 `Line`s, 30 link targets, ~5 `urljoin`s of `../` links); the
-label-anchored reading of the lines is the rest, 0.54 ms (57 %): `_Page.record` 0.27 ms
-(Similar Q&A, Related FAQ, free-text runs, each a few regex and substring tests per line),
-label-leak checks 0.10 ms (scans of ~20 KB of record text), identity, hash and language
-0.07 ms.
-**What would move it**: the record from the lines in native code too (the same reading compiled,
-as the line pass is, with `doctorqna.py` as its reference), or fewer passes over the lines
-(one pass that classifies every line once for all the readings that now test it again).
+**Where it stands** (branch parse3, 2026-12-02; measured on 2 cores shared with another
+session's test runs, load 1.5-3.7, so wall-clock rounds swung by 30 % and more: the decisions
+were made on instruction counts, callgrind over 200 mirror pages of 28 KB read once before, as
+the benchmark's best round reads them). Instructions a page: `lxml.html.fromstring` 1.43M;
+`parse_page` 7.44M before (a ratio of 0.19 in instructions), 6.52M now (0.22). Wall clock, 800
+pages, best of 3, CPU time, interleaved with the old code in the same minutes: old 1.45 ms, new
+1.25 ms a page (-13 %); lxml's best round 0.19 ms; ratio about 0.15 then (0.16 in `make bench`
+before this branch). The target, 0.25, is not reached.
+**What moved it**: the line pass cleans a 1-byte text in place, caches link targets by what they
+depend on (origin, folder or base, and the href), builds its `Line`s without `Line.__init__`
+(allocated by the type, slots written where the member descriptors say) and makes a line's block
+element an lxml proxy only when a reading asks; lower-casing compiled (ASCII eight characters at
+a time) for the page's lines and the leak checks; around "more info" (in "for more information",
+most texts' only label word) the leak pattern is tried only at a line's start, the one place it
+can match there; a UTF-8 body under a UTF-8 Content-Type decoded without w3lib reading the
+header twice.
+**Tried and taken out** (no gain in instructions): a compiled key-word scan for the leak checks
+(Python's substring search skips ahead and is as cheap), a one-pass word-at-a-time whitespace
+collapse (English has a space every 5-6 characters), starting label regexes at their hint's
+position and testing the reply verb on the lower-cased line (regexes on short lines are cheap;
+the Python around them is not), one HTML parser reused per thread (0.2 % of the tree's
+instructions).
+**What holds it back now** (callgrind, instructions a page, measured stage by stage during the
+branch): lxml's tree 1.43M (as much as the baseline itself: a floor) and decoding and checks
+~0.15M; the line pass 1.2M, a third of it the whitespace collapse (~14 instructions a byte over
+22 KB of text), the rest `Line` objects, text decoding and the walk; the label-anchored reading
+2.0M, nearly all Python bytecode around short regex and substring tests (by pyinstrument's
+shares of `_Page.record`: `_similar` 29 %, `_related` 24 %, `_content` 13 %, `_main_ask` and
+`_section_starts` 12 %); label-leak checks 0.55M (five substring scans of ~21 KB of record
+text); the page's lower-cased lines and index 0.2M; SHA-256 of the body (0.76M under callgrind,
+which does not run SHA-NI; 0.02 ms on the CPU).
+**What would move it**: the reading itself in native code (`_similar`, `_related`, `_content`
+over per-line flags computed in the line pass: stop, ad, link-only, read-more, header hint),
+with `doctorqna.py` kept as its reference; the leak checks on the lines each field is joined
+from (their lower-cased texts are already there) instead of on the joined 20 KB.
 """,
     "crawl": """
 **Where it stands** (2026-12-02): 0.24 -> 0.53 of bare Scrapy in this session, from the page

@@ -140,3 +140,63 @@ def test_mangled_pages_read_the_same_lines(source, rnd, how):
         return
     native = [line.fields() for line in reader._native.read_lines(root, URL)]
     assert native == [line.fields() for line in reader.read_lines_reference(root, URL)]
+
+
+# Characters that test every branch of the compiled whitespace collapse: every space Python's
+# str.split() splits at below U+0100 (the 1-byte strings read in place) and above it, the
+# zero-width space and BOM, and letters of each string width.
+_CLEAN_ALPHABET = (" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0" "\u1680\u2000\u2007\u200a\u2028\u3000"
+                   "\u200b\ufeff" "ab\xe9\xff\u0100\u9ad8\U0001f600")
+
+
+@settings(max_examples=int(os.environ.get("QA_HYPOTHESIS_EXAMPLES", "60")) * 10, deadline=None,
+          derandomize=True)
+@given(st.text(alphabet=_CLEAN_ALPHABET, max_size=40))
+def test_the_compiled_clean_text_is_the_reference_clean_text(text):
+    from qa_crawler.parsers.normalize import clean_text
+
+    assert reader._native.clean_text(text) == clean_text(text)
+
+
+@pytest.mark.parametrize("text", ["", " ", "a", " a ", "a  b", "a\xa0b", "\xa0a\x85", "a\tb",
+                                  "clean already", "caf\xe9  \xe9t\xe9", "\u200ba\ufeff",
+                                  "\u9ad8  x", "x\u3000y", "\U0001f600 \n"])
+def test_the_compiled_clean_text_on_each_string_width(text):
+    from qa_crawler.parsers.normalize import clean_text
+
+    assert reader._native.clean_text(text) == clean_text(text)
+
+
+
+# ASCII letters and the characters next to them ("@[`{" bound the ranges the compiled lower-case
+# reads eight at a time), Latin-1 upper and lower case, and wider characters.
+_LOWER_ALPHABET = "AZaz@[`{09 \n\x7f\x80\xa0\xb5\xc0\xc9\xd7\xde\xdf\xe9\xff\u0130\u03a3\u212a\u9ad8"
+
+
+@settings(max_examples=int(os.environ.get("QA_HYPOTHESIS_EXAMPLES", "60")) * 10, deadline=None,
+          derandomize=True)
+@given(st.text(alphabet=_LOWER_ALPHABET, max_size=40))
+def test_the_compiled_lower_case_is_str_lower(text):
+    assert reader._native.lower(text) == text.lower()
+    assert reader._native.lower("Ask Date: " + text) == ("Ask Date: " + text).lower()
+
+
+def test_the_compiled_lower_case_of_every_character_below_u0100():
+    text = "".join(map(chr, range(256)))
+    for size in (0, 1, 7, 8, 9, 16, 17, 255, 256):
+        for piece in (text[:size], text[:size][::-1], text[:128][:size]):
+            assert reader._native.lower(piece) == piece.lower()
+
+
+@pytest.mark.parametrize("text", [
+    "A clean paragraph of plain ASCII text, long enough to be read eight characters at a time.",
+    "  \n  An indented paragraph,\n    cut by the editor's\tnewlines  and  tabs.\n  ",
+    "Caf\xe9 au lait,\xa0twice \x85 and a long tail of plain text after the Latin-1 characters.",
+    "x" * 17 + " " + "y" * 9 + "  " + "z" * 8, " " * 9 + "w" * 16, "v" * 16 + " " * 9,
+])
+def test_the_compiled_clean_text_on_long_texts(text):
+    from qa_crawler.parsers.normalize import clean_text
+
+    for cut in range(len(text) + 1):
+        assert reader._native.clean_text(text[cut:]) == clean_text(text[cut:])
+        assert reader._native.clean_text(text[:cut]) == clean_text(text[:cut])

@@ -12,7 +12,7 @@ page and on the demo site's pages.
 
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.stdlib cimport free, malloc, realloc
-from libc.string cimport strcmp, strlen
+from libc.string cimport memcpy, strcmp, strlen
 
 from lxml.includes cimport tree
 from lxml.includes.etreepublic cimport _Document, _Element, elementFactory, import_lxml__etree
@@ -124,6 +124,11 @@ cdef extern from "Python.h":
     bint Py_UNICODE_ISSPACE(Py_UCS4 ch)
     object PyUnicode_FromKindAndData(int kind, const void* buffer, Py_ssize_t size)
     int PyUnicode_4BYTE_KIND
+    int PyUnicode_1BYTE_KIND
+    int PyUnicode_KIND(object o)
+    void* PyUnicode_DATA(object o)
+    Py_ssize_t PyUnicode_GET_LENGTH(object o)
+    object PyUnicode_New(Py_ssize_t size, Py_UCS4 maxchar)
 
 
 cdef inline bint _is_space(Py_UCS4 ch):
@@ -131,9 +136,61 @@ cdef inline bint _is_space(Py_UCS4 ch):
     return Py_UNICODE_ISSPACE(ch) or ch == 0x200b or ch == 0xfeff
 
 
+# What Py_UNICODE_ISSPACE says of each code point below 256 (the characters of a 1-byte str).
+cdef bint _SPACE1[256]
+cdef int _k
+for _k in range(256):
+    _SPACE1[_k] = Py_UNICODE_ISSPACE(<Py_UCS4>_k)
+
+
+cdef object _clean1(str text):
+    """_clean of a str whose characters are all below 256 (PEP 393's 1-byte kind), read in
+    place, in one pass: no character of that range is a zero-width space or a BOM."""
+    cdef const unsigned char* data = <const unsigned char*>PyUnicode_DATA(text)
+    cdef Py_ssize_t size = PyUnicode_GET_LENGTH(text), i, n = 0
+    cdef bint gap = False, changed = False
+    cdef unsigned char ch, high = 0
+    cdef unsigned char small[512]
+    cdef unsigned char* buf = small
+    if size > 512:
+        buf = <unsigned char*>malloc(size)
+        if buf is NULL:
+            raise MemoryError()
+    try:
+        for i in range(size):
+            ch = data[i]
+            if _SPACE1[ch]:
+                # a space that stays is one " " after text, before more text
+                if gap or ch != 32 or n == 0:
+                    changed = True
+                gap = n > 0
+            else:
+                if gap:
+                    buf[n] = 32
+                    n += 1
+                    gap = False
+                buf[n] = ch
+                high |= ch
+                n += 1
+        if n == 0:
+            return None
+        if gap:
+            changed = True  # trailing spaces
+        if not changed:
+            return text
+        out = PyUnicode_New(n, 255 if high & 0x80 else 127)
+        memcpy(PyUnicode_DATA(out), buf, n)
+        return out
+    finally:
+        if buf is not small:
+            free(buf)
+
+
 cdef object _clean(str text):
     """normalize.clean_text in C: runs of spaces to one, none at the ends; None if no text. A
     text that is clean already is returned as it is."""
+    if PyUnicode_KIND(text) == PyUnicode_1BYTE_KIND:
+        return _clean1(text)
     cdef Py_UCS4 ch
     cdef bint after_space = True, has_text = False, needs = False
     for ch in text:
@@ -171,11 +228,79 @@ cdef object _clean(str text):
 
 cdef inline bint _visible(str text):
     """``text.strip()`` is not empty."""
+    cdef const unsigned char* data
+    cdef Py_ssize_t i
+    if PyUnicode_KIND(text) == PyUnicode_1BYTE_KIND:
+        data = <const unsigned char*>PyUnicode_DATA(text)
+        for i in range(PyUnicode_GET_LENGTH(text)):
+            if not _SPACE1[data[i]]:
+                return True
+        return False
     cdef Py_UCS4 ch
     for ch in text:
         if not Py_UNICODE_ISSPACE(ch):
             return True
     return False
+
+
+cdef extern from "Python.h":
+    """
+    #include "structmember.h"
+    #include "descrobject.h"
+    static Py_ssize_t __qa_slot_offset(PyObject* descr) {
+        return ((PyMemberDescrObject*)descr)->d_member->offset;
+    }
+    static PyObject* __qa_new_instance(PyObject* cls) {
+        PyTypeObject* t = (PyTypeObject*)cls;
+        return t->tp_alloc(t, 0);
+    }
+    static void __qa_set_slot(PyObject* obj, Py_ssize_t offset, PyObject* value) {
+        PyObject** slot = (PyObject**)((char*)obj + offset);
+        PyObject* old = *slot;
+        Py_INCREF(value);
+        *slot = value;
+        Py_XDECREF(old);
+    }
+    """
+    Py_ssize_t __qa_slot_offset(object descr) except -1
+    object __qa_new_instance(object cls)
+    void __qa_set_slot(object obj, Py_ssize_t offset, object value)
+
+
+# A Line is built as Line.__init__ would build it (it only stores its arguments in its
+# __slots__): allocated by its type, each slot written where its member descriptor says.
+if not (type(Line).__call__ is type.__call__ and Line.__new__ is object.__new__
+        and Line.__slots__ == ("text", "links", "link_chars", "heading", "chrome", "times",
+                               "_block", "_where")):
+    raise ImportError("reader.Line is not the plain __slots__ class the line pass builds")
+cdef Py_ssize_t _S_TEXT = __qa_slot_offset(Line.__dict__["text"])
+cdef Py_ssize_t _S_LINKS = __qa_slot_offset(Line.__dict__["links"])
+cdef Py_ssize_t _S_LINK_CHARS = __qa_slot_offset(Line.__dict__["link_chars"])
+cdef Py_ssize_t _S_HEADING = __qa_slot_offset(Line.__dict__["heading"])
+cdef Py_ssize_t _S_CHROME = __qa_slot_offset(Line.__dict__["chrome"])
+cdef Py_ssize_t _S_TIMES = __qa_slot_offset(Line.__dict__["times"])
+cdef Py_ssize_t _S_BLOCK = __qa_slot_offset(Line.__dict__["_block"])
+cdef Py_ssize_t _S_WHERE = __qa_slot_offset(Line.__dict__["_where"])
+
+
+cdef inline object _new_line():
+    return __qa_new_instance(Line)
+
+
+cdef inline void _set_slot(object line, Py_ssize_t offset, object value):
+    __qa_set_slot(line, offset, value)
+
+
+cdef class _Where:
+    """Where a line's block element is: ``at(node)`` is the lxml element of a node of the
+    document (held alive by this object while any of its lines is)."""
+    cdef _Document doc
+
+    def __cinit__(self, _Document doc):
+        self.doc = doc
+
+    def at(self, size_t node):
+        return elementFactory(self.doc, <tree.xmlNode*>node)
 
 
 cdef class _Builder:
@@ -185,10 +310,15 @@ cdef class _Builder:
     cdef list blocks  # block elements open (C nodes as ints), innermost last; 0: none
     cdef _Document doc
     cdef dict tags
+    cdef _Where where
+    cdef str origin, folder  # the base's (reader._origin, reader._folder)
 
     def __cinit__(self, str base_url, _Document doc):
         self.base_url = base_url
+        self.origin = _reader._origin(base_url)
+        self.folder = _reader._folder(base_url)
         self.doc = doc
+        self.where = _Where(doc)
         self.lines = []
         self.parts = []
         self.part_chrome = []
@@ -217,7 +347,8 @@ cdef class _Builder:
         self.parts.append(text)
         self.part_chrome.append(chrome)
         if in_link:
-            self.link_chars += len(text.replace(" ", "").replace("\xa0", ""))
+            # len(text.replace(" ", "").replace("\xa0", "")), without the copies
+            self.link_chars += len(text) - text.count(" ") - text.count("\xa0")
         if heading and _visible(text):
             self.heading = heading if not self.heading else min(self.heading, heading)
 
@@ -236,17 +367,27 @@ cdef class _Builder:
                         if not self.part_chrome[i]:
                             all_chrome = False
                             break
-                block = None
+                # Line(...) without running its __init__ (which only stores its arguments);
+                # the block element is made a Python proxy only when a reading asks for it.
+                line = _new_line()
+                _set_slot(line, _S_TEXT, text)
+                _set_slot(line, _S_LINKS, self.links)
+                _set_slot(line, _S_LINK_CHARS, self.link_chars)
+                _set_slot(line, _S_HEADING, self.heading)
+                _set_slot(line, _S_CHROME, any_visible and all_chrome)
+                _set_slot(line, _S_TIMES, self.times)
                 if self.blocks:
-                    top = <tree.xmlNode*><size_t>self.blocks[-1]
-                    block = elementFactory(self.doc, top)
-                self.lines.append(
-                    Line(text, self.links, self.link_chars, self.heading,
-                         any_visible and all_chrome, self.times, block)
-                )
+                    _set_slot(line, _S_BLOCK, self.blocks[-1])
+                    _set_slot(line, _S_WHERE, self.where)
+                else:
+                    _set_slot(line, _S_BLOCK, None)
+                    _set_slot(line, _S_WHERE, None)
+                self.lines.append(line)
             elif self.times:
                 return  # keep a <time> whose text is empty for the next line
-        self.parts, self.part_chrome, self.links, self.times = [], [], [], []
+        # (the parts are read into the same lists again; links and times went to the line)
+        del self.parts[:], self.part_chrome[:]
+        self.links, self.times = [], []
         self.link_chars, self.heading = 0, 0
 
     cdef inline bint pending(self):
@@ -323,6 +464,31 @@ cdef int _start(_Builder b, tree.xmlNode* c, bint* chrome, int* in_link, int* he
     return flags
 
 
+# reader.link_target's results, by what each depends on: the href (stripped) and the base's
+# origin (absolute and root-relative hrefs), its folder (relative paths) or the base itself
+# (anything else), as reader.link_target and reader.safe_urljoin read them. The pages of a site
+# repeat their menus', listings' and similar pages' links.
+cdef dict _targets = {}
+cdef object _RELATIVE_PATH_MATCH = _reader._RELATIVE_PATH.match
+
+
+cdef object _link_target(_Builder b, str href):
+    cdef str h = href.strip()
+    if h.startswith(("http://", "https://")) or (h.startswith("/") and not h.startswith("//")):
+        key = (b.origin, h)  # reader._by_origin
+    elif _RELATIVE_PATH_MATCH(h) is not None:
+        key = (b.folder, h)
+    else:
+        key = (b.base_url, h)
+    target = _targets.get(key, _targets)
+    if target is _targets:
+        target = link_target(b.base_url, href)
+        if len(_targets) >= 16384:
+            _targets.clear()
+        _targets[key] = target
+    return target
+
+
 cdef void _end(_Builder b, tree.xmlNode* c, int flags) except *:
     if flags & F_PRE:
         b.pre -= 1
@@ -330,7 +496,7 @@ cdef void _end(_Builder b, tree.xmlNode* c, int flags) except *:
         b.times.append((_attr(c, "datetime"), _clean(_string(c)) or ""))
     if flags & F_LINK:  # reader.add_link
         parts = b.open_links.pop()
-        target = link_target(b.base_url, _attr(c, "href"))
+        target = _link_target(b, _attr(c, "href"))
         if target:
             b.links.append((_clean("".join(parts)) or "", target))
     if flags & F_BLOCK:
@@ -410,3 +576,58 @@ def read_lines(_Element root, str base_url):
         free(frames)
     b.flush()
     return b.lines
+
+
+def clean_text(str text):
+    """The line pass's own normalize.clean_text (for the tests that hold the two equal)."""
+    return _clean(text)
+
+
+
+
+cdef extern from "Python.h":
+    bint PyUnicode_IS_ASCII(object o)
+
+# str.lower() of each character of a 1-byte str (each lower-cases to one character below U+0100).
+cdef unsigned char _LOWER1[256]
+for _k in range(256):
+    _low = chr(_k).lower()
+    assert len(_low) == 1 and ord(_low) < 256
+    _LOWER1[_k] = ord(_low)
+
+
+cdef object _lower(str text):
+    """``text.lower()``: a 1-byte text lower-cased in C (ASCII eight characters at a time); no
+    character below U+0100 lower-cases to more than one, nor across U+0080, so the result is
+    of the text's own kind. Any other text: str.lower()."""
+    if PyUnicode_KIND(text) != PyUnicode_1BYTE_KIND:
+        return text.lower()
+    cdef Py_ssize_t size = PyUnicode_GET_LENGTH(text), i = 0, words
+    cdef bint ascii = PyUnicode_IS_ASCII(text)
+    out = PyUnicode_New(size, 127 if ascii else 255)
+    cdef const unsigned char* src = <const unsigned char*>PyUnicode_DATA(text)
+    cdef unsigned char* dst = <unsigned char*>PyUnicode_DATA(out)
+    cdef unsigned long long x, upper
+    if ascii:
+        words = size // 8
+        for i in range(words):
+            memcpy(&x, src + 8 * i, 8)
+            # bytes from "A" (0x41) to "Z" (0x5a): 0x80 set in (x + 0x3f) and clear in (x + 0x25)
+            upper = (x + 0x3f3f3f3f3f3f3f3fULL) & ~(x + 0x2525252525252525ULL) & 0x8080808080808080ULL
+            x |= upper >> 2
+            memcpy(dst + 8 * i, &x, 8)
+        i = words * 8
+    while i < size:
+        dst[i] = _LOWER1[src[i]]
+        i += 1
+    return out
+
+
+def lower(str text):
+    """The line pass's own str.lower() (for the tests that hold the two equal)."""
+    return _lower(text)
+
+
+def lower_texts(list lines):
+    """``[line.text.lower() for line in lines]``, lower-cased by :func:`lower`."""
+    return [_lower(line.text) for line in lines]

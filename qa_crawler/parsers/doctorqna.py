@@ -34,6 +34,7 @@ from w3lib.encoding import (
 )
 
 from qa_crawler.parsers import normalize as n
+from qa_crawler.parsers.reader import _native
 from qa_crawler.parsers.reader import (
     Line,
     TooDeep,
@@ -63,6 +64,17 @@ class ParseResult:
 
     record: QARecord
     missing: tuple[str, ...]
+
+
+# str.lower(), and the lower-cased texts of lines: compiled where the line pass was built (the
+# same results, held equal by tests/test_line_pass.py), else Python's.
+_lower = str.lower if _native is None else _native.lower
+
+
+def _lower_texts(lines: list[Line]) -> list[str]:
+    if _native is not None:
+        return _native.lower_texts(lines)
+    return [line.text.lower() for line in lines]
 
 
 _ASK = re.compile(r"\bAsk(?:ed)?\s*(?:Date|on)\s*[:：]?", re.I)
@@ -168,6 +180,11 @@ def _decoded(body: bytes | str, content_type: str | None) -> tuple[str, bytes | 
     without a BOM: what most pages are), for the parser to read without encoding it again."""
     if isinstance(body, str):
         return body, None
+    if _header_encoding(content_type) == "utf-8" and read_bom(body)[0] is None:
+        # What html_to_unicode does with such a body (no BOM, the header's charset wins), less
+        # its second reading of the header.
+        text = body.decode("utf-8", "replace")
+        return text, (body if "\ufffd" not in text else None)
     if not read_bom(body)[0] and not http_content_type_encoding(content_type):
         declared = html_body_declared_encoding(body)
         if declared and declared.lower().replace("_", "-").startswith(("utf-16", "utf-32")):
@@ -177,6 +194,12 @@ def _decoded(body: bytes | str, content_type: str | None) -> tuple[str, bytes | 
     as_is = (encoding == "utf-8" and not body.startswith(b"\xef\xbb\xbf")
              and "\ufffd" not in text)
     return text, (body if as_is else None)
+
+
+@lru_cache(maxsize=256)
+def _header_encoding(content_type: str | None) -> str | None:
+    """The charset of a Content-Type header (w3lib's reading; a crawl sees a few headers)."""
+    return http_content_type_encoding(content_type)
 
 
 # File signatures of what a fetched or saved "page" may really be.
@@ -205,15 +228,18 @@ def _binary_kind(body: bytes | str) -> str | None:
     return "binary data" if controls > len(head) // 20 else None
 
 
+_A_TAG = re.compile(r"<\s*[a-zA-Z!]")
+
+
 def _document(body: bytes | str, content_type: str | None):
     """The parsed document of a body; NotQAPage when it is none."""
     kind = _binary_kind(body)
     if kind:
         raise NotQAPage(f"not an HTML document ({kind})")
     text, utf8 = _decoded(body, content_type)
-    if not text.strip():
+    if not text or text.isspace():  # (not text.strip(), without its copy)
         raise NotQAPage("empty body")
-    if not re.search(r"<\s*[a-zA-Z!]", text[:4096]):
+    if not _A_TAG.search(text, 0, 4096):
         raise NotQAPage("not an HTML document (no tags in the first 4 KB)")
     try:
         root = parse_html(text, utf8)
@@ -381,7 +407,7 @@ class _Page:
         self.lines = lines
         self.head = head
         self.id_pattern = id_pattern
-        self.lower = [line.text.lower() for line in lines]
+        self.lower = _lower_texts(lines)
         self.index = {id(line): i for i, line in enumerate(lines)}
         self.assign = ["chrome" if line.chrome else "ignored" for line in lines]
         self.issues: list[str] = []
@@ -1124,13 +1150,20 @@ def _leak(value: str | None, pattern: re.Pattern) -> str | None:
         return m.group(0) if m else None
     # Long texts: the pattern is tried only around each place a label's words stand
     # ("for more information" holds "more info" and is no label: the pattern decides).
-    low = value.lower()
+    low = _lower(value)
     present = {h for key in _LEAK_KEYS if key in low for h in _HINTS_OF_KEY[key]}
+    # (positions in ``low`` are positions in ``value`` unless lower-casing changed the length)
+    aligned = len(low) == len(value)
     for hint in _LEAK_HINTS:
         if hint not in present:
             continue  # its key is not in the text, so neither is the hint
         pos = low.find(hint)
         while pos >= 0:
+            if hint == "more info" and aligned and pos and value[pos - 1] != "\n":
+                # In the 16 characters around "more info" only "^More Info" can match, and
+                # only at a line's start ("for more information": most texts' only hint).
+                pos = low.find(hint, pos + 1)
+                continue
             m = pattern.search(value, max(pos - 3, 0), pos + len(hint) + 4)
             if m:
                 return m.group(0)
