@@ -23,7 +23,11 @@ def parsed(case: str):
     if case not in _cache:
         folder = PAGES / case
         url = (folder / "url.txt").read_text().strip()
-        _cache[case] = parse_page((folder / "page.html").read_bytes(), url)
+        # The Content-Type header the page was served with, where the case is about it.
+        header = folder / "content_type.txt"
+        content_type = header.read_text().strip() if header.is_file() else None
+        _cache[case] = parse_page((folder / "page.html").read_bytes(), url,
+                                  content_type=content_type)
     return _cache[case]
 
 
@@ -59,3 +63,16 @@ def test_pages_that_are_not_qa_pages_are_refused_with_a_one_line_reason(path):
     with pytest.raises(NotQAPage) as info:
         parse_page(path.read_bytes(), f"https://doctorqna.com/en/{path.stem}")
     assert info.value.reason and "\n" not in info.value.reason
+
+
+def test_the_served_charset_wins_over_the_pages_own_meta_charset():
+    # x3_utf8_header_over_meta_charset is UTF-8 served as such, its <meta> says windows-1252:
+    # read with the header its text is right (test_field); read without it, by the meta, not.
+    folder = PAGES / "x3_utf8_header_over_meta_charset"
+    url = (folder / "url.txt").read_text().strip()
+    body = (folder / "page.html").read_bytes()
+    by_meta = parse_page(body, url).record
+    assert by_meta.title.startswith("CafÃ©")  # the page misread: mojibake, and the labels missed
+    served = parse_page(body, url, content_type="text/html; charset=utf-8").record
+    assert served.question == expected("x3_utf8_header_over_meta_charset")["question"]
+    assert parse_page(body, url, content_type="text/html; charset=UTF8").record == served
