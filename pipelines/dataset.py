@@ -345,6 +345,8 @@ class DatasetStats:
         self.withdrawn = 0  # rows kept although withdrawn from the site (--keep-removed)
 
     def add(self, row: dict) -> None:
+        """Count one row (its stored JSON values): the reference :meth:`add_table` is tested
+        against."""
         self.rows += 1
         self.withdrawn += bool(row.get("removed_at"))
         seen = row.get("last_seen")

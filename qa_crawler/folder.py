@@ -70,19 +70,12 @@ def iter_merged_records(out_dir: str | os.PathLike) -> Iterator[tuple[dict, dict
         yield json.loads(text), meta
 
 
-def iter_merged_texts(out_dir: str | os.PathLike, fields: tuple[str, ...]
-                      ) -> Iterator[tuple[str, str]]:
-    """(qa_id, the record's ``fields`` joined by a space) of every page, the most recently seen
-    copy where workers overlap, ordered by qa_id; read by SQLite (no record is decoded here)."""
-    for qa_id, text, _ in _merged_questions(out_dir, fields, None):
-        yield qa_id, text
-
-
 def iter_merged_signatures(out_dir: str | os.PathLike) -> Iterator[tuple[str, str | None,
                                                                          bytes | None]]:
-    """(qa_id, question text, stored MinHash signature) of every page as
-    :func:`iter_merged_texts` merges them; the text is read only where no signature of the
-    current parameters (:data:`qa_crawler.minhash.PARAMS`) is stored (None then stands for it)."""
+    """(qa_id, question text, stored MinHash signature) of every page, the most recently seen
+    copy where workers overlap, ordered by qa_id; the text (subject and question joined by a
+    space, read by SQLite: no record is decoded here) only where no signature of the current
+    parameters (:data:`qa_crawler.minhash.PARAMS`) is stored (None then stands for it)."""
     from qa_crawler.minhash import PARAMS, TEXT_FIELDS
 
     return _merged_questions(out_dir, TEXT_FIELDS, PARAMS)
