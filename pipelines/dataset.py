@@ -52,7 +52,6 @@ from qa_crawler import __version__
 from qa_crawler.parsers.doctorqna import PARSER_VERSION
 from qa_crawler.record import (
     CSV_LIST_SEPARATOR,
-    LONG_TEXTS,
     NESTED,
     arrow_schema,
     SCHEMA_HISTORY,

@@ -78,3 +78,13 @@ def start_detached(argv: list[str], log: Path) -> int:
 def qa_crawler_command(*args: str) -> list[str]:
     """The ``qa-crawler`` command line of this interpreter, with ``args``."""
     return [sys.executable, "-m", "qa_crawler.cli", *args]
+
+
+def start_report(folder: Path) -> tuple[int, Path]:
+    """Start ``qa-crawler report FOLDER`` detached (after a crawl or a rebuild, which end once
+    the dataset is written); its pid and its log, ``FOLDER/.qa-crawler/report.log``. OSError
+    when it cannot start (the caller draws the report itself)."""
+    from qa_crawler.state import STATE_DIRNAME
+
+    log = Path(folder) / STATE_DIRNAME / "report.log"
+    return start_detached(qa_crawler_command("report", str(folder)), log), log

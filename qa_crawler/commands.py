@@ -359,7 +359,7 @@ def print_summary(stats: dict, out_dir, elapsed: float, stream) -> None:
     if keys.REPORT in stats:
         lines.append(f"  report            {stats[keys.REPORT]}"
                      + (" (being drawn in the background; `qa-crawler report DIR` draws it now)"
-                        if keys.REPORT_BACKGROUND in stats else ""))
+                        if stats.get(keys.REPORT_BACKGROUND) else ""))
     elif keys.REPORT_ERROR in stats:
         lines.append(f"  report            not written: {stats[keys.REPORT_ERROR]}")
     print("\n".join(lines), file=stream)
@@ -578,13 +578,11 @@ def _report_after(folder: Path, command: str):
     from qa_crawler.settings import QA_REPORT_BACKGROUND
 
     if QA_REPORT_BACKGROUND:
+        from qa_crawler.apart import start_report
         from qa_crawler.folder import REPORT_NAME
-        from qa_crawler.apart import qa_crawler_command, start_detached
-        from qa_crawler.state import STATE_DIRNAME
 
-        log = folder / STATE_DIRNAME / "report.log"
         try:
-            start_detached(qa_crawler_command("report", str(folder)), log)
+            _, log = start_report(folder)
         except OSError as exc:
             print(f"qa-crawler {command}: could not start drawing the report in the background "
                   f"({exc}); drawing it now", file=sys.stderr)

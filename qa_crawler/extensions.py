@@ -226,19 +226,18 @@ class RunLifecycle:
             # Started once the engine has stopped (the WARC index written, the state closed):
             # the report's process then never runs beside the crawl's whole heap.
             self._report_dir = self.state.out_dir
-            self._report_log = self._report_dir / STATE_DIRNAME / "report.log"
             self.stats.set_value(keys.REPORT, str((self._report_dir / REPORT_NAME).resolve()))
-            self.stats.set_value(keys.REPORT_BACKGROUND, str(self._report_log))
+            self.stats.set_value(keys.REPORT_BACKGROUND,
+                                 str(self._report_dir / STATE_DIRNAME / "report.log"))
             self.crawler.signals.connect(self._start_report, signal=signals.engine_stopped)
             return
         self._draw_report(self.state.out_dir)
 
     def _start_report(self) -> None:
-        from qa_crawler.apart import qa_crawler_command, start_detached
+        from qa_crawler.apart import start_report
 
-        log = self._report_log
         try:
-            pid = start_detached(qa_crawler_command("report", str(self._report_dir)), log)
+            pid, log = start_report(self._report_dir)
         except OSError as exc:
             logger.warning("Could not start drawing the report in the background (%s); "
                            "drawing it now", exc)

@@ -78,19 +78,16 @@ def iter_merged_signatures(out_dir: str | os.PathLike) -> Iterator[tuple[str, st
     parameters (:data:`qa_crawler.minhash.PARAMS`) is stored (None then stands for it)."""
     from qa_crawler.minhash import PARAMS, TEXT_FIELDS
 
-    return _merged_questions(out_dir, TEXT_FIELDS, PARAMS)
-
-
-def _merged_questions(out_dir, fields, params):
     conns = [sqlite3.connect(f"file:{p}?mode=ro", uri=True) for p in state_files(out_dir)]
-    extract = " || ' ' || ".join(f"coalesce(json_extract(record, '$.{f}'), '')" for f in fields)
+    extract = " || ' ' || ".join(f"coalesce(json_extract(record, '$.{f}'), '')"
+                                 for f in TEXT_FIELDS)
     streams = []
     for c in conns:
-        if params is not None and "minhash" in table_columns(c, "pages"):
+        if "minhash" in table_columns(c, "pages"):  # else stored before signatures were
             fresh = "minhash_params = ? AND minhash IS NOT NULL"
             query = (f"SELECT qa_id, last_seen, CASE WHEN {fresh} THEN NULL ELSE {extract} END,"
                      f" CASE WHEN {fresh} THEN minhash END FROM pages ORDER BY qa_id")
-            streams.append(c.execute(query, (params, params)))
+            streams.append(c.execute(query, (PARAMS, PARAMS)))
         else:
             streams.append(c.execute(f"SELECT qa_id, last_seen, {extract}, NULL FROM pages"
                                      " ORDER BY qa_id"))
