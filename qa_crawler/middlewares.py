@@ -9,6 +9,7 @@ import logging
 import random
 import time
 
+from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware as _MetaRefresh
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.utils.response import response_status_message
 
@@ -30,6 +31,33 @@ def retry_after_seconds(value: bytes | str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, when.timestamp() - time.time())
+
+
+# Scrapy looks for a meta refresh in the first 4,096 characters of the decoded text; no
+# character of an ASCII-compatible encoding takes more than 4 bytes.
+_REFRESH_SCAN = 4 * 4096
+
+
+def may_refresh(body: bytes) -> bool:
+    """Whether ``body`` may hold a ``<meta http-equiv="refresh">`` where Scrapy looks for one:
+    False only when the word "refresh" (any case) is not in its first bytes and they are of an
+    ASCII-compatible encoding (no NUL byte, as UTF-16 and UTF-32 have in ASCII text)."""
+    head = body[:_REFRESH_SCAN]
+    return b"\x00" in head or b"refresh" in head.lower()
+
+
+class MetaRefreshMiddleware(_MetaRefresh):
+    """Scrapy's MetaRefreshMiddleware, which decodes every HTML body (``response.text``) to look
+    for a meta refresh: here a body that cannot hold one (:func:`may_refresh`) passes without
+    it. The profile of a crawl showed the decoding and the scan at 0.4 ms a page, about a tenth
+    of the crawler's own time; pages that may hold one are read by Scrapy's code, unchanged."""
+
+    def process_response(self, request, response, spider=None):
+        from scrapy.http import HtmlResponse
+
+        if isinstance(response, HtmlResponse) and not may_refresh(response.body):
+            return response
+        return super().process_response(request, response)
 
 
 class BackoffRetryMiddleware(RetryMiddleware):

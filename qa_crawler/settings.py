@@ -39,6 +39,9 @@ DOWNLOADER_MIDDLEWARES = {
     # Before robots.txt (100): a redirect off the site is dropped before anything is sent.
     "qa_crawler.middlewares.SiteRule": 40,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    # The same, without decoding a page that cannot hold a meta refresh.
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "qa_crawler.middlewares.MetaRefreshMiddleware": 580,
     "qa_crawler.middlewares.BackoffRetryMiddleware": 550,
     # The archive sees every response after decompression and before redirects and retries; the
     # wire headers are noted before decompression (moved up from 590 for that).
@@ -48,6 +51,10 @@ DOWNLOADER_MIDDLEWARES = {
     # Only with --redis: the politeness budget shared by every worker of the crawl.
     "qa_crawler.cluster.ClusterPolitenessMiddleware": 960,
 }
+
+# Scrapy's stats collector without the wrapper that looks up, on every call of its methods, a
+# ``spider`` argument deprecated in Scrapy 2.13 (qa_crawler.extensions.Stats).
+STATS_CLASS = "qa_crawler.extensions.Stats"
 
 # One record per callback: Scrapy starts CONCURRENT_ITEMS tasks per callback otherwise.
 CONCURRENT_ITEMS = 1

@@ -1,0 +1,91 @@
+"""The crawl's leaner stand-ins for Scrapy components behave as Scrapy's do."""
+
+from __future__ import annotations
+
+import pytest
+from scrapy.http import HtmlResponse, Request, TextResponse
+from scrapy.utils.test import get_crawler
+
+from qa_crawler.extensions import Stats
+from qa_crawler.middlewares import MetaRefreshMiddleware, may_refresh
+
+
+def _html(body: bytes, url="http://127.0.0.1/a", cls=HtmlResponse, **kwargs):
+    return cls(url, body=body, request=Request(url), **kwargs)
+
+
+def _middleware():
+    return MetaRefreshMiddleware.from_crawler(get_crawler(settings_dict={}))
+
+
+REFRESHING = [
+    b'<html><head><meta http-equiv="refresh" content="0; url=/b"></head></html>',
+    b"<html><head><META HTTP-EQUIV='Refresh' CONTENT='0;URL=http://127.0.0.1/b'></head></html>",
+    # Far into the page, but within the 4,096 characters Scrapy reads.
+    b"<html><head>" + b"<!-- padding -->" * 200
+    + b'<meta http-equiv="refresh" content="1; url=/b"></head></html>',
+    # UTF-16: no ASCII byte run spells the word.
+    '<html><head><meta http-equiv="refresh" content="0; url=/b"></head></html>'.encode(
+        "utf-16"),
+]
+
+
+@pytest.mark.parametrize("body", REFRESHING)
+def test_a_page_with_a_meta_refresh_is_redirected_as_by_scrapy(body):
+    from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware as Scrapy
+
+    def outcome(mw):
+        response = _html(body)
+        out = mw.process_response(response.request, response)
+        return out.url if isinstance(out, Request) else None
+
+    theirs = outcome(Scrapy.from_crawler(get_crawler(settings_dict={})))
+    assert outcome(_middleware()) == theirs
+    if not body.startswith(b"\xff\xfe"):
+        assert theirs == "http://127.0.0.1/b"
+
+
+@pytest.mark.parametrize("body", [
+    b"<html><head><title>Q</title></head><body><p>No redirect here.</p></body></html>",
+    # The word in the text, but no meta element: Scrapy's scan decides, and finds none.
+    b"<html><head></head><body><p>Refresh your browser.</p></body></html>",
+])
+def test_a_page_without_a_meta_refresh_passes(body):
+    response = _html(body)
+    assert _middleware().process_response(response.request, response) is response
+
+
+def test_the_body_is_not_decoded_when_it_cannot_hold_a_meta_refresh():
+    response = _html(b"<html><head></head><body>" + "caf\u00e9 ".encode() * 5000 + b"</body>")
+    _middleware().process_response(response.request, response)
+    assert getattr(response, "_cached_ubody", None) is None
+
+
+def test_may_refresh_is_false_only_for_an_ascii_compatible_head_without_the_word():
+    assert not may_refresh(b"<html><head></head></html>")
+    assert may_refresh(b"<meta http-equiv=REFRESH>")
+    assert may_refresh("<html>".encode("utf-32"))
+    # Past the scanned head the word does not count (Scrapy does not read that far either).
+    assert not may_refresh(b"x" * (4 * 4096) + b"refresh")
+
+
+def test_a_non_html_response_goes_to_scrapy_as_before():
+    response = _html(b'<meta http-equiv="refresh" content="0; url=/b">', cls=TextResponse)
+    assert _middleware().process_response(response.request, response) is response
+
+
+def test_the_stats_collector_counts_as_scrapy_s_does():
+    crawler = get_crawler(settings_dict={"STATS_CLASS": "qa_crawler.extensions.Stats"})
+    stats = crawler.stats
+    assert isinstance(stats, Stats)
+    stats.inc_value("a")
+    stats.inc_value("a", 2)
+    stats.set_value("b", "x")
+    stats.max_value("m", 3)
+    stats.max_value("m", 1)
+    stats.min_value("n", 3)
+    stats.min_value("n", 1)
+    assert stats.get_stats() == {"a": 3, "b": "x", "m": 3, "n": 1}
+    assert stats.get_value("missing", 7) == 7
+    # Its methods are the class's own, not wrappers made on each lookup.
+    assert type(stats).inc_value is stats.inc_value.__func__
