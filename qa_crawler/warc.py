@@ -140,9 +140,16 @@ class WarcArchive:
         self._open()
 
     def _open(self) -> None:
-        self.seq += 1
-        self.name = f"{self.worker}-{self.stamp}-{self.seq:05d}.warc.gz"
-        self.fh = open(self.dir / self.name, "ab")
+        # A new file each time: the crawler and its page worker may both open one in the
+        # same second (the worker archives; the crawler when the worker has died).
+        while True:
+            self.seq += 1
+            self.name = f"{self.worker}-{self.stamp}-{self.seq:05d}.warc.gz"
+            try:
+                self.fh = open(self.dir / self.name, "xb")
+                break
+            except FileExistsError:
+                continue
         self.writer = _Writer(self.fh, warc_version="1.1")
         self.writer.write_record(self.writer.create_warcinfo_record(self.name, self.info))
         self.fh.flush()
@@ -313,6 +320,13 @@ def write_index(out_dir: str | os.PathLike) -> Path | None:
 
 
 PIECES_DIRNAME = ".index"
+
+
+def index_files(folder: Path, names) -> None:
+    """Make the CDXJ pieces of the named WARC files of ``folder`` (the page worker does, for
+    the files it wrote, as it ends): :func:`write_index` then only merges."""
+    for name in names:
+        _file_index(Path(folder) / name)
 
 
 def _open_index_of(path: Path):

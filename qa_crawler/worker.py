@@ -14,6 +14,17 @@ multiprocessing's spawn, which re-runs the caller's main script), ignores Ctrl-C
 finishes the pages in flight first) and ends when its socket closes, so it dies with the crawler.
 A worker that dies fails the pages in flight with :class:`WorkerDied`; the spider leaves them
 pending and reads the rest itself.
+
+The worker also keeps the crawl's WARC archive when the WARC middleware hands it the responses
+(:meth:`PageWorker.archive`): the middleware sends each response's pieces and gets back a
+:class:`Ticket` at once, left in ``request.meta["qa_warc"]``; the worker writes the record
+(flushed) before it reads anything sent after it, and puts its :class:`~qa_crawler.warc.Location`
+in the page's record. So a page's response is archived before its record reaches the store, as
+when the crawler wrote it, and the crawler's core spends nothing on gzip and warcio. When its
+socket closes the worker closes its WARC files and makes their CDXJ pieces
+(:func:`qa_crawler.warc.index_files`) while the crawler writes the dataset; a write that fails
+(a full disk) is answered with the :class:`~qa_crawler.state.StorageError` naming the file, and
+the pages archived there are answered :class:`~qa_crawler.guard.NotStored` (they stay pending).
 """
 
 from __future__ import annotations
@@ -26,7 +37,7 @@ import socket
 import struct
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from qa_crawler.fetched import Fetch, FetchedPage, read_fetched
 from qa_crawler.minhash import signature_of
@@ -39,6 +50,19 @@ _HEADER = struct.Struct("!I")
 
 class WorkerDied(RuntimeError):
     """The page worker ended while pages were in flight (killed, out of memory)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    """A response handed to the worker's archive: the worker knows where it went."""
+
+    number: int
+
+
+# Locations of archived responses kept for the pages that will be read: a response is read soon
+# after it is archived (Scrapy has at most its concurrency in flight), and redirects, 304s and
+# retried answers are archived but never read, so the oldest are let go past this many.
+_KEPT_LOCATIONS = 20_000
 
 
 @dataclass(slots=True)
@@ -107,21 +131,94 @@ def serve() -> None:
     path, routes = read_frame(stream)
     sys.path[:] = path
     read = PageReader(routes, for_store=True)
-    while True:
+    archive = _Archive()
+
+    def answer(seq, ok, value) -> None:
         try:
-            seq, body, fetch = read_frame(stream)
-        except EOFError:
-            return
-        try:
-            answer = (seq, True, read(body, fetch))
-        except Exception as exc:  # noqa: BLE001 - raised again in the spider, as if read there
-            exc.__traceback__ = None
-            answer = (seq, False, exc)
-        try:
-            data = frame(answer)
+            data = frame((seq, ok, value))
         except Exception as exc:  # an exception that does not pickle
             data = frame((seq, False, RuntimeError(f"{type(exc).__name__}: {exc}")))
         sock.sendall(data)
+
+    try:
+        while True:
+            try:
+                message = read_frame(stream)
+            except EOFError:
+                return
+            if message[0] == "warc":
+                failed = archive.write(message[1], message[2])
+                if failed is not None:  # answered under the ticket's negative number
+                    answer(-message[1], False, failed)
+                continue
+            if message[0] == "warc-open":
+                archive.options = message[1]
+                continue
+            seq, body, fetch = message
+            try:
+                if isinstance(fetch.warc, Ticket):
+                    fetch = replace(fetch, warc=archive.location(fetch.warc))
+                value, ok = read(body, fetch), True
+            except Exception as exc:  # noqa: BLE001 - raised again in the spider, as if read there
+                exc.__traceback__ = None
+                value, ok = exc, False
+            answer(seq, ok, value)
+    finally:
+        archive.close()
+
+
+class _Archive:
+    """The worker's side of the archive: the WARC files it writes, where each ticket went."""
+
+    def __init__(self):
+        self.options: dict | None = None
+        self.writer = None
+        self.locations: dict[int, object] = {}
+        self.failed: dict[int, str] = {}
+        self.files: list[str] = []
+
+    def write(self, number: int, exchange: dict):
+        """Archive one exchange; None, or the StorageError that stopped it."""
+        from qa_crawler.guard import os_error
+        from qa_crawler.warc import WarcArchive
+
+        try:
+            if self.writer is None:
+                self.writer = WarcArchive(**self.options)
+            location = self.writer.write(**exchange)
+        except OSError as exc:
+            where = self.writer.dir / self.writer.name if self.writer else self.options["out_dir"]
+            error = os_error(where, exc)
+            self.failed[number] = str(error)
+            return error
+        if location.file not in self.files:
+            self.files.append(location.file)
+        self.locations[number] = location
+        if len(self.locations) > _KEPT_LOCATIONS:
+            for old in list(self.locations)[:_KEPT_LOCATIONS // 2]:
+                del self.locations[old]
+        return None
+
+    def location(self, ticket: Ticket):
+        """Where the ticket's response went; NotStored when it could not be written."""
+        from qa_crawler.guard import NotStored
+
+        if ticket.number in self.failed:
+            raise NotStored(f"not stored: {self.failed[ticket.number]}")
+        return self.locations.pop(ticket.number, None)
+
+    def close(self) -> None:
+        """Close the files and index them (their CDXJ pieces), for the crawler's merge."""
+        if self.writer is None:
+            return
+        from qa_crawler.warc import index_files
+
+        self.writer.close()
+        try:
+            index_files(self.writer.dir, self.files)
+        except Exception as exc:  # noqa: BLE001 - the crawler's merge indexes what is missing
+            print(f"qa-crawler page worker: could not index {self.files}: "
+                  f"{type(exc).__name__}: {exc}", file=sys.stderr)
 
 
 # -- the crawler's side ---------------------------------------------------------------------
@@ -131,6 +228,9 @@ class _Answers(asyncio.Protocol):
     def __init__(self, worker: PageWorker):
         self.worker = worker
         self.buffer = bytearray()
+
+    def connection_made(self, transport) -> None:
+        self.worker._connected(transport)
 
     def data_received(self, data: bytes) -> None:
         buf = self.buffer
@@ -176,29 +276,64 @@ class PageWorker:
         self.read_count = 0
         self.transport: asyncio.Transport | None = None
         self.connecting: asyncio.Future | None = None
+        self.early: list[bytes] = []  # frames sent before the connection was made
         self.died: str | None = None  # why, once it has
         self.closing = False
+        # The archive: tickets handed out, and who hears of a write that failed.
+        self.archiving = False
+        self.tickets = 0
+        self.on_archive_error = None
+        self.archived_bytes = 0
+        self.flushing: asyncio.Future | None = None
 
     async def _connect(self) -> None:
         loop = asyncio.get_running_loop()
-        self.transport, _ = await loop.create_unix_connection(lambda: _Answers(self),
-                                                              sock=self.sock)
+        await loop.create_unix_connection(lambda: _Answers(self), sock=self.sock)
+
+    def _connected(self, transport) -> None:
+        self.transport = transport
+        for data in self.early:
+            transport.write(data)
+        self.early.clear()
+
+    def _send(self, data: bytes) -> None:
+        """Frames go out in the order they are sent, also before the connection is made."""
+        if self.transport is not None:
+            self.transport.write(data)
+            return
+        self.early.append(data)
+        if self.connecting is None:
+            self.connecting = asyncio.ensure_future(self._connect())
 
     async def read(self, body: bytes, fetch: Fetch) -> PageReading:
         """The worker's reading of one page; WorkerDied if it is gone."""
         if self.died:
             raise WorkerDied(self.died)
-        if self.transport is None:
-            if self.connecting is None:
-                self.connecting = asyncio.ensure_future(self._connect())
-            await self.connecting
         self.seq += 1
         future = asyncio.get_running_loop().create_future()
         self.pending[self.seq] = future
-        self.transport.write(frame((self.seq, body, fetch)))
+        self._send(frame((self.seq, body, fetch)))
         return await future
 
+    def archive(self, options: dict, exchange: dict) -> Ticket:
+        """Hand one exchange (:meth:`qa_crawler.warc.WarcArchive.write`'s arguments) to the
+        worker's archive, opened with ``options`` (WarcArchive's) the first time; its ticket.
+        WorkerDied if the worker is gone (the caller archives the response itself)."""
+        if self.died or self.closing:
+            raise WorkerDied(self.died or "the page worker is closing")
+        if not self.archiving:
+            self._send(frame(("warc-open", options)))
+            self.archiving = True
+        self.tickets += 1
+        self._send(frame(("warc", self.tickets, exchange)))
+        self.archived_bytes += len(exchange.get("body") or b"")
+        return Ticket(self.tickets)
+
     def _answer(self, seq: int, ok: bool, value) -> None:
+        if seq < 0:  # an archive write that failed: the worker's StorageError
+            if self.on_archive_error is not None:
+                self.on_archive_error(value)
+            return
         future = self.pending.pop(seq, None)
         if future is None or future.done():
             return
@@ -210,6 +345,8 @@ class PageWorker:
 
     def _lost(self) -> None:
         self.transport = None
+        if self.flushing is not None and not self.flushing.done():
+            self.flushing.set_result(None)
         if self.closing and not self.pending:
             return
         self.died = self.why_ended()
@@ -233,11 +370,20 @@ class PageWorker:
             how = f"exit status {status}"
         return f"the page worker (pid {self.pid}) died ({how}) after reading {self.read_count} pages"
 
-    def close(self, timeout: float = 10.0) -> None:
-        """Close the socket (the worker ends on it) and wait for the process."""
+    def finish(self) -> None:
+        """Close the socket: the worker reads what it was sent, closes and indexes its WARC
+        files, and ends (:meth:`wait` for it). Frames still in the transport's buffer (archive
+        frames sent after the last page's) are flushed first, on the loop: await
+        :meth:`finished` for that."""
+        if self.closing:
+            return
         self.closing = True
-        # Shut down now: the transport would close the socket only on the loop's next turn,
-        # and this waits for the worker on the loop.
+        if self.transport is not None and self.transport.get_write_buffer_size():
+            self.flushing = asyncio.get_running_loop().create_future()
+            self.transport.close()  # connection_lost once the buffer is written
+            return
+        # Nothing buffered: shut down now, so the worker ends (and indexes) while the crawler
+        # goes on; the transport would close the socket only on the loop's next turn.
         try:
             self.sock.shutdown(socket.SHUT_RDWR)
         except OSError:
@@ -246,12 +392,29 @@ class PageWorker:
             self.transport.close()
         else:
             self.sock.close()
+
+    async def finished(self) -> None:
+        """:meth:`finish`, and what was sent written to the worker."""
+        self.finish()
+        if self.flushing is not None:
+            await self.flushing
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Wait for the worker to end (after :meth:`finish`); kill it after ``timeout``
+        (by default 10 s, and a second more per 5 MB it archived: it indexes them as it ends)."""
+        if timeout is None:
+            timeout = 10.0 + (50.0 + self.archived_bytes / 5e6 if self.archiving else 0.0)
         try:
             self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             logger.warning("The page worker (pid %d) did not end; killing it", self.pid)
             self.proc.kill()
             self.proc.wait()
+
+    def close(self, timeout: float | None = None) -> None:
+        """Close the socket (the worker ends on it) and wait for the process."""
+        self.finish()
+        self.wait(timeout)
 
 
 def worker_wanted(settings) -> bool:
@@ -269,5 +432,5 @@ def worker_wanted(settings) -> bool:
         raise ValueError(f"QA_PARSE_PROCESSES must be auto, 0 or 1, not {value!r}") from None
 
 
-__all__ = ["PageReader", "PageReading", "PageWorker", "WorkerDied", "frame", "read_frame", "serve",
+__all__ = ["PageReader", "PageReading", "PageWorker", "Ticket", "WorkerDied", "frame", "read_frame", "serve",
            "worker_wanted"]

@@ -153,3 +153,122 @@ def test_the_worker_is_used_when_the_site_lets_us_fetch_fast_unless_told(setting
 def test_a_parse_processes_value_that_means_nothing_is_refused_at_start_up():
     with pytest.raises(ValueError, match="QA_PARSE_PROCESSES must be auto, 0 or 1, not 'many'"):
         worker_wanted(Settings({"QA_PARSE_PROCESSES": "many"}))
+
+
+# -- the archive kept by the worker ----------------------------------------------------------
+def _exchange(url: str, body: bytes, status: int = 200) -> dict:
+    return dict(url=url, method="GET", request_headers=[("Accept", "text/html")],
+                status=status, reason="OK" if status == 200 else "Moved Permanently",
+                response_headers=[("Content-Type", "text/html; charset=utf-8")], body=body)
+
+
+def _options(out) -> dict:
+    return dict(out_dir=out, worker="main", max_bytes=1 << 30, info={"software": "test"})
+
+
+def test_the_worker_archives_responses_and_puts_their_locations_in_the_records(tmp_path):
+    from qa_crawler.warc import PIECES_DIRNAME, read_at, warc_dir, write_index
+
+    site = SampleSite(n_pages=5, seed=21)
+    paths = [site.article_path(q) for q in site.qa_ids()]
+    pages = [(p, site.render(p)[2]) for p in paths]
+
+    async def archive_and_read():
+        worker = PageWorker(ROUTES)
+        try:
+            # Archived before the connection is made (the first frames wait for it), a redirect
+            # that is never read among them, and each page read after its response.
+            tickets = [worker.archive(_options(tmp_path), _exchange(BASE + p, body))
+                       for p, body in pages[:2]]
+            worker.archive(_options(tmp_path), _exchange(BASE + "/old", b"", status=301))
+            tickets += [worker.archive(_options(tmp_path), _exchange(BASE + p, body))
+                        for p, body in pages[2:]]
+            readings = await asyncio.gather(*(
+                worker.read(body, dataclass_replace(fetch_of(p), warc=t))
+                for (p, body), t in zip(pages, tickets)))
+        finally:
+            await worker.finished()
+            worker.wait()
+        return worker, readings
+
+    worker, readings = asyncio.run(archive_and_read())
+    assert worker.proc.returncode == 0
+    locations = [(r.page.record.warc_file, r.page.record.warc_offset) for r in readings]
+    assert len(set(locations)) == len(pages) and all(f for f, _ in locations)
+    for (path, body), (file, offset) in zip(pages, locations):
+        stored = read_at(tmp_path, _location(file, offset))
+        assert stored.url == BASE + path and stored.body == body and stored.status == 200
+    # As it ended, the worker indexed its file: the merge finds the piece made.
+    files = sorted(warc_dir(tmp_path).glob("*.warc.gz"))
+    assert len(files) == 1
+    pieces = list((warc_dir(tmp_path) / PIECES_DIRNAME).glob(f"{files[0].name}.*.cdxj"))
+    assert len(pieces) == 1
+    index = write_index(tmp_path).read_text().splitlines()
+    assert len(index) == len(pages) + 1  # the pages and the redirect
+
+
+def _location(file, offset):
+    from qa_crawler.warc import Location
+
+    return Location(file, offset)
+
+
+def dataclass_replace(obj, **changes):
+    import dataclasses
+
+    return dataclasses.replace(obj, **changes)
+
+
+def test_an_archive_write_that_fails_names_the_file_and_its_page_is_not_stored(tmp_path):
+    from qa_crawler.guard import NotStored
+    from qa_crawler.state import StorageError
+
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")  # the archive's folder cannot be made under it
+    site = SampleSite(n_pages=2, seed=22)
+    path = site.article_path(site.qa_ids()[0])
+    body = site.render(path)[2]
+    errors = []
+
+    async def archive_and_read():
+        worker = PageWorker(ROUTES)
+        worker.on_archive_error = errors.append
+        try:
+            ticket = worker.archive(_options(blocked), _exchange(BASE + path, body))
+            with pytest.raises(NotStored) as refused:
+                await worker.read(body, dataclass_replace(fetch_of(path), warc=ticket))
+            # A page archived elsewhere (or not at all) is still read.
+            other = await worker.read(body, fetch_of(path))
+        finally:
+            await worker.finished()
+            worker.wait()
+        return refused.value, other
+
+    refused, other = asyncio.run(archive_and_read())
+    assert len(errors) == 1 and isinstance(errors[0], StorageError)
+    assert str(blocked) in str(errors[0]) and str(blocked) in str(refused)
+    assert other.page is not None and other.page.record.warc_file is None
+
+
+def test_archive_frames_still_buffered_when_the_worker_finishes_reach_it(tmp_path):
+    from qa_crawler.warc import iter_responses
+
+    bodies = [os.urandom(256 * 1024) for _ in range(8)]  # more than a socket buffer holds
+
+    async def archive_then_finish():
+        worker = PageWorker(ROUTES)
+        # One read first: the connection is made; then archives nothing reads, and the end.
+        site = SampleSite(n_pages=2, seed=23)
+        path = site.article_path(site.qa_ids()[0])
+        await worker.read(site.render(path)[2], fetch_of(path))
+        for i, body in enumerate(bodies):
+            worker.archive(_options(tmp_path), _exchange(f"{BASE}/blob/{i}", body))
+        assert worker.transport.get_write_buffer_size() > 0
+        await worker.finished()
+        worker.wait()
+        return worker
+
+    worker = asyncio.run(archive_then_finish())
+    assert worker.proc.returncode == 0
+    stored = {r.url: r.body for r in iter_responses(tmp_path)}
+    assert [stored[f"{BASE}/blob/{i}"] for i in range(8)] == bodies

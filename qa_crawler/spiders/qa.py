@@ -28,7 +28,7 @@ from qa_crawler.guard import NotStored
 from qa_crawler.record import issue_kind
 from qa_crawler.folder import known_urls, pending_urls
 from qa_crawler.routes import LANG_PREFIX, Routes
-from qa_crawler.worker import PageReader, PageWorker, WorkerDied, worker_wanted
+from qa_crawler.worker import PageReader, PageWorker, Ticket, WorkerDied, worker_wanted
 
 logger = logging.getLogger(__name__)
 _IGNORED = frozenset(IGNORED_EXTENSIONS)
@@ -45,6 +45,7 @@ class QASpider(scrapy.Spider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider._setup(crawler.settings)
         crawler.signals.connect(spider._close_worker, signal=signals.spider_closed)
+        crawler.signals.connect(spider._reap_worker, signal=signals.engine_stopped)
         crawler.signals.connect(spider._opened, signal=signals.spider_opened)
         crawler.signals.connect(spider._count_pending, signal=signals.spider_closed)
         return spider
@@ -222,11 +223,16 @@ class QASpider(scrapy.Spider):
         one; WorkerDied when it died with the page."""
         if self.worker is not None and self.worker.died:  # between pages: none lost
             self._worker_died(WorkerDied(self.worker.died), in_flight=False)
+        fetch = self.fetch_of(response)
         if self.worker is not None:
-            return await self.worker.read(response.body, self.fetch_of(response))
+            return await self.worker.read(response.body, fetch)
+        if isinstance(fetch.warc, Ticket):
+            # Archived by the worker that has died since: whether the record was written is
+            # not known, so the page stays pending like those it was reading.
+            raise WorkerDied("the page worker that archived the page died")
         if self.reader is None:
             self.reader = PageReader(self.routes)
-        return self.reader(response.body, self.fetch_of(response))
+        return self.reader(response.body, fetch)
 
     def _opened(self, spider):
         # Kept with the run, so that `rebuild` reads the stored pages with the same pattern.
@@ -251,11 +257,18 @@ class QASpider(scrapy.Spider):
         if in_flight:
             self.stats.inc_value(keys.PAGE_WORKER_LEFT_PENDING)
 
-    def _close_worker(self, spider):
+    async def _close_worker(self, spider):
+        """The worker ends as the spider closes (closing and indexing its WARC files while the
+        dataset is written); it is waited for once the engine has stopped."""
         if self.worker is not None:
             self.stats.set_value(keys.PAGE_WORKER_PAGES, self.worker.read_count)
-            self.worker.close()
-            self.worker = None
+            self._ending, self.worker = self.worker, None
+            await self._ending.finished()
+
+    def _reap_worker(self):
+        ending = getattr(self, "_ending", None)
+        if ending is not None:
+            ending.wait()
 
     async def parse(self, response):
         """One outcome for the page (first), then the requests for its links."""
@@ -281,6 +294,8 @@ class QASpider(scrapy.Spider):
         except WorkerDied as died:
             self._worker_died(died)
             return  # no outcome: the page stays pending in the frontier
+        except NotStored:
+            return  # its response could not be archived (the crawl is stopping): pending
         requests, links = self.follow(reading.links, routed=True)
         page = reading.page
         if page is not None:
