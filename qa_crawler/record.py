@@ -8,7 +8,9 @@ derived from these declarations, never written out a second time.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import functools
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
@@ -401,14 +403,44 @@ def json_schema() -> dict:
 # into the rows the dataset writer hands to Arrow.
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
+def _plain(value):
+    """``dataclasses.asdict``'s conversion of one value, for the record's kinds of value."""
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    if kind is list or kind is tuple:
+        return kind([_plain(v) for v in value])
+    if dataclasses.is_dataclass(value):
+        return {f: _plain(getattr(value, f)) for f in _field_names(kind)}
+    if kind is dict:
+        return {_plain(k): _plain(v) for k, v in value.items()}
+    return copy.deepcopy(value)
+
+
+@functools.cache
+def _field_names(cls) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
+
+
 def to_json_dict(record: QARecord) -> dict:
-    """The record as plain JSON values: ISO dates and timestamps, nested lists as lists of dicts."""
-    out = dataclasses.asdict(record)
-    for key, value in out.items():
-        if isinstance(value, dt.datetime):
+    """The record as plain JSON values: ISO dates and timestamps, nested lists as lists of dicts.
+    (What ``dataclasses.asdict`` and the ISO texts give, without asdict's generic recursion:
+    0.65 ms a record in the page worker's profile, a sixth of a page's reading.)"""
+    out = {}
+    for key in _field_names(type(record)):
+        value = getattr(record, key)
+        kind = type(value)
+        if kind in _PLAIN:
+            out[key] = value
+        elif isinstance(value, dt.datetime):
             out[key] = value.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
         elif isinstance(value, dt.date):
             out[key] = value.isoformat()
+        else:
+            out[key] = _plain(value)
     return out
 
 

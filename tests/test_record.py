@@ -64,3 +64,47 @@ def test_arrow_table_builds_from_records_with_the_declared_schema():
     row = dataclasses.asdict(rec)
     table = pa.Table.from_pylist([row], schema=r.arrow_schema())
     assert table.schema.field("asker_age_min").type == pa.int16()
+
+
+def _asdict_json(record):
+    """The definition to_json_dict keeps: dataclasses.asdict, then ISO dates and timestamps."""
+    import dataclasses
+    import datetime as dt
+
+    out = dataclasses.asdict(record)
+    for key, value in out.items():
+        if isinstance(value, dt.datetime):
+            out[key] = value.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+        elif isinstance(value, dt.date):
+            out[key] = value.isoformat()
+    return out
+
+
+def test_to_json_dict_is_asdict_with_iso_dates_on_every_fixture_record_and_odd_values():
+    import dataclasses
+    import datetime as dt
+    import json
+    from pathlib import Path
+
+    from qa_crawler.parsers.doctorqna import parse_page
+    from qa_crawler.record import QARecord, RelatedTopic, SimilarQA, to_json_dict
+
+    records = []
+    for case in sorted(Path(__file__).parent.joinpath("fixtures").rglob("page.html")):
+        try:
+            records.append(parse_page(case.read_bytes(), "https://doctorqna.com/en/article/1")
+                           .record)
+        except Exception:  # noqa: BLE001 - pages that are no Q&A page have no record
+            continue
+    assert len(records) >= 10
+    odd = dataclasses.replace(
+        records[0], crawled_at=dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.timezone(
+            dt.timedelta(hours=8))), similar=[SimilarQA(qa_id="1", title="t")] * 2,
+        related_topics=[RelatedTopic(topic="x")], parse_issues=["a", "b"])
+    records += [odd, QARecord(qa_id="x", url="u")]
+    for record in records:
+        got = to_json_dict(record)
+        assert got == _asdict_json(record)
+        assert json.dumps(got) == json.dumps(_asdict_json(record))  # order of keys too
+        # Fresh lists: the JSON form shares no mutable value with the record.
+        assert got["similar"] is not record.similar
