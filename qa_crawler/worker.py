@@ -138,7 +138,10 @@ def serve() -> None:
             data = frame((seq, ok, value))
         except Exception as exc:  # an exception that does not pickle
             data = frame((seq, False, RuntimeError(f"{type(exc).__name__}: {exc}")))
-        sock.sendall(data)
+        try:
+            sock.sendall(data)
+        except OSError:
+            pass  # the crawler is gone: what it sent is still archived, then the worker ends
 
     try:
         while True:
@@ -213,7 +216,12 @@ class _Archive:
             return
         from qa_crawler.warc import index_files
 
-        self.writer.close()
+        try:
+            self.writer.close()
+        except OSError:
+            return  # a full disk: the crawler heard of the write that failed, and stops
+        if self.failed:
+            return  # no index over a file a write tore (the crawler's merge tries again)
         try:
             index_files(self.writer.dir, self.files)
         except Exception as exc:  # noqa: BLE001 - the crawler's merge indexes what is missing
