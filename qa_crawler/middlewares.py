@@ -266,15 +266,30 @@ class WarcMiddleware:
         )
         worker = self._page_worker()
         if worker is not None:
-            from qa_crawler.worker import WorkerDied
-
-            try:
-                request.meta["qa_warc"] = worker.archive(self.options, exchange)
-            except WorkerDied:
-                pass  # gone: archived here from now on
-            else:
-                self.stats.inc_value(keys.WARC_RECORDS)
+            if worker.behind:  # the worker's queue is full: this response waits its turn
+                return self._archive_later(worker, request, response, exchange)
+            if self._hand_over(worker, request, exchange):
                 return response
+        return self._write_here(request, response, exchange)
+
+    async def _archive_later(self, worker, request, response, exchange):
+        await worker.until_drained()
+        if self._hand_over(worker, request, exchange):
+            return response
+        return self._write_here(request, response, exchange)
+
+    def _hand_over(self, worker, request, exchange) -> bool:
+        """The exchange handed to the page worker's archive; False if it is gone."""
+        from qa_crawler.worker import WorkerDied
+
+        try:
+            request.meta["qa_warc"] = worker.archive(self.options, exchange)
+        except WorkerDied:
+            return False  # gone: archived here from now on
+        self.stats.inc_value(keys.WARC_RECORDS)
+        return True
+
+    def _write_here(self, request, response, exchange):
         try:
             location = self.archive.write(**exchange)
         except OSError as exc:

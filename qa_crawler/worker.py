@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import pickle
+import select
 import signal
 import socket
 import struct
@@ -63,6 +64,8 @@ class Ticket:
 # after it is archived (Scrapy has at most its concurrency in flight), and redirects, 304s and
 # retried answers are archived but never read, so the oldest are let go past this many.
 _KEPT_LOCATIONS = 20_000
+# Bytes of frames the crawler lets wait for the worker before it waits too (see PageWorker).
+_HIGH_WATER = 4 << 20
 
 
 @dataclass(slots=True)
@@ -88,12 +91,14 @@ class PageReader:
         # text and change key): the store, in the crawler's busy process, then has them.
         self.for_store = for_store
 
-    def __call__(self, body: bytes, fetch: Fetch) -> PageReading:
+    def __call__(self, body: bytes, fetch: Fetch, *, for_store: bool | None = None
+                 ) -> PageReading:
+        """``for_store`` (default: the reader's) also makes what the store would compute."""
         reading = read_fetched(body, fetch, id_pattern=self.routes.id_pattern)
         page = reading.page
         if page is not None:
             page.stored = self.check(page.record)
-            if page.stored is not None and self.for_store:
+            if page.stored is not None and (self.for_store if for_store is None else for_store):
                 page.signature = signature_of(page.stored)
                 page.encoded = encode(page.stored)
         return PageReading(page, reading.not_qa, self.routes.links(reading.links))
@@ -108,6 +113,42 @@ def frame(obj) -> bytes:
 def _read_exactly(stream, n: int) -> bytes | None:
     data = stream.read(n)
     return data if data is not None and len(data) == n else None
+
+
+class _Frames:
+    """The frames of a blocking socket, read into a buffer of our own: :meth:`waiting` says
+    whether another one has (at least partly) arrived, which a buffered file cannot."""
+
+    def __init__(self, sock: socket.socket):
+        self.sock = sock
+        self.buf = bytearray()
+        self.pos = 0
+
+    def _fill(self, need: int) -> None:
+        while len(self.buf) - self.pos < need:
+            chunk = self.sock.recv(1 << 20)
+            if not chunk:
+                raise EOFError
+            if self.pos:
+                del self.buf[:self.pos]
+                self.pos = 0
+            self.buf += chunk
+
+    def next(self):
+        """The next object; EOFError when the socket closes."""
+        self._fill(_HEADER.size)
+        (n,) = _HEADER.unpack_from(self.buf, self.pos)
+        self._fill(_HEADER.size + n)
+        start = self.pos + _HEADER.size
+        with memoryview(self.buf) as view:
+            obj = pickle.loads(view[start:start + n])
+        self.pos = start + n
+        return obj
+
+    def waiting(self) -> bool:
+        if len(self.buf) > self.pos:
+            return True
+        return bool(select.select([self.sock], [], [], 0)[0])
 
 
 def read_frame(stream):
@@ -127,10 +168,10 @@ def serve() -> None:
     exception) frames, until the crawler closes its end."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the crawler stops first, then closes us
     sock = socket.socket(fileno=int(sys.argv[1]))
-    stream = sock.makefile("rb", buffering=1 << 20)
-    path, routes = read_frame(stream)
+    frames = _Frames(sock)
+    path, routes = frames.next()
     sys.path[:] = path
-    read = PageReader(routes, for_store=True)
+    read = PageReader(routes)
     archive = _Archive()
 
     def answer(seq, ok, value) -> None:
@@ -146,7 +187,7 @@ def serve() -> None:
     try:
         while True:
             try:
-                message = read_frame(stream)
+                message = frames.next()
             except EOFError:
                 return
             if message[0] == "warc":
@@ -161,7 +202,10 @@ def serve() -> None:
             try:
                 if isinstance(fetch.warc, Ticket):
                     fetch = replace(fetch, warc=archive.location(fetch.warc))
-                value, ok = read(body, fetch), True
+                # What the store would compute too (the question's MinHash, the JSON text and
+                # change key), made here while the worker keeps up; with frames waiting, the
+                # worker is the slower side, and the store in the crawler makes them.
+                value, ok = read(body, fetch, for_store=not frames.waiting()), True
             except Exception as exc:  # noqa: BLE001 - raised again in the spider, as if read there
                 exc.__traceback__ = None
                 value, ok = exc, False
@@ -240,6 +284,12 @@ class _Answers(asyncio.Protocol):
     def connection_made(self, transport) -> None:
         self.worker._connected(transport)
 
+    def pause_writing(self) -> None:
+        self.worker._pause()
+
+    def resume_writing(self) -> None:
+        self.worker._resume()
+
     def data_received(self, data: bytes) -> None:
         buf = self.buffer
         buf += data
@@ -293,6 +343,7 @@ class PageWorker:
         self.on_archive_error = None
         self.archived_bytes = 0
         self.flushing: asyncio.Future | None = None
+        self.drained: asyncio.Future | None = None  # set while the transport is paused
 
     async def _connect(self) -> None:
         loop = asyncio.get_running_loop()
@@ -300,6 +351,7 @@ class PageWorker:
 
     def _connected(self, transport) -> None:
         self.transport = transport
+        transport.set_write_buffer_limits(high=_HIGH_WATER)
         for data in self.early:
             transport.write(data)
         self.early.clear()
@@ -313,8 +365,31 @@ class PageWorker:
         if self.connecting is None:
             self.connecting = asyncio.ensure_future(self._connect())
 
+    # Flow control: frames wait in the transport's buffer while the worker is behind; past
+    # _HIGH_WATER the transport pauses us, and the archive and the reads wait until it has
+    # drained (else a crawler faster than its worker buffers every response it fetches).
+    def _pause(self) -> None:
+        if self.drained is None:
+            self.drained = asyncio.get_running_loop().create_future()
+
+    def _resume(self) -> None:
+        drained, self.drained = self.drained, None
+        if drained is not None and not drained.done():
+            drained.set_result(None)
+
+    @property
+    def behind(self) -> bool:
+        """The worker is behind: :meth:`until_drained` before sending more."""
+        return self.drained is not None
+
+    async def until_drained(self) -> None:
+        while self.drained is not None and not self.died:
+            await asyncio.shield(self.drained)
+
     async def read(self, body: bytes, fetch: Fetch) -> PageReading:
         """The worker's reading of one page; WorkerDied if it is gone."""
+        if self.drained is not None:
+            await self.until_drained()
         if self.died:
             raise WorkerDied(self.died)
         self.seq += 1
@@ -353,6 +428,7 @@ class PageWorker:
 
     def _lost(self) -> None:
         self.transport = None
+        self._resume()
         if self.flushing is not None and not self.flushing.done():
             self.flushing.set_result(None)
         if self.closing and not self.pending:

@@ -61,19 +61,48 @@ async def _read_in_worker(pages):
         worker.close()
 
 
+def _without_extras(reading):
+    if reading.page is not None:
+        reading.page.signature = reading.page.encoded = None
+    return reading
+
+
 def test_the_worker_reads_pages_as_this_process_does_record_json_and_links():
     site = SampleSite(n_pages=4, seed=11)
     paths = [site.article_path(q) for q in site.qa_ids()] + ["/en/"]
     pages = [(site.render(p)[2], fetch_of(p)) for p in paths]
     here = [PageReader(ROUTES, for_store=True)(body, fetch) for body, fetch in pages]
     there = asyncio.run(_read_in_worker(pages))
-    assert there == here
-    assert all(r.page is not None and r.page.stored for r in there[:-1])
-    # ... and each question's MinHash, so the store in the crawler need not compute it.
+    # ... and, while it keeps up, each question's MinHash and the record's stored text, so
+    # that the store in the crawler need not compute them: the same values where it did.
+    made = [r for r in there[:-1] if r.page.signature is not None]
     assert all(r.page.signature == signature_of(r.page.stored) and len(r.page.signature) == 256
-               and r.page.encoded == encode(r.page.stored) for r in there[:-1])
+               and r.page.encoded == encode(r.page.stored) for r in made)
+    assert all(r.page.encoded is None for r in there[:-1] if r.page.signature is None)
+    assert list(map(_without_extras, there)) == list(map(_without_extras, here))
+    assert all(r.page is not None and r.page.stored for r in there[:-1])
     assert PageReader(ROUTES)(*pages[0]).page.signature is None  # in process: the store does
     assert there[-1].page is None and there[-1].links  # the listing: no record, its links
+
+
+def test_the_worker_makes_the_stores_values_while_it_keeps_up_and_leaves_them_when_behind():
+    site = SampleSite(n_pages=6, seed=14)
+    paths = [site.article_path(q) for q in site.qa_ids()]
+    pages = [(site.render(p)[2], fetch_of(p)) for p in paths]
+
+    async def one_at_a_time_then_all_at_once():
+        worker = PageWorker(ROUTES)
+        try:
+            alone = [await worker.read(body, fetch) for body, fetch in pages]
+            crowded = await asyncio.gather(*(worker.read(b, f) for b, f in pages * 5))
+        finally:
+            worker.close()
+        return alone, crowded
+
+    alone, crowded = asyncio.run(one_at_a_time_then_all_at_once())
+    assert all(r.page.signature is not None and r.page.encoded is not None for r in alone)
+    # 30 pages sent at once: the worker found the next ones waiting, at least for the first.
+    assert crowded[0].page.signature is None and crowded[0].page.encoded is None
 
 
 def test_a_worker_killed_fails_the_pages_in_flight_naming_how_it_ended():
@@ -272,3 +301,42 @@ def test_archive_frames_still_buffered_when_the_worker_finishes_reach_it(tmp_pat
     assert worker.proc.returncode == 0
     stored = {r.url: r.body for r in iter_responses(tmp_path)}
     assert [stored[f"{BASE}/blob/{i}"] for i in range(8)] == bodies
+
+
+def test_a_worker_behind_makes_the_crawler_wait_instead_of_buffering_every_response(tmp_path):
+    from qa_crawler.warc import iter_responses
+    from qa_crawler.worker import _HIGH_WATER
+
+    bodies = [os.urandom(1 << 20) for _ in range(12)]  # 12 MB for a 4 MB high-water mark
+
+    async def archive_while_stopped():
+        worker = PageWorker(ROUTES)
+        site = SampleSite(n_pages=2, seed=24)
+        path = site.article_path(site.qa_ids()[0])
+        await worker.read(site.render(path)[2], fetch_of(path))  # connected, and running
+        os.kill(worker.pid, signal.SIGSTOP)
+        sent = 0
+        try:
+            for i, body in enumerate(bodies):
+                if worker.behind:
+                    break
+                worker.archive(_options(tmp_path), _exchange(f"{BASE}/blob/{i}", body))
+                sent += 1
+            assert worker.behind and worker.transport.get_write_buffer_size() > _HIGH_WATER
+            waiting = asyncio.ensure_future(worker.until_drained())
+            await asyncio.sleep(0.2)
+            assert not waiting.done()  # it waits while the worker does not read
+        finally:
+            os.kill(worker.pid, signal.SIGCONT)
+        await asyncio.wait_for(waiting, 30)
+        assert not worker.behind
+        for i in range(sent, len(bodies)):
+            worker.archive(_options(tmp_path), _exchange(f"{BASE}/blob/{i}", bodies[i]))
+        await worker.finished()
+        worker.wait()
+        return sent
+
+    sent = asyncio.run(archive_while_stopped())
+    assert sent < len(bodies)
+    stored = {r.url: r.body for r in iter_responses(tmp_path)}
+    assert [stored[f"{BASE}/blob/{i}"] for i in range(len(bodies))] == bodies
