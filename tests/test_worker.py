@@ -85,26 +85,6 @@ def test_the_worker_reads_pages_as_this_process_does_record_json_and_links():
     assert there[-1].page is None and there[-1].links  # the listing: no record, its links
 
 
-def test_the_worker_makes_the_stores_values_while_it_keeps_up_and_leaves_them_when_behind():
-    site = SampleSite(n_pages=6, seed=14)
-    paths = [site.article_path(q) for q in site.qa_ids()]
-    pages = [(site.render(p)[2], fetch_of(p)) for p in paths]
-
-    async def one_at_a_time_then_all_at_once():
-        worker = PageWorker(ROUTES)
-        try:
-            alone = [await worker.read(body, fetch) for body, fetch in pages]
-            crowded = await asyncio.gather(*(worker.read(b, f) for b, f in pages * 5))
-        finally:
-            worker.close()
-        return alone, crowded
-
-    alone, crowded = asyncio.run(one_at_a_time_then_all_at_once())
-    assert all(r.page.signature is not None and r.page.encoded is not None for r in alone)
-    # 30 pages sent at once: the worker found the next ones waiting, at least for the first.
-    assert crowded[0].page.signature is None and crowded[0].page.encoded is None
-
-
 def test_a_worker_killed_fails_the_pages_in_flight_naming_how_it_ended():
     async def kill_while_reading():
         worker = PageWorker(ROUTES)
