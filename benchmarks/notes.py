@@ -49,48 +49,49 @@ with `doctorqna.py` kept as its reference; the leak checks on the lines each fie
 from (their lower-cased texts are already there) instead of on the joined 20 KB.
 """,
     "crawl": """
-**Where it stands** (2026-12-02): 0.24 -> 0.53 of bare Scrapy in this session, from the page
-worker (`qa_crawler/worker.py`: one process, fed over a socket pair with length-prefixed
-frames read by an asyncio protocol, no helper threads, reads each page: parse, links routed,
-record to JSON, validation), the compiled line pass (parse 2x), WARC at gzip level 3, the
-closing export in a child process and the report drawn after the crawl ends. Per page,
-measured from /proc on 2,000 pages: the crawler process 2.8-3.1 ms of CPU (was 5.6-6.4), the
-worker 2.2-2.8 ms, the hand-off 0.3 ms on the crawler's side; "its gain" above is the worker's
-(reading in the crawl's own process instead).
-**What holds it back**: the two cores are full: crawler and worker together cost about 5.7 ms
-a page, and parity with bare Scrapy on 2 cores needs about 3.8. Left in them: the parser in the
-worker (about 2 ms: its record-from-lines reading, see the parse note), Scrapy's own engine,
-downloader and middlewares in the crawler (turning off the unused ones measured no gain),
-`to_json_dict` (`dataclasses.asdict`), the store's upsert (`json.dumps` twice and the content
-hash, 0.3 ms), the CDXJ index rebuilt at close from every WARC file (0.56 s per 2,000 pages).
-Writing the WARC in the worker moved 0.3 ms off the crawler but made the worker the
-bottleneck (5 % slower): dropped.
-**Profile of 2026-12-02** (pyinstrument of the crawler process, 1,000 records, machine shared
-with another job): of 15.9 s, the end of the run 4.1 s: the export child 1.5 s, the WARC's
-CDXJ index 1.3 s (0.3 s importing cdxj_indexer), and 1.2 s importing the report's charts only
-to name report.html (removed since); per page in the crawler, the WARC record about 1 ms
-(warcio building it 0.3, gzip and flush 0.4), the spider's parse callback 0.6 ms (routing
-links, requests), the store 0.5 ms (half of it the commit). Moved to the page worker since:
-the record's JSON text, change key and question signature (the store only writes them).
-**What would move it**: the record-from-lines reading compiled; the CDXJ index written as
-records are written; batching the store's transactions across pages (durable: a page is
-finished only when its batch commits).
+**Where it stands** (2026-12-02, third session of the day; the host's CPU contended all session:
+the same in-process worker loop measured 2.95 ms a page at 19:40 and 3.7-3.9 ms at 20:05, so
+read only the ratios of one run). Changes of this session: (1) Scrapy's MetaRefreshMiddleware
+decoded every page (`response.text`) to look for a meta refresh: 0.4 ms a page in the
+crawler's cProfile; ours passes a page whose first 16 KB (4,096 characters' worth) cannot hold
+one (`may_refresh`) without decoding it; (2) Scrapy's stats collector wraps its methods on
+every lookup to warn of a deprecated `spider` argument: ~40 lookups a page, the most own time of
+any Scrapy function; `STATS_CLASS` is now ours without it; (3) the page worker writes the WARC
+(the middleware hands it each response and leaves a ticket; the worker indexes its files as it
+ends, in parallel with the closing export) and has flow control (past 4 MB of frames waiting the
+crawler waits: without it a crawler ahead of its worker buffered responses, the 15,000-page
+tree reached 889 MB); (4) in the worker, the record's JSON form without `dataclasses.asdict`
+(0.65 ms -> ~0.1 ms a record under cProfile) and link routes cached (0.53 ms -> ~0.05).
+**What the A/B runs showed** (5,000 pages, interleaved, /proc CPU per process): the session's
+first commit against the last: wall 39.7 / 43.5 s against 40.2 / 39.8 s; the crawler's CPU
+30.6-32.8 -> 23.5-23.9 s, the worker's 27.1-29.5 -> 32.3-32.6 s. The two cores are full either
+way: moving work from one process to the other does not shorten the crawl (also tried: the
+store's values made by the worker only while no frame waited, else by the store: with 32 pages
+in flight a frame nearly always waits, and the crawl ran 25 % slower; and all of them in the
+store: no difference within the noise). Only less CPU in total moves the figure: about 10.8 ms
+a page now over both processes, against bare Scrapy's ~3 ms.
+**Where the CPU goes** (cProfile of the crawler, 2,083 pages, before this session's changes;
+worker loop in process, 1,000 pages, after): crawler: Scrapy and Twisted themselves (engine,
+downloader, headers, signals: 7.1 + 3.7 s of 37 s under the profiler), the spider's callback
+(links to requests, 0.7 ms a page), the store (0.6 ms, a third the commit); worker: the parser
+2.7 of 4.8 s, WARC 0.9 (warcio building the record and its two digests, gzip), the signature
+0.46, the stored text and change key 0.39 (two `json.dumps`), validation 0.26.
+**What would move it**: the parser's label-anchored reading compiled (see the parse note), the
+CDXJ lines made as the worker writes each record (no re-read at the end), the store's
+transactions batched (a page finished only when its batch commits), fewer Scrapy components
+per page (each downloader middleware and signal costs on every response).
 """,
     "memory": """
-**Where it stands** (2026-12-02): measured as the peak of the crawl's whole process tree (crawl,
-page worker, the export child it waits for, and the report process while the crawl is alive),
-at 5,000 and 15,000 pages. Per process, sampled every 0.1 s with psutil on the same mirrors
-after this session's changes: crawl 228 -> 246 MB, page worker 108 -> 109 MB, export child
-350 -> 347 MB, report 356 -> 362 MB; tree peak 539 -> 549 MB (1.02). A benchmark run on a
-machine shared with another job measured 545 -> 896 MB once; the per-process probe on the same
-mirrors could not reproduce it (see the raw numbers of the next run).
-**Done this session**: the near-duplicate groups over one array of signatures (the export child
-grew 4-5 KB a row with datasketch's index: 155 -> 199 MB at 5k -> 15k rows, now 156 -> 161);
-the signature cache read and written a chunk at a time; the background report started once
-the engine has stopped (after the WARC index and the state are closed), and the crawl names it
-without importing pandas and matplotlib.
+**Where it stands** (2026-12-02): the peak of the crawl's whole process tree (crawl, page worker,
+export child; the report process while the crawl is alive), at 5,000 and 15,000 pages. Since
+the page worker writes the WARC it stays alive during the closing export (indexing its files),
+so the tree holds the worker's ~140 MB beside the export child's ~350 MB: a constant, not a
+slope. Per process on the same mirrors (/proc every 0.1 s, after the flow control): crawler
+162-169 MB at 5k, 169-179 at 15k; worker 139 -> 155-156; export child 338-344 -> 351-355.
+A run before the flow control measured the tree at 653 -> 889 MB: the crawler buffered the
+responses its slower worker had not read.
 **What would move it**: the report drawn with Arrow instead of pandas; the crawl process's own
-growth (about 1.8 KB a page: the seen-ids set, Scrapy's fingerprints).
+growth (the seen-ids set, Scrapy's fingerprints).
 """,
     "rebuild": """
 **What holds it back**: Amdahl's law. `rebuild` parallelises the parse (a process pool, which
