@@ -42,7 +42,9 @@ class Routes:
         self.canonical = lru_cache(maxsize=16384)(self.canonical)
         # A link's route depends on the link alone: the similar Q&As, menus and listings of
         # the pages repeat the same links (the worker's profile had routing at 0.5 ms a page).
-        self._route = lru_cache(maxsize=65536)(self._route)
+        # Small: the repeats are the menus and listings; with 65,536 entries the worker grew
+        # with every Q&A page linked (1.7 KB a page; the memory figure's slope).
+        self._route = lru_cache(maxsize=4096)(self._route)
 
     def __getstate__(self) -> dict:
         return {"id_pattern": self.id_pattern, "site": self.site, "lang": self.lang,
