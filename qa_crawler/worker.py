@@ -32,7 +32,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import pickle
-import select
 import signal
 import socket
 import struct
@@ -91,14 +90,12 @@ class PageReader:
         # text and change key): the store, in the crawler's busy process, then has them.
         self.for_store = for_store
 
-    def __call__(self, body: bytes, fetch: Fetch, *, for_store: bool | None = None
-                 ) -> PageReading:
-        """``for_store`` (default: the reader's) also makes what the store would compute."""
+    def __call__(self, body: bytes, fetch: Fetch) -> PageReading:
         reading = read_fetched(body, fetch, id_pattern=self.routes.id_pattern)
         page = reading.page
         if page is not None:
             page.stored = self.check(page.record)
-            if page.stored is not None and (self.for_store if for_store is None else for_store):
+            if page.stored is not None and self.for_store:
                 page.signature = signature_of(page.stored)
                 page.encoded = encode(page.stored)
         return PageReading(page, reading.not_qa, self.routes.links(reading.links))
@@ -113,42 +110,6 @@ def frame(obj) -> bytes:
 def _read_exactly(stream, n: int) -> bytes | None:
     data = stream.read(n)
     return data if data is not None and len(data) == n else None
-
-
-class _Frames:
-    """The frames of a blocking socket, read into a buffer of our own: :meth:`waiting` says
-    whether another one has (at least partly) arrived, which a buffered file cannot."""
-
-    def __init__(self, sock: socket.socket):
-        self.sock = sock
-        self.buf = bytearray()
-        self.pos = 0
-
-    def _fill(self, need: int) -> None:
-        while len(self.buf) - self.pos < need:
-            chunk = self.sock.recv(1 << 20)
-            if not chunk:
-                raise EOFError
-            if self.pos:
-                del self.buf[:self.pos]
-                self.pos = 0
-            self.buf += chunk
-
-    def next(self):
-        """The next object; EOFError when the socket closes."""
-        self._fill(_HEADER.size)
-        (n,) = _HEADER.unpack_from(self.buf, self.pos)
-        self._fill(_HEADER.size + n)
-        start = self.pos + _HEADER.size
-        with memoryview(self.buf) as view:
-            obj = pickle.loads(view[start:start + n])
-        self.pos = start + n
-        return obj
-
-    def waiting(self) -> bool:
-        if len(self.buf) > self.pos:
-            return True
-        return bool(select.select([self.sock], [], [], 0)[0])
 
 
 def read_frame(stream):
@@ -168,8 +129,8 @@ def serve() -> None:
     exception) frames, until the crawler closes its end."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the crawler stops first, then closes us
     sock = socket.socket(fileno=int(sys.argv[1]))
-    frames = _Frames(sock)
-    path, routes = frames.next()
+    stream = sock.makefile("rb", buffering=1 << 20)
+    path, routes = read_frame(stream)
     sys.path[:] = path
     # Also what the store would compute (the question's MinHash, the JSON text and change
     # key). Tried: making them only while no frame waited for the worker (else the store) —
@@ -191,7 +152,7 @@ def serve() -> None:
     try:
         while True:
             try:
-                message = frames.next()
+                message = read_frame(stream)
             except EOFError:
                 return
             if message[0] == "warc":
