@@ -294,11 +294,10 @@ class WarcMiddleware:
             location = self.archive.write(**exchange)
         except OSError as exc:
             from qa_crawler.guard import NotStored, os_error, storage_failed
-            from qa_crawler.warc import warc_dir
+            from qa_crawler.warc import writing_to
 
-            where = (self._archive.dir / self._archive.name if self._archive is not None
-                     else warc_dir(self.state.out_dir))
-            storage_failed(self.crawler, os_error(where, exc))
+            storage_failed(self.crawler, os_error(writing_to(self._archive, self.state.out_dir),
+                                                  exc))
             raise NotStored(f"not stored: {exc}") from None
         request.meta["qa_warc"] = location
         self.stats.inc_value(keys.WARC_RECORDS)

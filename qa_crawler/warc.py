@@ -75,6 +75,12 @@ def warc_dir(out_dir: str | os.PathLike) -> Path:
     return Path(out_dir) / STATE_DIRNAME / WARC_DIRNAME
 
 
+def writing_to(archive: WarcArchive | None, out_dir: str | os.PathLike) -> Path:
+    """What a failed archive write names: the archive's file, or its folder when it could not
+    even be opened."""
+    return archive.dir / archive.name if archive is not None else warc_dir(out_dir)
+
+
 @dataclass(frozen=True, slots=True)
 class Location:
     """Where a response record starts: file name (in the warc folder) and byte offset."""

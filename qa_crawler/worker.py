@@ -189,15 +189,14 @@ class _Archive:
     def write(self, number: int, exchange: dict):
         """Archive one exchange; None, or the StorageError that stopped it."""
         from qa_crawler.guard import os_error
-        from qa_crawler.warc import WarcArchive
+        from qa_crawler.warc import WarcArchive, writing_to
 
         try:
             if self.writer is None:
                 self.writer = WarcArchive(**self.options)
             location = self.writer.write(**exchange)
         except OSError as exc:
-            where = self.writer.dir / self.writer.name if self.writer else self.options["out_dir"]
-            error = os_error(where, exc)
+            error = os_error(writing_to(self.writer, self.options["out_dir"]), exc)
             self.failed[number] = str(error)
             return error
         if location.file not in self.files:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from dataclasses import replace
 import io
 import os
 import signal
@@ -23,6 +24,7 @@ from qa_crawler.routes import Routes
 from qa_crawler.settings import QA_ARTICLE_URL_PATTERN
 from qa_crawler.minhash import signature_of
 from qa_crawler.state import encode
+from qa_crawler.warc import Location
 from qa_crawler.worker import (PageReader, PageWorker, WorkerDied, frame, read_frame,
                                worker_wanted)
 from tests.test_components import BASE, make_crawler
@@ -193,7 +195,7 @@ def test_the_worker_archives_responses_and_puts_their_locations_in_the_records(t
             tickets += [worker.archive(_options(tmp_path), _exchange(BASE + p, body))
                         for p, body in pages[2:]]
             readings = await asyncio.gather(*(
-                worker.read(body, dataclass_replace(fetch_of(p), warc=t))
+                worker.read(body, replace(fetch_of(p), warc=t))
                 for (p, body), t in zip(pages, tickets)))
         finally:
             await worker.finished()
@@ -205,7 +207,7 @@ def test_the_worker_archives_responses_and_puts_their_locations_in_the_records(t
     locations = [(r.page.record.warc_file, r.page.record.warc_offset) for r in readings]
     assert len(set(locations)) == len(pages) and all(f for f, _ in locations)
     for (path, body), (file, offset) in zip(pages, locations):
-        stored = read_at(tmp_path, _location(file, offset))
+        stored = read_at(tmp_path, Location(file, offset))
         assert stored.url == BASE + path and stored.body == body and stored.status == 200
     # As it ended, the worker indexed its file: the merge finds the piece made.
     files = sorted(warc_dir(tmp_path).glob("*.warc.gz"))
@@ -214,18 +216,6 @@ def test_the_worker_archives_responses_and_puts_their_locations_in_the_records(t
     assert len(pieces) == 1
     index = write_index(tmp_path).read_text().splitlines()
     assert len(index) == len(pages) + 1  # the pages and the redirect
-
-
-def _location(file, offset):
-    from qa_crawler.warc import Location
-
-    return Location(file, offset)
-
-
-def dataclass_replace(obj, **changes):
-    import dataclasses
-
-    return dataclasses.replace(obj, **changes)
 
 
 def test_an_archive_write_that_fails_names_the_file_and_its_page_is_not_stored(tmp_path):
@@ -245,7 +235,7 @@ def test_an_archive_write_that_fails_names_the_file_and_its_page_is_not_stored(t
         try:
             ticket = worker.archive(_options(blocked), _exchange(BASE + path, body))
             with pytest.raises(NotStored) as refused:
-                await worker.read(body, dataclass_replace(fetch_of(path), warc=ticket))
+                await worker.read(body, replace(fetch_of(path), warc=ticket))
             # A page archived elsewhere (or not at all) is still read.
             other = await worker.read(body, fetch_of(path))
         finally:

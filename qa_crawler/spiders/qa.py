@@ -86,6 +86,7 @@ class QASpider(scrapy.Spider):
         self.reader: PageReader | None = None
         self.recheck_older = settings.get("QA_RECHECK_OLDER_THAN")
         self.skipped: set[str] = set()
+        self._ending: PageWorker | None = None  # the worker closed with the spider, to wait for
 
     # -- what the folder held when the run began (read when first needed: Scrapy makes the
     # spider before the extensions, among them the context that owns the state) -------------
@@ -266,9 +267,8 @@ class QASpider(scrapy.Spider):
             await self._ending.finished()
 
     def _reap_worker(self):
-        ending = getattr(self, "_ending", None)
-        if ending is not None:
-            ending.wait()
+        if self._ending is not None:
+            self._ending.wait()
 
     async def parse(self, response):
         """One outcome for the page (first), then the requests for its links."""
