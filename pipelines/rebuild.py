@@ -7,9 +7,11 @@ again with the manifest noting the rebuild.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -22,23 +24,36 @@ from qa_crawler.minhash import signature_of
 from qa_crawler.parsers.doctorqna import PARSER_VERSION, NotQAPage
 from qa_crawler.record import to_json_dict
 from qa_crawler.state import (
-    CrawlState, DamagedStateError, set_aside, state_files, verify_state_file)
+    CrawlState, DamagedStateError, Encoded, encode, set_aside, state_files, verify_state_file)
 from qa_crawler.folder import merged_runs
-from qa_crawler.warc import Location, iter_responses, read_many, warc_dir
+from qa_crawler.warc import (
+    Location, ResponseHead, read_date, read_many, response_heads, warc_dir)
 
 CHUNK = 200
 
 
 def _latest_pages(out_dir: Path) -> dict[str, Location]:
-    """URL -> location of its newest stored 200 HTML response."""
-    latest: dict[str, tuple[str, Location]] = {}
-    for r in iter_responses(out_dir, with_body=False):
-        if r.status != 200 or (r.content_type and "html" not in r.content_type.lower()):
+    """URL -> location of its newest stored 200 HTML response (read from the CDXJ index where
+    the files have one)."""
+    latest: dict[str, ResponseHead] = {}
+    for r in response_heads(out_dir):
+        if r.status != 200 or (r.mime and "html" not in r.mime):
             continue
         prev = latest.get(r.url)
-        if prev is None or r.date >= prev[0]:
-            latest[r.url] = (r.date, r.location)
-    return {url: loc for url, (_, loc) in latest.items()}
+        if prev is None or _written_after(out_dir, r, prev):
+            latest[r.url] = r
+    return {url: head.location for url, head in latest.items()}
+
+
+def _written_after(out_dir: Path, r: ResponseHead, prev: ResponseHead) -> bool:
+    """Whether ``r`` was stored after ``prev`` (files are read in name order; of two stored at
+    the same moment, the later file's counts)."""
+    if r.second != prev.second:
+        return r.second > prev.second
+    if r.location.file == prev.location.file:  # a file is only ever appended to
+        return r.location.offset > prev.location.offset
+    # The same second in two files (two workers'): their WARC-Dates tell, to the microsecond.
+    return read_date(out_dir, r.location) >= read_date(out_dir, prev.location)
 
 
 def article_url_pattern(out_dir: Path) -> str:
@@ -51,9 +66,11 @@ def article_url_pattern(out_dir: Path) -> str:
 
 
 def _parse_chunk(task: tuple[str, str, list[int], str]
-                 ) -> list[tuple[dict | None, str, str | None, bytes | None]]:
-    """Parse the responses at ``offsets`` of one WARC file (runs in a worker process): (record,
-    URL, why it is not a Q&A page, the question's MinHash signature)."""
+                 ) -> list[tuple[dict | None, str, str | None, bytes | None, Encoded | None]]:
+    """Parse the responses at ``offsets`` of one WARC file (runs in a worker process): (the
+    record's keys (qa_id, url, crawled_at), URL, why it is not a Q&A page, the question's MinHash
+    signature, the record as stored). The record travels as its stored JSON text, which costs
+    the pipe a fraction of a pickled dict."""
     out_dir, name, offsets, id_pattern = task
     results = []
     for stored in read_many(out_dir, name, offsets):
@@ -63,16 +80,29 @@ def _parse_chunk(task: tuple[str, str, list[int], str]
         try:
             page = parse_fetched(stored.body, fetch, id_pattern=id_pattern)
         except NotQAPage as exc:
-            results.append((None, stored.url, exc.reason, None))
+            results.append((None, stored.url, exc.reason, None, None))
             continue
         record = to_json_dict(page.record)
-        results.append((record, stored.url, None, signature_of(record)))
+        ident = {k: record[k] for k in ("qa_id", "url", "crawled_at")}
+        results.append((ident, stored.url, None, signature_of(record), encode(record)))
     return results
+
+
+def _import_export() -> None:
+    """What the export's first array costs besides its imports (made already by ``rebuild``):
+    pyarrow imports pandas then, 0.2-0.4 s."""
+    import pyarrow as pa
+
+    pa.array([0])
 
 
 def rebuild(out_dir: str | os.PathLike, *, workers: int | None = None,
             progress: Callable[[int, int], None] | None = None) -> dict:
-    """Re-parse every stored page and write the dataset again; returns the manifest."""
+    """Re-parse every stored page and write the dataset again; returns the manifest.
+
+    The records are replaced as the pages are parsed: a rebuild that stops midway (a page that
+    cannot be read, Ctrl-C) leaves those it reached re-parsed and the published dataset as it
+    was; running it again finishes the job."""
     from pipelines.dataset import export_dataset
 
     out = Path(out_dir)
@@ -98,50 +128,61 @@ def rebuild(out_dir: str | os.PathLike, *, workers: int | None = None,
                   for i in range(0, len(offsets), CHUNK)]
 
     workers = workers or os.cpu_count() or 1
-    records: dict[str, tuple[dict, bytes]] = {}
+    written: dict[str, str] = {}  # qa_id -> crawled_at of the record stored for it
+    inserts: dict[str, tuple[dict, dict]] = {}  # pages no state holds (a damaged one set aside)
     not_qa = 0
     done = 0
-    if workers == 1:
-        results = map(_parse_chunk, tasks)
-        pool = None
-    else:
-        pool = ProcessPoolExecutor(max_workers=workers)
-        results = pool.map(_parse_chunk, tasks)
+    pool = None
+    states = []
     try:
+        if workers == 1:
+            results = map(_parse_chunk, tasks)
+        else:
+            pool = ProcessPoolExecutor(max_workers=workers)
+            results = pool.map(_parse_chunk, tasks)  # forks the workers: before any state opens
+            # This process waits on the pool meanwhile: what the export's first array costs
+            # is paid then.
+            threading.Thread(target=_import_export, daemon=True).start()
+        states = [CrawlState(out, worker=p.stem.removeprefix("state-")) for p in state_files(out)]
+        if not states:
+            states = [CrawlState(out)]
+        # Each chunk is stored as it comes (one transaction per state), while the pool parses
+        # the next ones. Of two pages with one qa_id, the record crawled last stays.
         for chunk in results:
-            for record, _url, _reason, signature in chunk:
-                done += 1
-                if record is None:
-                    not_qa += 1
-                    continue
-                prev = records.get(record["qa_id"])
-                if prev is None or record["crawled_at"] >= prev[0]["crawled_at"]:
-                    records[record["qa_id"]] = (record, signature)
+            with contextlib.ExitStack() as stack:
+                for s in states:
+                    stack.enter_context(s.transaction())
+                for record, _url, _reason, signature, encoded in chunk:
+                    done += 1
+                    if record is None:
+                        not_qa += 1
+                        continue
+                    qa_id = record["qa_id"]
+                    if qa_id in written and record["crawled_at"] < written[qa_id]:
+                        continue
+                    written[qa_id] = record["crawled_at"]
+                    given = {"signature": signature, "encoded": encoded}
+                    if not any(s.replace_record(record, **given) for s in states):
+                        inserts[qa_id] = (record, given)  # once its newest record is known
             if progress:
                 progress(done, len(pages))
-    finally:
-        if pool is not None:
-            pool.shutdown()
-
-    states = [CrawlState(out, worker=p.stem.removeprefix("state-")) for p in state_files(out)]
-    if not states:
-        states = [CrawlState(out)]
-    try:
-        for record, signature in records.values():
-            if not any(s.replace_record(record, signature=signature) for s in states):
-                states[0].replace_record(record, insert=True, signature=signature)
+        with states[0].transaction():
+            for record, given in inserts.values():
+                states[0].replace_record(record, insert=True, **given)
         if set_aside_files:
             # The frontier went with the damaged file: the stored records' links make it again.
             for s in states:
                 s.seed_frontier()
     finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
         for s in states:
             s.close()
     elapsed = time.monotonic() - began
     return export_dataset(out, extra_manifest={"rebuild": {
         "rebuilt_at": dt.datetime.now(dt.timezone.utc).isoformat(),
         "parser_version": PARSER_VERSION,
-        "pages_parsed": len(pages), "records": len(records), "not_qa_pages": not_qa,
+        "pages_parsed": len(pages), "records": len(written), "not_qa_pages": not_qa,
         "workers": workers, "seconds": round(elapsed, 2),
         "damaged_state_set_aside": set_aside_files,
     }})

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import logging
 import os
 import zlib
@@ -260,37 +261,93 @@ def iter_responses(out_dir: str | os.PathLike, *, with_body: bool = True
     warning naming the file and the offset.
     """
     for path in sorted(warc_dir(out_dir).glob("*.warc.gz")):
-        end = 0  # where the last whole record ends
-        with open(path, "rb") as fh:
-            iterator = ArchiveIterator(fh)
-            try:
-                for record in iterator:
-                    stored = None
-                    if record.rec_type == "response":
-                        if with_body:
-                            stored = _stored(record, None, iterator)
-                            expected = record.http_headers.get_header("Content-Length")
-                            if expected and expected.isdigit() and len(stored.body) < int(expected):
-                                break
-                            stored.location = Location(path.name, stored.location.offset)
-                        else:
-                            http = record.http_headers
-                            stored = StoredResponse(
-                                record.rec_headers.get_header("WARC-Target-URI"),
-                                record.rec_headers.get_header("WARC-Date"),
-                                int(http.get_statuscode() or 0) if http else 0,
-                                http.get_header("Content-Type") if http else None, b"",
-                                Location(path.name, iterator.get_record_offset()))
-                    end = iterator.get_record_offset() + iterator.get_record_length()
-                    if stored is not None:
-                        yield stored
-            except (ArchiveLoadFailed, EOFError, OSError, ValueError) as exc:
-                logger.warning("%s: unreadable record after offset %s (%s)", path, end, exc)
-        size = path.stat().st_size
-        if end < size:
-            # warcio stops quietly at a torn gzip member; the file size tells.
-            logger.warning("%s is truncated: %d bytes after offset %d are a torn record, dropped "
-                           "(read up to the last whole record)", path, size - end, end)
+        yield from _responses_of(path, with_body)
+
+
+@dataclass(slots=True)
+class ResponseHead:
+    """What the CDXJ index says of a response record: its date to the second (``YYYYmmddHHMMSS``,
+    as CDXJ has it), status, MIME type (no parameters; None when it had none) and location."""
+
+    url: str
+    second: str
+    status: int
+    mime: str | None
+    location: Location
+
+
+def response_heads(out_dir: str | os.PathLike) -> Iterator[ResponseHead]:
+    """Every response record of every WARC file, without its body: read from the file's CDXJ
+    piece (``.index/``) where one was made for the file as it is now (its size and modification
+    time), which is ~30x cheaper than decompressing the file; otherwise (a crawl killed before it
+    indexed its files, a file grown since) from the file itself, as :func:`iter_responses`."""
+    for path in sorted(warc_dir(out_dir).glob("*.warc.gz")):
+        piece = _piece_path(path)
+        if not piece.is_file():
+            for r in _responses_of(path, with_body=False):
+                mime = (r.content_type or "").split(";")[0].strip().lower() or None
+                yield ResponseHead(r.url, _second_of(r.date), r.status, mime, r.location)
+            continue
+        with open(piece, encoding="utf-8") as fh:
+            for line in fh:
+                _, second, fields = line.split(" ", 2)
+                entry = json.loads(fields)
+                mime = entry.get("mime")
+                if mime == "warc/revisit" or "status" not in entry:
+                    continue  # a 304's revisit record, or a record with no HTTP response
+                yield ResponseHead(entry["url"], second, int(entry.get("status") or 0),
+                                   None if mime in (None, "", "unk") else mime.lower(),
+                                   Location(path.name, int(entry["offset"])))
+
+
+def _second_of(warc_date: str) -> str:
+    """A WARC-Date (``2026-12-03T06:32:20.123456Z``) as a CDXJ timestamp (``20261203063220``)."""
+    return "".join(ch for ch in warc_date[:19] if ch.isdigit())
+
+
+def read_date(out_dir: str | os.PathLike, location: Location) -> str:
+    """The WARC-Date of the record at ``location`` (headers only, its body left unread)."""
+    with open(warc_dir(out_dir) / location.file, "rb") as fh:
+        fh.seek(location.offset)
+        record = next(iter(ArchiveIterator(fh)), None)
+        if record is None:
+            raise LookupError(f"no record at {location.file}:{location.offset}")
+        return record.rec_headers.get_header("WARC-Date")
+
+
+def _responses_of(path: Path, with_body: bool) -> Iterator[StoredResponse]:
+    """The response records of one WARC file, up to its last whole record."""
+    end = 0  # where the last whole record ends
+    with open(path, "rb") as fh:
+        iterator = ArchiveIterator(fh)
+        try:
+            for record in iterator:
+                stored = None
+                if record.rec_type == "response":
+                    if with_body:
+                        stored = _stored(record, None, iterator)
+                        expected = record.http_headers.get_header("Content-Length")
+                        if expected and expected.isdigit() and len(stored.body) < int(expected):
+                            break
+                        stored.location = Location(path.name, stored.location.offset)
+                    else:
+                        http = record.http_headers
+                        stored = StoredResponse(
+                            record.rec_headers.get_header("WARC-Target-URI"),
+                            record.rec_headers.get_header("WARC-Date"),
+                            int(http.get_statuscode() or 0) if http else 0,
+                            http.get_header("Content-Type") if http else None, b"",
+                            Location(path.name, iterator.get_record_offset()))
+                end = iterator.get_record_offset() + iterator.get_record_length()
+                if stored is not None:
+                    yield stored
+        except (ArchiveLoadFailed, EOFError, OSError, ValueError) as exc:
+            logger.warning("%s: unreadable record after offset %s (%s)", path, end, exc)
+    size = path.stat().st_size
+    if end < size:
+        # warcio stops quietly at a torn gzip member; the file size tells.
+        logger.warning("%s is truncated: %d bytes after offset %d are a torn record, dropped "
+                       "(read up to the last whole record)", path, size - end, end)
 
 
 def write_index(out_dir: str | os.PathLike) -> Path | None:
@@ -347,15 +404,21 @@ def _open_index_of(path: Path):
                 raise
 
 
+def _piece_path(path: Path) -> Path:
+    """Where the sorted CDXJ of one WARC file as it is now (its size and modification time) is
+    kept."""
+    stat = path.stat()
+    return path.parent / PIECES_DIRNAME / f"{path.name}.{stat.st_size}.{stat.st_mtime_ns}.cdxj"
+
+
 def _file_index(path: Path) -> Path:
     """The sorted CDXJ of one WARC file, made once per size and modification time."""
     from cdxj_indexer.main import write_cdx_index
 
-    stat = path.stat()
-    pieces = path.parent / PIECES_DIRNAME
-    piece = pieces / f"{path.name}.{stat.st_size}.{stat.st_mtime_ns}.cdxj"
+    piece = _piece_path(path)
     if piece.is_file():
         return piece
+    pieces = piece.parent
     pieces.mkdir(exist_ok=True)
     tmp = pieces / f".{piece.name}.{os.getpid()}.tmp"
     write_cdx_index(str(tmp), [str(path)], {"sort": True})

@@ -1,7 +1,9 @@
 """The raw archive: WARC files that standard tools read, `show`, and `rebuild` without fetching."""
 
+import base64
 import dataclasses
 import gzip
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -378,3 +380,132 @@ def test_records_are_gzip_members_of_the_chosen_level_not_warcios_9(tmp_path):
     assert data[where.offset:where.offset + 2] == b"\x1f\x8b"
     assert data[where.offset + 8] == {9: 2, 1: 4}.get(GZIP_LEVEL, 0) != 2
     assert read_at(tmp_path, where).body == body
+
+
+def _newest_by_warc_date(out):
+    """The reference: each URL's newest 200 HTML response by its WARC-Date, every file read."""
+    latest = {}
+    for r in iter_responses(out, with_body=False):
+        if r.status != 200 or (r.content_type and "html" not in r.content_type.lower()):
+            continue
+        if r.url not in latest or r.date >= latest[r.url][0]:
+            latest[r.url] = (r.date, r.location)
+    return {url: loc for url, (_, loc) in latest.items()}
+
+
+def test_rebuild_finds_each_urls_newest_page_from_the_cdxj_index_without_reading_the_files(
+        rechecked, monkeypatch):
+    from pipelines.rebuild import _latest_pages
+    from qa_crawler import warc
+
+    _, out, _, paths, _, _ = rechecked
+    expected = _newest_by_warc_date(out)
+    # A page fetched twice with a 200 (the changed one) and 304 revisits: the newest 200 counts.
+    statuses = [r.status for r in iter_responses(out, with_body=False)
+                if r.url.endswith(paths["changed"])]
+    assert statuses.count(200) == 2
+    monkeypatch.setattr(warc, "_responses_of",
+                        lambda *a, **k: pytest.fail("a WARC file was read"))
+    assert _latest_pages(out) == expected
+
+
+@pytest.mark.parametrize("damage", ["no index pieces", "a file grew since it was indexed"])
+def test_rebuild_reads_the_files_themselves_where_the_index_does_not_match_them(
+        rechecked, tmp_path, damage):
+    import shutil
+
+    from pipelines.rebuild import _latest_pages
+
+    _, out, _, _, _, _ = rechecked
+    copy = tmp_path / "copy"
+    shutil.copytree(out / ".qa-crawler", copy / ".qa-crawler")
+    expected = _newest_by_warc_date(out)
+    folder = warc_dir(copy)
+    if damage == "no index pieces":
+        shutil.rmtree(folder / ".index")
+    else:  # a newer copy of one page appended (by a crawl killed before it indexed the file)
+        import io
+
+        from warcio.statusandheaders import StatusAndHeaders
+
+        from qa_crawler import warc
+
+        path = sorted(folder.glob("*.warc.gz"))[-1]
+        url = sorted(expected)[0]
+        with open(path, "ab") as fh:
+            writer = warc._Writer(fh, warc_version="1.1")
+            http = StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")
+            writer.write_record(writer.create_warc_record(
+                url, "response", payload=io.BytesIO(b"<p>newer</p>"), length=12, http_headers=http))
+        before = expected[url]
+        expected = _newest_by_warc_date(copy)
+        assert expected[url] != before and list((folder / ".index").glob(f"{path.name}.*"))
+    assert _latest_pages(copy) == expected
+
+
+def test_of_two_pages_stored_in_one_second_the_later_one_is_the_newest(tmp_path, monkeypatch):
+    """CDXJ dates go to the second: within a file the later record is newer; across two files
+    (two workers) their WARC-Dates, to the microsecond, tell."""
+    from pipelines.rebuild import _latest_pages
+    from qa_crawler import warc
+
+    dates = iter([])
+    monkeypatch.setattr(warc._Writer, "_make_warc_date",
+                        classmethod(lambda cls, use_micros=False: next(dates)))
+    url = "http://127.0.0.1:8123/en/article/{}"
+    page = dict(method="GET", request_headers=[], status=200, reason="OK",
+                response_headers=[("Content-Type", "text/html; charset=utf-8")])
+
+    def archive(worker, stamps, urls, bodies):
+        nonlocal dates
+        dates = iter([f"2026-12-03T06:32:{s}Z" for s in stamps])
+        a = warc.WarcArchive(tmp_path, worker=worker)
+        where = [a.write(u, body=b, **page) for u, b in zip(urls, bodies)]
+        a.close()
+        warc.index_files(warc_dir(tmp_path), [a.name])
+        return where
+
+    def digest(body):
+        return base64.b32encode(hashlib.sha1(body).digest())
+
+    # Article 2's two copies: bodies whose digests put the later copy first in the index's
+    # sorted lines, so that only the offsets can tell which one was written last.
+    first = b"<p>x</p>"
+    later = next(b for b in (b"<p>x%d</p>" % i for i in range(100)) if digest(b) < digest(first))
+    # Worker a: article 1 at .900 s; article 2 twice in the same second.
+    a = archive("a", ["20.000000", "20.900000", "20.900000", "21.000000", "21.000000",
+                      "21.000000", "21.000000"], [url.format(1), url.format(2), url.format(2)],
+                [first, first, later])
+    # Worker b (its file read after a's): article 1 at .100 s, the same second, stored before.
+    b = archive("b", ["19.000000", "20.100000", "20.100000"], [url.format(1)], [first])
+    seconds = {(h.url, h.location): h.second for h in warc.response_heads(tmp_path)}
+    assert seconds[url.format(1), a[0]] == seconds[url.format(1), b[0]] == "20261203063220"
+    assert seconds[url.format(2), a[1]] == seconds[url.format(2), a[2]]
+    latest = _latest_pages(tmp_path)
+    assert latest[url.format(1)] == a[0] != b[0]
+    assert latest[url.format(2)] == a[2]
+
+
+def test_a_page_stored_under_two_urls_is_rebuilt_from_its_newest_copy_with_its_dates(
+        tmp_path, monkeypatch):
+    """Archived pages no state holds (a damaged state set aside, or none at all) are stored
+    again; of one page's two copies (two URLs, one qa_id) the newer one, seen when it was."""
+    from qa_crawler import warc
+
+    site = SampleSite(n_pages=3, seed=7)
+    qa_id = site.qa_ids()[0]
+    _, headers, body = site.render(site.article_path(qa_id))
+    dates = iter(["2026-12-01T10:00:00Z"] * 3 + ["2026-12-02T10:00:00Z"] * 2)
+    monkeypatch.setattr(warc._Writer, "_make_warc_date",
+                        classmethod(lambda cls, use_micros=False: next(dates)))
+    archive = warc.WarcArchive(tmp_path)
+    url = f"https://doctorqna.com{site.article_path(qa_id)}"
+    for u in (url + "?from=listing", url):  # the same page, a day apart
+        archive.write(u, method="GET", request_headers=[], status=200, reason="OK",
+                      response_headers=list(headers.items()), body=body)
+    archive.close()
+    manifest = rebuild(tmp_path, workers=1)
+    assert manifest["rebuild"]["records"] == 1
+    [row] = pq.read_table(tmp_path / "qa.parquet").to_pylist()
+    assert row["url"] == url and str(row["crawled_at"]).startswith("2026-12-02 10:00")
+    assert row["last_seen"] == row["first_seen"] == row["crawled_at"]
