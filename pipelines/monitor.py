@@ -29,6 +29,13 @@ def pages_found(stats: dict) -> int:
             + stats.get(keys.NOT_MODIFIED, 0) + stats.get(keys.DUPLICATES, 0))
 
 
+def read_as_qa(stats: dict) -> int:
+    """Pages this run read as Q&A pages: found (see :func:`pages_found`), or dropped as
+    invalid."""
+    return (pages_found(stats) + stats.get(keys.VALIDATION_PASSED, 0)
+            + stats.get(keys.VALIDATION_DROPPED, 0))
+
+
 def _check(name, ok, value, threshold, message) -> dict:
     return {"name": name, "ok": bool(ok), "value": value, "threshold": threshold,
             "message": message}
@@ -55,6 +62,17 @@ def _request_checks(stats: dict, limits: dict) -> list[dict]:
     return checks
 
 
+def _found_before(previous: dict | None) -> int | None:
+    """The previous run's Q&A pages found, comparable with this run's (None: none is)."""
+    if not previous:
+        return None
+    if keys.CLUSTER_PAGES_FOUND in previous:
+        return previous[keys.CLUSTER_PAGES_FOUND]
+    if keys.CLUSTER_RUN in previous:
+        return None  # a worker's share of a cluster run, whose whole was not kept
+    return pages_found(previous)  # one process crawled the whole site
+
+
 def evaluate_running(stats: dict, limits: dict | None = None) -> dict:
     """The checks made during the run (every ``QA_MONITOR_INTERVAL`` seconds); none fails before
     ``QA_MONITOR_MIN_REQUESTS`` responses, so a first unlucky minute does not stop a night's crawl.
@@ -70,6 +88,11 @@ def evaluate(stats: dict, reason: str, previous: dict | None, previous_fill: dic
              limits: dict | None = None) -> dict:
     """Run the checks; ``previous`` is the last finished run's stats, ``previous_fill`` the fill
     rates of the dataset before this run. Returns ``{"verdict": "pass"|"fail", "checks": [...]}``.
+
+    A worker of a distributed crawl fetches a share of the site, which changes from run to run
+    (one may fetch only listing pages while another takes every Q&A page): where its stats hold
+    the cluster run's counts (``CLUSTER_PAGES_FOUND``, ``CLUSTER_READ_AS_QA``), the checks on
+    the Q&A pages found judge those.
     """
     limits = limits or {name: getattr(project_settings, name) for name in LIMITS}
     checks = []
@@ -84,19 +107,25 @@ def evaluate(stats: dict, reason: str, previous: dict | None, previous_fill: dic
     checks.extend(_request_checks(stats, limits))
 
     fetched = stats.get(keys.PAGES, 0)
-    found = pages_found(stats)
+    cluster = keys.CLUSTER_PAGES_FOUND in stats
+    # A worker that could not read the cluster run's counts (Redis lost as it left) cannot
+    # judge the run's Q&A pages by its own share: those two checks are left to the others.
+    unknown = keys.CLUSTER_RUN in stats and not cluster
+    found = stats[keys.CLUSTER_PAGES_FOUND] if cluster else pages_found(stats)
     # Any page read as a Q&A page, stored or dropped as invalid, counts against this one.
-    read_as_qa = found + stats.get(keys.VALIDATION_PASSED, 0) + stats.get(keys.VALIDATION_DROPPED, 0)
-    if fetched and not read_as_qa:
+    as_qa = stats.get(keys.CLUSTER_READ_AS_QA, 0) if cluster else read_as_qa(stats)
+    if fetched and not as_qa and not unknown:
+        whose = " (all workers)" if cluster else ""
         check("qa_pages", False, 0, 1,
-              f"{fetched} pages fetched and none was a Q&A page: is the start URL right, or has "
-              "the site changed? (`qa-crawler parse FILE --explain` shows how a page reads)")
-    if previous:
-        before = pages_found(previous)
+              f"{fetched} pages fetched and none was a Q&A page{whose}: is the start URL right, "
+              "or has the site changed? (`qa-crawler parse FILE --explain` shows how a page reads)")
+    before = None if unknown else _found_before(previous)
+    if before is not None:
         ratio = found / before if before else 1.0
         check("pages_found", ratio >= limits["QA_MONITOR_MIN_FOUND_RATIO"], round(ratio, 4),
               limits["QA_MONITOR_MIN_FOUND_RATIO"],
-              f"{found} Q&A pages found, {before} in the previous run")
+              f"{found} Q&A pages found{' by all workers' if cluster else ''}, {before} in the "
+              "previous run")
 
     parsed = stats.get(keys.ITEMS, 0)
     if parsed:

@@ -23,6 +23,7 @@ scrapy-redis gives the shared frontier (a Redis sorted set of requests) and the 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import os
@@ -74,6 +75,10 @@ if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[1]) then
 end
 return 0
 """
+
+# Seconds between two asks for a slot while the cluster's budget for a domain is all in use
+# (sooner when this worker releases one).
+_SLOT_POLL_SECONDS = 0.05
 
 
 def default_worker_name() -> str:
@@ -175,6 +180,14 @@ class ClusterScheduler(Scheduler):
         instance.ttl = settings.getint("QA_REDIS_HEARTBEAT_TTL")
         instance.idle_since = None
         instance.lost = False
+        instance._found = []
+        # Scrapy's engine asks an empty scheduler again only on its heartbeat (5 s): a worker
+        # whose frontier was empty for a moment (at the start, or while the others hold every
+        # page in flight) would sit out 5 s with the frontier refilled. A Redis frontier is
+        # refilled by the other workers, so this worker's engine asks more often.
+        engine = getattr(crawler, "engine", None)
+        if engine is not None and hasattr(engine, "_SLOT_HEARTBEAT_INTERVAL"):
+            engine._SLOT_HEARTBEAT_INTERVAL = settings.getfloat("QA_REDIS_POLL_SECONDS")
         # Registered with the crawl's shared objects: the politeness middleware and the store
         # (which acks each finished page) find it there.
         context_of(crawler).cluster = instance
@@ -187,6 +200,50 @@ class ClusterScheduler(Scheduler):
 
     def _alive(self, worker: str) -> str:
         return f"{self.keys}:alive:{worker}"
+
+    # -- the run's counts, every worker's, for the monitors ----------------------------------
+    def found(self, url: str) -> None:
+        """A Q&A page this worker found (parsed, unchanged, a duplicate, or stored before and
+        skipped): counted for the run once, whichever workers find it. Published with the
+        page's ack (the same round trip), or with the next heartbeat or idle poll."""
+        self._found.append(url)
+
+    def publish_counts(self) -> None:
+        """This worker's Q&A pages found since it last published, into the run's set of found
+        pages (a page several workers find, or a worker killed and started again finds again,
+        is one member: the set is as large as the run's seen-URL filter), and its number of
+        pages dropped as invalid."""
+        # (Pages that passed validation are in the set once stored: only the dropped are apart.)
+        invalid = self.stats.get_value(stats_keys.VALIDATION_DROPPED, 0)
+        with self.server.pipeline(transaction=False) as pipe:
+            pipe.hset(f"{self.keys}:invalid", self.worker, invalid)
+            self._add_found(pipe)
+
+    def _add_found(self, pipe) -> None:
+        """Send the found pages not yet published with ``pipe`` (executed here); kept for the
+        next try if Redis fails."""
+        found, self._found = self._found, []
+        try:
+            for i in range(0, len(found), 1000):
+                pipe.sadd(f"{self.keys}:found", *found[i:i + 1000])
+            pipe.execute()
+        except BaseException:
+            self._found = found + self._found
+            raise
+
+    def run_counts(self) -> tuple[int, int]:
+        """(Q&A pages found, pages read as Q&A pages) by all the run's workers, as published."""
+        found = self.server.scard(f"{self.keys}:found")
+        invalid = sum(int(v) for v in self.server.hvals(f"{self.keys}:invalid"))
+        return found, found + invalid
+
+    def _counted(self, when: str) -> None:
+        """Publish this worker's counts; a failure only costs the monitors the run's totals."""
+        try:
+            self.publish_counts()
+        except Exception as exc:  # noqa: BLE001 - never fatal: the crawl goes on
+            logger.warning("Could not publish this worker's counts to Redis %s (%s: %s)", when,
+                           type(exc).__name__, exc)
 
     # -- lifecycle ---------------------------------------------------------------------------
     def open(self, spider):
@@ -212,12 +269,25 @@ class ClusterScheduler(Scheduler):
             self.server.set(self._alive(self.worker), str(time.time()), ex=self.ttl)
         except redis.RedisError as exc:
             self._lost(exc)
+            return
+        self._counted("on its heartbeat")
 
     def close(self, reason):
         if getattr(self, "heartbeat", None) is not None and self.heartbeat.running:
             self.heartbeat.stop()
         if self.lost:
             return
+        try:
+            # The run's counts as this worker leaves it (the scrapers have closed, so its own
+            # are final; the others published theirs while idle): what its monitors judge.
+            self.publish_counts()
+            found, read_as_qa = self.run_counts()
+        except Exception as exc:  # noqa: BLE001 - the monitors then say they cannot judge
+            logger.warning("Could not read the run's counts from Redis at %s (%s: %s)", self.url,
+                           type(exc).__name__, exc)
+        else:
+            self.stats.set_value(stats_keys.CLUSTER_PAGES_FOUND, found)
+            self.stats.set_value(stats_keys.CLUSTER_READ_AS_QA, read_as_qa)
         try:
             # What this worker still holds goes back to the frontier for the others.
             self.server.eval(_REQUEUE, 2, self._inflight(self.worker), self.queue.key)
@@ -270,7 +340,9 @@ class ClusterScheduler(Scheduler):
         try:
             request = self.queue.pop()
             while request is not None and self._stored(request):
-                # A killed worker's in-flight request whose page it stored before its ack.
+                # A killed worker's in-flight request whose page it stored before its ack
+                # (and maybe before it published the page as found).
+                self.found(request.url)  # (sent with the ack)
                 self.ack(request)
                 self.stats.inc_value(stats_keys.CLUSTER_SKIPPED_STORED)
                 request = self.queue.pop()
@@ -291,7 +363,9 @@ class ClusterScheduler(Scheduler):
         token = request.meta.get("qa_inflight")
         if token and not self.lost:
             try:
-                self.server.hdel(self._inflight(self.worker), token)
+                with self.server.pipeline(transaction=False) as pipe:
+                    pipe.hdel(self._inflight(self.worker), token)
+                    self._add_found(pipe)  # the page, counted as found as it stops being in flight
             except redis.RedisError as exc:
                 self._lost(exc)
 
@@ -322,6 +396,8 @@ class ClusterScheduler(Scheduler):
     def spider_idle(self, spider):
         if self.lost:
             return
+        # While idle, this worker's counts stay current for a worker about to leave.
+        self._counted("while idle")
         try:
             self.recover_dead()
             if len(self) or self.others_busy():
@@ -360,6 +436,10 @@ class ClusterPolitenessMiddleware:
         self.delay_ms = int(crawler.settings.getfloat("DOWNLOAD_DELAY", 0) * 1000)
         self.limit = crawler.settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN", 8)
         self.lease_ms = int((crawler.settings.getfloat("DOWNLOAD_TIMEOUT", 180) + 30) * 1000)
+        # Per slots key: the lock the worker's requests queue behind (only the first asks Redis
+        # for a slot, so 32 waiting requests make one poll, not 32), and the event a slot this
+        # worker releases sets (the first request takes it at once instead of at its next poll).
+        self._gates: dict[str, tuple[asyncio.Lock, asyncio.Event]] = {}
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -378,9 +458,7 @@ class ClusterPolitenessMiddleware:
             return None
         try:
             token = uuid.uuid4().hex
-            while not cluster.server.eval(_LEASE, 1, self._key(request, "slots"), self.limit,
-                                          token, self.lease_ms):
-                await asyncio.sleep(0.05)
+            await self._lease(cluster, self._key(request, "slots"), token)
             request.meta["qa_lease"] = token
             if self.delay_ms:
                 wait = cluster.server.eval(_NEXT_SLOT, 1, self._key(request, "next"),
@@ -391,14 +469,28 @@ class ClusterPolitenessMiddleware:
             cluster._lost(exc)
         return None
 
+    async def _lease(self, cluster: ClusterScheduler, key: str, token: str) -> None:
+        """Wait for one of the domain's slots (every worker's together) and hold it as ``token``."""
+        if key not in self._gates:
+            self._gates[key] = (asyncio.Lock(), asyncio.Event())
+        gate, freed = self._gates[key]
+        async with gate:
+            while not cluster.server.eval(_LEASE, 1, key, self.limit, token, self.lease_ms):
+                freed.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(freed.wait(), _SLOT_POLL_SECONDS)
+
     def _release(self, request) -> None:
         token = request.meta.pop("qa_lease", None)
         cluster = self.cluster
         if token and cluster is not None and not cluster.lost:
+            key = self._key(request, "slots")
             try:
-                cluster.server.zrem(self._key(request, "slots"), token)
+                cluster.server.zrem(key, token)
             except redis.RedisError as exc:
                 cluster._lost(exc)
+            if key in self._gates:
+                self._gates[key][1].set()
 
     def process_response(self, request, response, spider=None):
         self._release(request)

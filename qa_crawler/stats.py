@@ -47,6 +47,10 @@ CLUSTER_WORKER = "qa/cluster/worker"
 CLUSTER_RUN = "qa/cluster/run"
 CLUSTER_RECOVERED = "qa/cluster/recovered"
 CLUSTER_SKIPPED_STORED = "qa/cluster/skipped_stored"  # recovered requests for stored pages
+# The whole cluster run's counts (every worker's), as the worker saw them when it left: the
+# monitors judge a run's Q&A pages by these, not by one worker's share.
+CLUSTER_PAGES_FOUND = "qa/cluster/pages_found"
+CLUSTER_READ_AS_QA = "qa/cluster/read_as_qa"
 
 # Families of keys, one per name: ``FAILURES + kind`` and so on.
 FAILURES = "qa/failures/"  # + http_error, network_error, too_large, not_qa_page

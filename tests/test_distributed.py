@@ -6,7 +6,9 @@ prefix and deletes its keys. Without Redis these tests skip; start one with
 """
 
 import collections
+import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -96,6 +98,14 @@ def export(out):
                           capture_output=True, text=True, timeout=120)
 
 
+def run_stats(out, worker):
+    """The stats of the worker's last finished run, as its state keeps them."""
+    with sqlite3.connect(out / ".qa-crawler" / f"state-{worker}.sqlite") as con:
+        row = con.execute("SELECT stats FROM runs WHERE finished_at IS NOT NULL"
+                          " ORDER BY run_id DESC LIMIT 1").fetchone()
+    return json.loads(row[0])
+
+
 def stored_by(out, worker):
     """Pages the worker has stored so far (0 while its state file is still being created)."""
     db = out / ".qa-crawler" / f"state-{worker}.sqlite"
@@ -125,8 +135,7 @@ def test_three_workers_split_the_crawl_and_export_matches_a_single_process_crawl
         # done because it started seconds late on a loaded machine.
         everyone_in = threading.Event()
         server.faults["/"] = [{"until": everyone_in}]
-        # An idle worker asks Redis for work on Scrapy's engine heartbeat (every 5 s): slow
-        # pages keep the crawl going long enough for each worker to be handed some.
+        # Slow pages keep the crawl going long enough for each worker to be handed some.
         for qa_id in site.qa_ids():
             server.faults[site.article_path(qa_id)] = [{"delay": 1.0}]
         out = tmp_path / "cluster"
@@ -179,6 +188,8 @@ def test_a_worker_killed_with_9_loses_nothing(tmp_path, prefix):
         base = server.base_url
     assert held > 0, "the victim should have held requests when killed"
     assert "back in the frontier" in stderr
+    # The run's Q&A pages, the victim's and the survivor's, each counted once.
+    assert run_stats(out, "survivor")["qa/cluster/pages_found"] == 120
     done = export(out)
     assert done.returncode == 0, done.stderr
     rows = qa_rows(out)
@@ -190,15 +201,84 @@ def test_incremental_rerun_in_distributed_mode_fetches_only_new_pages(tmp_path, 
     site = SampleSite(n_pages=60, seed=53)
     out = tmp_path / "cluster"
     with SiteServer(site) as server:
-        assert all(code == 0 for code, *_ in run_workers(
-            [worker_cmd(server.url("/"), out, prefix, f"a{i}") for i in range(2)]))
+        for code, _, stderr in run_workers(
+                [worker_cmd(server.url("/"), out, prefix, f"a{i}") for i in range(2)]):
+            assert code == 0, stderr[-3000:]
         new_ids = site.add_pages(2)
         server.clear_log()
-        run_workers([worker_cmd(server.url("/"), out, prefix, f"b{i}") for i in range(2)])
+        for code, _, stderr in run_workers(
+                [worker_cmd(server.url("/"), out, prefix, f"b{i}") for i in range(2)]):
+            assert code == 0, stderr[-3000:]
         fetched = {p.split("?")[0] for p in server.requests if "/article/" in p}
     assert fetched == {site.article_path(q) for q in new_ids}
+    # Stored pages skipped by both workers, and the new ones, each counted once for the run.
+    stats = [run_stats(out, f"b{i}") for i in range(2)]
+    own = [s.get("item_scraped_count", 0) + s.get("qa/skipped_known", 0) for s in stats]
+    # (Each worker reads the total as it leaves; the one that leaves last has seen everyone's.)
+    assert all(max(own) <= s["qa/cluster/pages_found"] <= sum(own) for s in stats)
     assert export(out).returncode == 0
     assert set(qa_rows(out)) == set(site.qa_ids())
+
+
+class NoArticleLinks:
+    """The sample site with every link to a Q&A page taken out: a worker's share of a crawl
+    that holds only listing pages."""
+
+    def __init__(self, site):
+        self.site = site
+
+    def render(self, path):
+        status, headers, body = self.site.render(path)
+        return status, headers, re.sub(rb'href="[^"]*/en/article/[0-9]+[^"]*"', b'href="/"', body)
+
+
+def test_a_worker_whose_share_held_no_qa_page_passes_when_the_others_found_them(tmp_path,
+                                                                                prefix):
+    site = NoArticleLinks(SampleSite(n_pages=20, seed=59))
+    with SiteServer(site) as server:
+        # Another worker of the run has published 20 Q&A pages found and left.
+        _client.set(f"{prefix}:run", "R1")
+        _client.sadd(f"{prefix}:R1:found", *(f"{server.url('/en/article/')}{i}" for i in range(20)))
+        [(code, _, stderr)] = run_workers([worker_cmd(server.url("/"), tmp_path / "a",
+                                                      prefix, "lister")])
+        assert code == 0 and "Monitor" not in stderr, stderr[-3000:]
+        assert not _client.exists(f"{prefix}:R1:found")  # the last worker out took the keys
+        # Alone, the same share is a crawl that found no Q&A page at all: exit 4, said so.
+        [(code, _, stderr)] = run_workers([worker_cmd(server.url("/"), tmp_path / "b",
+                                                      prefix, "lister")])
+    assert code == 4 and "none was a Q&A page (all workers)" in stderr
+
+
+def test_a_page_found_by_several_workers_counts_once_for_the_run(prefix):
+    """A worker that joins late (or is started again into the run) skips the pages the others
+    stored earlier in the run, which they counted as parsed: the run counts each page once."""
+    from qa_crawler.cluster import ClusterScheduler
+
+    class Stats:
+        def __init__(self, **values):
+            self.values = values
+
+        def get_value(self, key, default=None):
+            return self.values.get(key, default)
+
+    def worker(name, **stats):
+        w = object.__new__(ClusterScheduler)
+        w.server, w.keys, w.worker, w._found = _client, f"{prefix}:R1", name, []
+        w.stats = Stats(**stats)
+        return w
+
+    early, late = worker("early"), worker("late", **{"qa/validation/dropped": 3})
+    urls = [f"https://doctorqna.com/en/article/{i}" for i in range(1, 301)]
+    for url in urls[:200]:
+        early.found(url)  # parsed and stored
+    early.publish_counts()
+    for url in urls:
+        late.found(url)  # the first 200 skipped as stored, the rest parsed
+    late.publish_counts()
+    late.publish_counts()  # nothing new: nothing counted twice
+    found, read_as_qa = late.run_counts()
+    assert found == 300
+    assert read_as_qa == found + 3 and early.run_counts() == (found, read_as_qa)
 
 
 def test_unreachable_or_invalid_redis_is_refused_naming_the_url(tmp_path):

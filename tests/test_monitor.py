@@ -46,6 +46,37 @@ def test_each_check_fails_only_past_its_threshold(stats, reason, previous, fill,
     assert verdict["verdict"] == ("fail" if bad else "pass")
 
 
+WORKER = {"qa/pages": 40, "item_scraped_count": 0, "qa/cluster/run": "qa:20261203T0000-ab"}
+
+
+@pytest.mark.parametrize(
+    "stats, previous, bad",
+    [
+        # A worker that fetched only listing pages while the others took every Q&A page.
+        ({**WORKER, "qa/cluster/pages_found": 60, "qa/cluster/read_as_qa": 60}, None, set()),
+        ({**WORKER, "qa/cluster/pages_found": 0, "qa/cluster/read_as_qa": 0}, None, {"qa_pages"}),
+        # Its share fell from 50 to 5 pages, the cluster's total did not.
+        ({**WORKER, "item_scraped_count": 5, "qa/cluster/pages_found": 100,
+          "qa/cluster/read_as_qa": 100},
+         {**WORKER, "item_scraped_count": 50, "qa/cluster/pages_found": 100}, set()),
+        ({**WORKER, "item_scraped_count": 5, "qa/cluster/pages_found": 40,
+          "qa/cluster/read_as_qa": 40},
+         {**WORKER, "item_scraped_count": 5, "qa/cluster/pages_found": 100}, {"pages_found"}),
+        # After a one-process run, the cluster's total is compared with that run's.
+        ({**WORKER, "qa/cluster/pages_found": 40, "qa/cluster/read_as_qa": 40}, GOOD,
+         {"pages_found"}),
+        # A worker that could not read the run's counts as it left: it does not judge them.
+        ({**WORKER, "item_scraped_count": 1}, {**WORKER, "qa/cluster/pages_found": 100}, set()),
+        (WORKER, None, set()),
+        # A worker's share of a cluster run whose total was not kept: nothing to compare with.
+        ({**WORKER, "qa/cluster/pages_found": 40, "qa/cluster/read_as_qa": 40},
+         {**WORKER, "item_scraped_count": 90}, set()),
+    ],
+)
+def test_a_cluster_workers_checks_judge_the_whole_runs_qa_pages(stats, previous, bad):
+    assert failed(evaluate(stats, "finished", previous, None)) == bad
+
+
 def test_checks_during_the_run_wait_for_enough_responses_then_judge_the_requests():
     bad = {"qa/pages": 10, "qa/failures/http_error": 30, "downloader/response_count": 40}
     assert evaluate_running(bad)["checks"] == []  # 40 responses: fewer than 100
