@@ -85,6 +85,9 @@ class StorePipeline:
                 storage_failed(self.crawler, exc)
                 raise NotStoredItem(f"not stored: {exc}", log_level="DEBUG") from None
         self._count(item, written)
+        cluster = self.context.cluster
+        if cluster is not None and (isinstance(item, FetchedPage) or written == "touched"):
+            cluster.found(item.key)  # a Q&A page of the run, for the whole cluster's monitors
         if duplicate:
             raise DropItem(f"duplicate qa_id {item.record.qa_id} ({item.record.url})")
         if isinstance(item, FetchedPage):

@@ -16,11 +16,51 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterator
+from typing import NamedTuple
 
 from qa_crawler.state import connect, iso, state_files, table_columns
 
 # The report drawn into a dataset folder (named here, so that naming it imports no charts).
 REPORT_NAME = "report.html"
+
+
+def _tagged(k: int, rows) -> Iterator[tuple]:
+    """Each row with ``k`` (its connection's index) added at the end."""
+    for row in rows:
+        yield row + (k,)
+
+
+def _merged_pages(conns: list, value: str, needs: tuple[str, ...] = (),
+                  params: tuple = ()) -> Iterator[tuple[str, object, dict, int]]:
+    """(qa_id, ``value`` (an SQL expression over a page's row, with ``params``; NULL in a file
+    without the columns it ``needs``), page meta, index of the connection) for every page of
+    every worker, one per qa_id, ordered by qa_id; where two workers stored the same qa_id, the
+    most recently seen copy's value and the pages' history."""
+    streams = []
+    for k, c in enumerate(conns):
+        columns = table_columns(c, "pages")
+        # A worker's file from before removed_at (or the columns ``value`` needs) has none: it
+        # is migrated when it next runs.
+        whole = all(name in columns for name in needs)
+        streams.append(_tagged(k, c.execute(
+            f"SELECT qa_id, last_seen, first_seen, changed_at, {value if whole else 'NULL'}, "
+            + ("removed_at" if "removed_at" in columns else "NULL")
+            + " FROM pages ORDER BY qa_id", params if whole else ())))
+    if len(streams) == 1:  # one worker's file holds each qa_id once: its rows need no merge
+        for row in streams[0]:
+            yield row[0], row[4], {"first_seen": row[2], "last_seen": row[1],
+                                   "changed_at": row[3] or None, "removed_at": row[5]}, row[6]
+        return
+    merged = heapq.merge(*streams, key=lambda row: row[0])
+    for qa_id, group in itertools.groupby(merged, key=lambda row: row[0]):
+        rows = list(group)
+        latest = max(rows, key=lambda row: row[1])
+        yield qa_id, latest[4], {
+            "first_seen": min(row[2] for row in rows),
+            "last_seen": latest[1],
+            "changed_at": max((row[3] for row in rows if row[3]), default=None),
+            "removed_at": latest[5],
+        }, latest[6]
 
 
 def iter_merged_rows(out_dir: str | os.PathLike) -> Iterator[tuple[str, bytes, dict]]:
@@ -31,36 +71,60 @@ def iter_merged_rows(out_dir: str | os.PathLike) -> Iterator[tuple[str, bytes, d
     not grow with the number of pages. Where two workers stored the same qa_id, the most
     recently seen copy wins.
     """
-    conns = [connect(p, read_only=True) for p in state_files(out_dir)]
-    streams = [
-        # A worker's file from before removed_at has none (it is migrated when it next runs).
-        c.execute("SELECT qa_id, last_seen, first_seen, changed_at, CAST(record AS BLOB), "
-                  + ("removed_at" if "removed_at" in table_columns(c, "pages") else "NULL")
-                  + " FROM pages ORDER BY qa_id")
-        for c in conns
-    ]
-    # One worker's file holds each qa_id once: its rows need no merge.
-    merged = heapq.merge(*streams) if len(streams) > 1 else None
-    try:
-        if merged is None:
-            for row in (streams[0] if streams else ()):
-                yield row[0], row[4], {"first_seen": row[2], "last_seen": row[1],
-                                       "changed_at": row[3] or None, "removed_at": row[5]}
-            return
-        for qa_id, group in itertools.groupby(merged, key=lambda row: row[0]):
-            rows = list(group)
-            latest = max(rows, key=lambda row: row[1])
-            yield qa_id, latest[4], {
-                "first_seen": min(row[2] for row in rows),
-                "last_seen": latest[1],
-                "changed_at": max((row[3] for row in rows if row[3]), default=None),
-                "removed_at": latest[5],
-            }
-    finally:
-        if merged is not None:
-            merged.close()  # before the connections its cursors read from
-        for c in conns:
+    with MergedPages(out_dir) as pages:
+        for qa_id, text, meta, _ in _merged_pages(pages.conns, "CAST(record AS BLOB)"):
+            yield qa_id, text, meta
+
+
+class MergedPages:
+    """The pages of every worker merged as :func:`iter_merged_rows` merges them, read in two
+    steps: :meth:`rows` gives each page's text, or where ``known`` has a copy of the text
+    (by its digest, a part of :mod:`qa_crawler.columns`), a :class:`PartRow` pointing at it
+    which reads the text only when asked (:meth:`PartRow.text`)."""
+
+    def __init__(self, out_dir: str | os.PathLike):
+        self.conns = [connect(p, read_only=True) for p in state_files(out_dir)]
+
+    def __enter__(self) -> "MergedPages":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for c in self.conns:
             c.close()
+        self.conns = []
+
+    def text(self, source: int, qa_id: str) -> bytes:
+        return self.conns[source].execute(
+            "SELECT CAST(record AS BLOB) FROM pages WHERE qa_id = ?", (qa_id,)).fetchone()[0]
+
+    def rows(self, known) -> Iterator[tuple[str, "bytes | PartRow", dict]]:
+        """(qa_id, text or PartRow, page meta) of every page, ordered by qa_id; ``known(digest)``
+        gives (part, row, text size) of a digest a part holds, None for any other."""
+        for qa_id, digest, meta, source in _merged_pages(self.conns, "record_digest",
+                                                         ("record_digest",)):
+            place = known(digest) if digest is not None else None
+            if place is None:
+                yield qa_id, self.text(source, qa_id), meta
+            else:
+                yield qa_id, PartRow(*place, self, source, qa_id), meta
+
+
+class PartRow(NamedTuple):
+    """Where a page's record is in the parts: part and row, the size of its text; and how to
+    read that text (:meth:`text`) should it be needed after all."""
+
+    part: int
+    row: int
+    size: int
+    pages: MergedPages
+    source: int
+    qa_id: str
+
+    def text(self) -> bytes:
+        return self.pages.text(self.source, self.qa_id)
 
 
 def iter_merged_records(out_dir: str | os.PathLike) -> Iterator[tuple[dict, dict]]:
@@ -78,33 +142,17 @@ def iter_merged_signatures(out_dir: str | os.PathLike) -> Iterator[tuple[str, st
     parameters (:data:`qa_crawler.minhash.PARAMS`) is stored (None then stands for it)."""
     from qa_crawler.minhash import PARAMS, TEXT_FIELDS
 
-    conns = [sqlite3.connect(f"file:{p}?mode=ro", uri=True) for p in state_files(out_dir)]
     extract = " || ' ' || ".join(f"coalesce(json_extract(record, '$.{f}'), '')"
                                  for f in TEXT_FIELDS)
-    streams = []
-    for c in conns:
-        if "minhash" in table_columns(c, "pages"):  # else stored before signatures were
-            fresh = "minhash_params = ? AND minhash IS NOT NULL"
-            query = (f"SELECT qa_id, last_seen, CASE WHEN {fresh} THEN NULL ELSE {extract} END,"
-                     f" CASE WHEN {fresh} THEN minhash END FROM pages ORDER BY qa_id")
-            streams.append(c.execute(query, (PARAMS, PARAMS)))
-        else:
-            streams.append(c.execute(f"SELECT qa_id, last_seen, {extract}, NULL FROM pages"
-                                     " ORDER BY qa_id"))
-    merged = heapq.merge(*streams) if len(streams) > 1 else None
-    try:
-        if merged is None:  # one worker's file: each qa_id once, nothing to merge
-            for row in (streams[0] if streams else ()):
-                yield row[0], row[2], row[3]
-            return
-        for qa_id, group in itertools.groupby(merged, key=lambda row: row[0]):
-            latest = max(group, key=lambda row: row[1])
-            yield qa_id, latest[2], latest[3]
-    finally:
-        if merged is not None:
-            merged.close()
-        for c in conns:
-            c.close()
+    fresh = "CASE WHEN minhash_params = ? AND minhash IS NOT NULL THEN minhash END"
+    with MergedPages(out_dir) as pages:
+        for qa_id, signature, _, source in _merged_pages(
+                pages.conns, fresh, ("minhash", "minhash_params"), (PARAMS,)):
+            if signature is not None:
+                yield qa_id, None, signature
+            else:  # the text, from the record (a second query: the first reads an index)
+                yield qa_id, pages.conns[source].execute(
+                    f"SELECT {extract} FROM pages WHERE qa_id = ?", (qa_id,)).fetchone()[0], None
 
 
 def known_urls(out_dir: str | os.PathLike, fresher_than: dt.datetime | None = None) -> set[str]:

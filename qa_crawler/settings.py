@@ -106,6 +106,9 @@ QA_EXPORT_LOCK_WAIT = 300.0
 # anywhere before it stops; heartbeat lifetime after which a silent worker counts as dead.
 QA_REDIS_IDLE_SECONDS = 10.0
 QA_REDIS_HEARTBEAT_TTL = 15
+# Seconds between a worker's asks of an empty frontier for requests the others added (Scrapy's
+# engine asks every 5 s otherwise).
+QA_REDIS_POLL_SECONDS = 0.5
 # Redis key prefix of the crawl; empty: derived from the site and the output folder's name.
 QA_REDIS_PREFIX = ""
 # Language prefix crawled when the start URL has none (/zh/..., /ja/... are skipped).

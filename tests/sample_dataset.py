@@ -66,6 +66,7 @@ def build_sample_dataset(out: Path, n_pages: int = 120, *, seed: int = 0,
     manifest. ``batch_rows`` makes the export write a Parquet row group every that many rows, the
     shape a large crawl has (it writes one every ``pipelines.dataset.BATCH_ROWS`` rows)."""
     import pipelines.dataset
+    import pipelines.release
     from qa_crawler.demo.site import SampleSite
     from qa_crawler.state import CrawlState
 
@@ -78,4 +79,5 @@ def build_sample_dataset(out: Path, n_pages: int = 120, *, seed: int = 0,
     with pytest.MonkeyPatch.context() as mp:
         if batch_rows is not None:
             mp.setattr(pipelines.dataset, "BATCH_ROWS", batch_rows)
+            mp.setattr(pipelines.release, "ROW_GROUP_BYTES", 1)  # each batch its row group
         return pipelines.dataset.export_dataset(out)

@@ -87,6 +87,28 @@ def test_csv_neutralises_formulas_but_parquet_keeps_the_text(dataset):
     assert "=HYPERLINK(\"http://evil\")" in raw
 
 
+def test_formula_escaping_by_first_character_matches_the_regex_on_every_kind_of_cell():
+    from pipelines.dataset import neutralise_formulas, neutralise_formulas_by_regex
+
+    cells = ["=SUM(A1)", "+1", "-2", "@cmd", "\tTab", "\rCR", "", None, "plain", " =later",
+             "é=", "日本=", "''=", "'=already", "=", "\n=next line", "a\n=b", "-", "+", "👍=x"]
+    table = pa.table({"text": pa.array(cells, pa.string()),
+                      "other": pa.array(list(reversed(cells)), pa.string()),
+                      "rank": pa.array(range(len(cells)), pa.int16())})
+    ours, reference = neutralise_formulas(table), neutralise_formulas_by_regex(table)
+    assert ours.equals(reference)
+    assert ours.column("text").to_pylist()[:8] == [
+        "'=SUM(A1)", "'+1", "'-2", "'@cmd", "'\tTab", "'\rCR", "", None]
+    assert ours.column("rank").to_pylist() == list(range(len(cells)))
+    # Sliced and chunked columns, one without any formula (left as it was) and an all-null one.
+    chunked = pa.table({"text": pa.chunked_array([cells[3:9], cells[9:]]),
+                        "clean": pa.chunked_array([["a", "b"], ["c"], [None] * 14]),
+                        "none": pa.chunked_array([[None] * 6, [None] * 11], pa.string())})
+    assert neutralise_formulas(chunked).equals(neutralise_formulas_by_regex(chunked))
+    assert neutralise_formulas(table.slice(2, 9)).equals(
+        neutralise_formulas_by_regex(table.slice(2, 9)))
+
+
 def test_csv_keeps_unicode_and_multiline_cells(dataset):
     out, _ = dataset
     with open(out / "qa.csv", newline="", encoding="utf-8") as fh:

@@ -214,3 +214,20 @@ def test_questions_whose_band_hashes_collide_are_no_candidates_unless_the_band_i
     expected = _reference_groups([(q, t or "") for q, t in items])
     monkeypatch.setattr(dedup, "_band_keys", lambda values: np.zeros(len(values), np.uint64))
     assert near_duplicate_groups(items) == expected
+
+
+def test_equal_signatures_are_one_node_and_a_hash_collision_merges_no_rows(monkeypatch):
+    import numpy as np
+
+    from pipelines import dedup
+
+    rows = np.array([[1, 2], [3, 4], [1, 2], [5, 6], [3, 4], [1, 2]], dtype=np.uint32)
+    distinct, copies = dedup._distinct_rows(rows)
+    assert len(distinct) == 3 and (distinct[copies] == rows).all()
+    monkeypatch.setattr(dedup, "_band_keys", lambda values: np.zeros(len(values), np.uint64))
+    distinct, copies = dedup._distinct_rows(rows)  # every row hashed alike
+    assert (distinct[copies] == rows).all()
+    assert copies[0] == copies[2] == copies[5] and len({copies[0], copies[1], copies[3]}) == 3
+    # ... and the groups stay datasketch's with every band's hash colliding too
+    items = _questions(120, 4)
+    assert near_duplicate_groups(items) == _reference_groups([(q, t or "") for q, t in items])

@@ -140,3 +140,36 @@ def test_stats_of_a_table_are_those_of_its_rows_one_by_one(rows):
         by_row.add(row)
     assert vars(by_table) == vars(by_row)
     assert by_table.issue_rows >= 2 and by_table.by_department["(none)"] >= 4
+
+
+def test_parquet_rows_written_a_batch_at_a_time_are_gathered_into_row_groups_in_order(
+        rows, tmp_path, monkeypatch):
+    import pyarrow.parquet as pq
+
+    from pipelines import release
+
+    table, _ = _batches().tables(rows)
+    batches = [table.slice(i, 3) for i in range(0, table.num_rows, 3)]
+    monkeypatch.setattr(release, "ROW_GROUP_BYTES", table.nbytes // 4)
+    writer = release.RowGroupWriter(tmp_path / "qa.parquet", table.schema, compression="zstd")
+    for batch in batches:
+        writer.write_table(batch)
+    writer.write_table(table.slice(0, 0))  # an empty batch adds nothing
+    writer.close()
+    written = pq.ParquetFile(tmp_path / "qa.parquet")
+    assert 3 <= written.metadata.num_row_groups <= 6 < len(batches)
+    # The same values as the whole table written at once (the reference: what Parquet keeps)
+    pq.write_table(table, tmp_path / "whole.parquet", compression="zstd")
+    assert written.read().equals(pq.read_table(tmp_path / "whole.parquet"))
+
+    splits = release.SplitWriters(tmp_path, table.schema, {"compression": "zstd"})
+    for batch in batches:
+        splits.write(batch)
+    counts = splits.close()
+    for split in release.SPLITS:
+        name = release.SPLIT_FILE.format(split=split)
+        expected = table.filter(pa.compute.equal(table.column("split"), split))
+        pq.write_table(expected, tmp_path / "expected.parquet", compression="zstd")
+        assert pq.read_table(tmp_path / name).equals(pq.read_table(tmp_path / "expected.parquet"))
+        assert counts[name] == expected.num_rows
+    assert sum(counts.values()) == table.num_rows

@@ -218,3 +218,44 @@ def test_a_second_export_reuses_the_signatures_and_finds_the_same_groups(tmp_pat
 
     path.write_bytes(b"not a database")  # a damaged cache: ignored, signatures computed again
     assert near_duplicate_groups(items, cache=SignatureCache(path)) == groups
+
+
+def test_changes_since_in_columns_match_the_row_by_row_reference(tmp_path):
+    import datetime as dt
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from pipelines.release import changes_since, changes_since_by_rows
+
+    utc = dt.timezone.utc
+    stamps = [None, dt.datetime(2026, 1, 1, tzinfo=utc), dt.datetime(2026, 6, 1, 12, tzinfo=utc),
+              dt.datetime(2026, 6, 1, 12, 0, 0, 1, tzinfo=utc), dt.datetime(2027, 1, 1, tzinfo=utc)]
+    departments = ["Cardiology", None, "", "Dermatology", "Cardiology"]
+    n = 60
+    table = pa.table({
+        "qa_id": pa.array([f"{k:04d}" for k in range(n)]),
+        "department": pa.array([departments[k % 5] for k in range(n)]),
+        "first_seen": pa.array([stamps[1]] * n, pa.timestamp("us", tz="UTC")),
+        "changed_at": pa.array([stamps[(k * 7) % 5] for k in range(n)],
+                               pa.timestamp("us", tz="UTC")),
+    })
+    path = tmp_path / "qa.parquet"
+    pq.write_table(table, path)
+    before = {f"{k:04d}" for k in range(0, n, 3)} | {"9998", "9999"}
+    cases = [(None, None),
+             ({"history_watermark": "2026-06-01T12:00:00+00:00"}, before),
+             ({"history_watermark": None, "created_at": "2026-06-01T12:00:00Z"}, before),
+             ({"created_at": None}, before),
+             ({"history_watermark": "2026-06-01T12:00:00"}, set())]
+    for previous, ids in cases:
+        ours, reference = changes_since(previous, ids, path), changes_since_by_rows(
+            previous, ids, path)
+        assert ours == reference
+    pq.write_table(table.slice(0, 0), tmp_path / "empty.parquet")  # an export of no rows
+    for previous, ids in cases:
+        assert changes_since(previous, ids, tmp_path / "empty.parquet") == \
+            changes_since_by_rows(previous, ids, tmp_path / "empty.parquet")
+    changed = changes_since(*cases[1][:2], path)
+    assert changed["changed"] and changed["added"] and changed["removed"] == ["9998", "9999"]
+    assert "(none)" in changed["by_department"]

@@ -172,7 +172,10 @@ def test_a_write_that_fails_keeps_nothing_of_the_outcome_and_the_crawl_stops(sto
 
 class _Cluster:
     def __init__(self, out_dir):
-        self.out_dir, self.acked = out_dir, []
+        self.out_dir, self.acked, self.found_pages = out_dir, [], []
+
+    def found(self, url):
+        self.found_pages.append(url)  # a Q&A page of the run (published with the next ack)
 
     def ack(self, request):
         # What was finished when the ack came: the ack must follow the commit.
@@ -190,6 +193,7 @@ def test_a_distributed_page_is_acked_after_it_is_finished_never_when_not_stored(
     record = store.process_item(_page())
     send(signals.item_scraped, item=record, response=response, spider=store.crawler.spider)
     assert cluster.acked == [(PAGE, set(LINKS))]
+    assert cluster.found_pages == [PAGE]
 
     monkeypatch.setattr("pipelines.store.storage_failed", lambda crawler, exc: None)
     monkeypatch.setattr(store.state, "mark_done", lambda urls: (_ for _ in ()).throw(
@@ -200,6 +204,7 @@ def test_a_distributed_page_is_acked_after_it_is_finished_never_when_not_stored(
     send(signals.item_dropped, item=other, response=response, spider=store.crawler.spider,
          exception=info.value)
     assert len(cluster.acked) == 1, "a page the state could not take stays in flight"
+    assert cluster.found_pages == [PAGE]  # an outcome the state could not take is not counted
 
 
 def test_a_redirect_to_a_page_already_scheduled_finishes_the_redirecting_urls(store, tmp_path):

@@ -343,8 +343,9 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         print(f"cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1
-    print(f"Serving {args.pages} Q&A pages at {server.base_url}/ (Ctrl-C to stop)", flush=True)
     try:
+        # The line is printed inside the try: a Ctrl-C sent the moment it is read is caught.
+        print(f"Serving {args.pages} Q&A pages at {server.base_url}/ (Ctrl-C to stop)", flush=True)
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:

@@ -143,6 +143,9 @@ class QASpider(scrapy.Spider):
             if url not in self.skipped:
                 self.skipped.add(url)
                 self.stats.set_value(keys.SKIPPED_KNOWN, len(self.skipped))
+                cluster = context_of(self.crawler).cluster
+                if cluster is not None:
+                    cluster.found(url)
             return None
         if not start and url in self.requested:
             return None

@@ -1,0 +1,296 @@
+"""The stored records again as Arrow columns, written as the state stores them: the export then
+takes and casts columns instead of reading and decoding every record's JSON text.
+
+Each state (:class:`qa_crawler.state.CrawlState`) hands the text of every record it writes to a
+:class:`PartWriter`, which decodes them a few thousand at a time with pyarrow's JSON reader
+against :func:`read_schema` (the same reader and schema the export used on the stored texts)
+and writes them as an Arrow IPC file, a *part*, ``.qa-crawler/columns/<worker>-<time>-<pid>-
+<n>.arrow``: made under a temporary name, then renamed, so a part is whole or absent. Each row
+carries the :func:`digest` of the text it was decoded from, and the state stores the same digest
+beside the text (``pages.record_digest``).
+
+A part is never the truth, only a faster way to read it: the export (:class:`PartIndex`) uses a
+part row only where its digest is the digest of the text the state holds now, and reads every
+other record from its text as before (a record whose part a kill lost before it was written,
+one stored before parts existed, one that has changed since). Deleting the folder loses
+nothing. Parts are written uncompressed so that the export memory-maps them: their pages are the
+file's, not the export's memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import mmap
+import os
+import secrets
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+# pyarrow is imported where it is used: the crawl's own process imports the state (this module)
+# but never writes a part.
+
+logger = logging.getLogger(__name__)
+
+COLUMNS_DIRNAME = "columns"  # inside the state folder
+DIGEST = "record_digest"  # the column of a part naming the text a row was decoded from
+SIZE = "record_bytes"  # ... and the size of that text
+PART_ROWS = 2000  # records of a part, or fewer of PART_BYTES of JSON text
+PART_BYTES = 16 << 20
+MAX_SLICES = 4  # a part's rows asked for in more runs than this are taken, not sliced
+JSON_BLOCK = 1 << 20
+
+
+def digest(text: bytes) -> bytes:
+    """The digest of a record's stored text (UTF-8), as a part and the state keep it."""
+    return hashlib.blake2b(text, digest_size=16).digest()
+
+
+_READ_SCHEMA: "pa.Schema | None" = None
+
+
+def read_schema() -> pa.Schema:
+    """The record's columns as the JSON reader reads them: dates and timestamps as their text
+    (cast later, as the export casts every column to the dataset's schema)."""
+    global _READ_SCHEMA
+    if _READ_SCHEMA is None:
+        import pyarrow as pa
+
+        from qa_crawler.record import arrow_schema
+
+        fields = []
+        for f in arrow_schema():
+            textual = pa.types.is_date32(f.type) or pa.types.is_timestamp(f.type)
+            fields.append(pa.field(f.name, pa.string() if textual else f.type))
+        _READ_SCHEMA = pa.schema(fields)
+    return _READ_SCHEMA
+
+
+def read_json_lines(texts: list[bytes]) -> "pa.Table | None":
+    """Records' JSON texts (one each) as a table of :func:`read_schema`, or None when a text is
+    not one JSON line; ArrowInvalid (and kin) when the reader refuses a value."""
+    import pyarrow.json as pajson
+
+    if not texts:
+        return read_schema().empty_table()
+    longest = max(len(t) for t in texts)
+    # Blocks of about 1 MB: the reader parses them on its threads (a record is one line).
+    table = pajson.read_json(
+        io.BytesIO(b"\n".join(texts)),
+        parse_options=pajson.ParseOptions(explicit_schema=read_schema(),
+                                          unexpected_field_behavior="ignore"),
+        read_options=pajson.ReadOptions(block_size=max(JSON_BLOCK, 2 * longest + 2)))
+    return table if table.num_rows == len(texts) else None
+
+
+class PartWriter:
+    """Parts of the records one state writes: :meth:`add` each text as it is stored,
+    :meth:`close` at the end. A part that cannot be made (a full disk, a text the reader
+    refuses) is logged and skipped: the export reads those records from their texts."""
+
+    def __init__(self, state_dir: Path, worker: str):
+        self.dir = state_dir / COLUMNS_DIRNAME
+        self.prefix = f"{worker}-{os.getpid()}-{secrets.token_hex(3)}"
+        self.count = 0
+        self.qa_ids: list[str] = []
+        self.digests: list[bytes] = []
+        self.texts: list[bytes] = []
+        self.size = 0
+
+    def add(self, qa_id: str, text_digest: bytes, text: bytes) -> None:
+        self.qa_ids.append(qa_id)
+        self.digests.append(text_digest)
+        self.texts.append(text)
+        self.size += len(text)
+        if len(self.texts) >= PART_ROWS or self.size >= PART_BYTES:
+            self.flush()
+
+    def flush(self) -> None:
+        # A part's rows in qa_id order, the export's: the rows an export batch takes from a
+        # part are then one run of it (a slice), and the export reads each part front to back.
+        order = sorted(range(len(self.texts)), key=self.qa_ids.__getitem__)
+        digests = [self.digests[k] for k in order]
+        texts = [self.texts[k] for k in order]
+        self.qa_ids, self.digests, self.texts, self.size = [], [], [], 0
+        if not texts:
+            return
+        import pyarrow as pa
+
+        try:
+            table = read_json_lines(texts)
+            if table is None:
+                return
+            table = table.append_column(SIZE, pa.array([len(t) for t in texts], pa.int32()))
+            table = table.append_column(DIGEST, pa.array(digests, pa.binary(16)))
+            self.dir.mkdir(exist_ok=True)
+            _write_part(self.dir / f"{self.prefix}-{self.count:06d}.arrow", table)
+            self.count += 1
+        except (OSError, pa.ArrowException) as exc:
+            logger.warning("Columns of %d stored records not written (%s): the export reads them "
+                           "from their JSON text", len(texts), exc)
+
+    def close(self) -> None:
+        self.flush()
+
+
+def _write_part(path: Path, table: "pa.Table") -> None:
+    """``table`` as the part ``path``: made under a temporary name, then renamed (whole or
+    absent), in one chunk (a take from it reads only the rows taken; from a table of many
+    chunks pyarrow would first join each column's chunks)."""
+    import pyarrow as pa
+
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        table = table.combine_chunks()
+        with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as out:
+            out.write_table(table)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def part_files(state_dir: Path) -> list[Path]:
+    """The whole parts of a state folder (not the temporary files of parts being written)."""
+    folder = state_dir / COLUMNS_DIRNAME
+    return sorted(folder.glob("[!.]*.arrow")) if folder.is_dir() else []
+
+
+class PartIndex:
+    """Every part of a state folder, memory-mapped, and where each digest's row is.
+
+    The tables taken are views of the mapped files, whose pages count in the process's memory
+    once read; :meth:`release` lets go of them (they are read again from the page cache when
+    a view still in use is read), so that what the export holds stays one batch or two, not
+    every part it has read."""
+
+    def __init__(self, state_dir: Path):
+        import pyarrow as pa
+
+        self.tables: list["pa.Table"] = []  # the parts whole: the record's columns, size, digest
+        self.maps: list[mmap.mmap] = []
+        self.paths: list[Path] = []
+        self.used: set[tuple[int, int]] = set()  # (part, row) of every row taken
+        self.state_dir = state_dir
+        self.where: dict[bytes, tuple[int, int, int]] = {}  # digest: (part, row, text size)
+        schema = read_schema()
+        for path in part_files(state_dir):
+            try:
+                with open(path, "rb") as fh:
+                    mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+                table = pa.ipc.open_file(pa.BufferReader(pa.py_buffer(mapped))).read_all()
+                if table.schema.names != [*schema.names, SIZE, DIGEST] or \
+                        not table.select(schema.names).schema.equals(schema):
+                    continue  # a part of another version of the record: not used
+                sizes, digests = table.column(SIZE).to_pylist(), table.column(DIGEST).to_pylist()
+            except (OSError, pa.ArrowException) as exc:
+                logger.warning("Columns file %s not used (%s): its records are read from their "
+                               "JSON text", path, exc)
+                continue
+            k = len(self.tables)
+            self.tables.append(table)
+            self.paths.append(path)
+            self.maps.append(mapped)
+            for row, (size, value) in enumerate(zip(sizes, digests)):
+                self.where[value] = (k, row, size)
+
+    def __len__(self) -> int:
+        return len(self.where)
+
+    def release(self) -> None:
+        """Let go of the pages of the parts read so far (see the class)."""
+        for mapped in self.maps:
+            mapped.madvise(mmap.MADV_DONTNEED)
+
+    def take(self, places: list[tuple[int, int]]) -> "pa.Table":
+        """The rows at ``places`` ((part, row) pairs), in that order, as one table of
+        :func:`read_schema`."""
+        import pyarrow as pa
+
+        by_part: dict[int, list[int]] = {}
+        order: dict[int, list[int]] = {}
+        self.used.update(places)
+        for position, (k, row) in enumerate(places):
+            by_part.setdefault(k, []).append(row)
+            order.setdefault(k, []).append(position)
+        pieces, positions = [], []
+        for k, rows in by_part.items():
+            pieces.extend(_rows_of(self.tables[k], rows))
+            positions.extend(order[k])
+        if not pieces:
+            return read_schema().empty_table()
+        table = pa.concat_tables(pieces).select(read_schema().names)
+        if len(pieces) > 1 or positions != sorted(positions):
+            inverse = [0] * len(positions)
+            for taken, position in enumerate(positions):
+                inverse[position] = taken
+            table = table.take(pa.array(inverse, pa.int64()))
+        return table
+
+
+def _rows_of(table: "pa.Table", rows: list[int]) -> list["pa.Table"]:
+    """``table``'s ``rows`` in that order: runs of consecutive rows as slices (no copy: a part's
+    rows are often stored in the order the export asks for them), or one take when the runs are
+    many (each slice costs about as much as a take of a few hundred rows)."""
+    import pyarrow as pa
+
+    runs, start = [], 0
+    for i in range(1, len(rows) + 1):
+        if i == len(rows) or rows[i] != rows[i - 1] + 1:
+            runs.append((rows[start], i - start))
+            start = i
+            if len(runs) > MAX_SLICES:
+                return [table.take(pa.array(rows, pa.int64()))]
+    return [table.slice(offset, length) for offset, length in runs]
+
+
+def compact(index: PartIndex) -> int:
+    """After an export that read ``index``: where its parts hold more rows the export did not
+    use (texts changed since, re-read by a rebuild) than rows it used, write the used rows
+    again as new parts and remove the old ones; returns the rows left behind (0: nothing done).
+
+    Safe beside a crawl storing meanwhile: only the files the export read are removed, and a
+    row they held that the state would want after all is read from its text."""
+    import pyarrow as pa
+
+    total = sum(t.num_rows for t in index.tables)
+    unused = total - len(index.used)
+    if unused <= len(index.used):
+        return 0
+    by_part: dict[int, list[int]] = {}
+    for k, row in sorted(index.used):
+        by_part.setdefault(k, []).append(row)
+    folder = index.state_dir / COLUMNS_DIRNAME
+    prefix = f"compact-{os.getpid()}-{secrets.token_hex(3)}"
+    pieces, rows, count, written = [], 0, 0, []
+
+    def write() -> None:
+        nonlocal pieces, rows, count
+        path = folder / f"{prefix}-{count:06d}.arrow"
+        _write_part(path, pa.concat_tables(pieces).sort_by("qa_id"))
+        written.append(path)
+        pieces, rows, count = [], 0, count + 1
+        index.release()
+
+    try:
+        for k, taken in by_part.items():
+            pieces.append(index.tables[k].take(pa.array(taken, pa.int64())))
+            rows += len(taken)
+            if rows >= PART_ROWS:
+                write()
+        if pieces:
+            write()
+    except (OSError, pa.ArrowException) as exc:
+        for path in written:
+            path.unlink(missing_ok=True)
+        logger.warning("Columns of %s not compacted (%s); the export is written all the same",
+                       folder, exc)
+        return 0
+    for path in index.paths:
+        path.unlink(missing_ok=True)
+    logger.info("Columns of %s compacted: %d rows of %d parts left behind, %d rows kept in %d",
+                folder, unused, len(index.paths), len(index.used), len(written))
+    return unused

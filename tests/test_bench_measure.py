@@ -1,0 +1,27 @@
+"""The benchmarks' measurement of a child process (benchmarks/measure.py): its memory is its own
+and its descendants', not what the benchmark process itself held when it started the child."""
+
+import sys
+
+from benchmarks.measure import run_measured
+
+CHILD = ("import subprocess, sys, time\n"
+         "x = bytearray(40 << 20)\n"
+         "x[::4096] = b'1' * len(x[::4096])\n"  # touched: resident
+         "grandchild = subprocess.Popen([sys.executable, '-c', "
+         "'import time; y = bytearray(30 << 20); y[::4096] = b\"1\" * len(y[::4096]); "
+         "time.sleep(1.5)'])\n"
+         "time.sleep(1.5)\n"
+         "grandchild.wait()\n")
+
+
+def test_a_childs_memory_is_its_tree_not_the_benchmark_processes_size_at_the_fork():
+    ballast = bytearray(400 << 20)
+    ballast[::4096] = b"1" * len(ballast[::4096])  # the benchmark process: 400 MB resident
+    run = run_measured([sys.executable, "-c", CHILD], timeout=60).check()
+    del ballast
+    # wait4's ru_maxrss would say 400 MB and more here (Linux counts the pages at the fork).
+    assert 40 <= run.max_rss_mb < 150, run.max_rss_mb
+    # Child and grandchild at once: both bytearrays and two interpreters.
+    assert run.max_tree_rss_mb >= 70, run.max_tree_rss_mb
+    assert run.max_tree_rss_mb < 250, run.max_tree_rss_mb

@@ -1,0 +1,217 @@
+"""The records' columns kept beside the state (qa_crawler.columns) are only a faster way to read
+the state: an export that takes its records from them writes the same dataset as one that
+reads every record's JSON text, whatever became of the parts (stale rows of records changed
+since, parts a kill lost, a damaged or foreign file)."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import logging
+import shutil
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from pipelines import dataset
+from pipelines.dataset import DATA_FILES, export_dataset
+from qa_crawler import columns
+from pipelines.release import split_files
+from qa_crawler.state import STATE_DIRNAME, CrawlState
+from tests.test_export_columnar import _fixture_records, _shapes
+
+UTC = dt.timezone.utc
+
+
+def _records() -> list[dict]:
+    base = _fixture_records()
+    records = base + _shapes(base[0]) + _shapes(base[-1])
+    out = []
+    for k, record in enumerate(records):
+        record = copy.deepcopy(record)
+        # ids whose text order differs from the order they are stored in
+        record["qa_id"] = str((k * 7919) % 100_003)
+        record["url"] = f"https://doctorqna.com/en/article/{record['qa_id']}"
+        out.append(record)
+    return out
+
+
+def _build(out, records, *, part_rows=7):
+    """Two workers storing overlapping pages, some changed after their first part was written
+    (their part rows stale), some re-parsed by replace_record, parts of a few rows each."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(columns, "PART_ROWS", part_rows)
+        first, second = CrawlState(out, worker="w1"), CrawlState(out, worker="w2")
+        day = dt.datetime(2026, 11, 1, tzinfo=UTC)
+        for k, record in enumerate(records):
+            state = first if k % 3 else second
+            state.upsert(record, record["url"], seen_at=day + dt.timedelta(minutes=k))
+        for k, record in enumerate(records[::4]):  # the other worker stores them again, later
+            changed = dict(record, answer=f"{record.get('answer') or ''} (edited {k})")
+            state = second if records.index(record) % 3 else first
+            state.upsert(changed, record["url"], seen_at=day + dt.timedelta(days=2, minutes=k))
+        for record in records[1::5]:  # re-parsed in place, as rebuild does
+            first.replace_record(dict(record, title=f"{record.get('title')} (re-read)")) or \
+                second.replace_record(dict(record, title=f"{record.get('title')} (re-read)"))
+        first.close()
+        second.close()
+    return out
+
+
+def _state_with(out, records) -> CrawlState:
+    """An open state in ``out`` that has stored ``records``."""
+    state = CrawlState(out)
+    for record in records:
+        state.upsert(record, record["url"])
+    return state
+
+
+def _dataset(out) -> dict[str, object]:
+    """Every data file's content: Parquet as tables, CSV as bytes."""
+    names = [*DATA_FILES, *split_files()]
+    return {name: (pq.read_table(out / name) if name.endswith(".parquet")
+                   else (out / name).read_bytes()) for name in names}
+
+
+def _same(a: dict, b: dict) -> None:
+    assert a.keys() == b.keys()
+    for name in a:
+        if isinstance(a[name], pa.Table):
+            assert a[name].equals(b[name]), name
+        else:
+            assert a[name] == b[name], name
+
+
+def _export_without_parts(out, tmp_path):
+    """The reference: the same state exported with no part at all (every text read)."""
+    copy_ = tmp_path / "reference"
+    shutil.copytree(out / STATE_DIRNAME, copy_ / STATE_DIRNAME,
+                    ignore=shutil.ignore_patterns(columns.COLUMNS_DIRNAME))
+    assert not columns.part_files(copy_ / STATE_DIRNAME)
+    export_dataset(copy_)
+    return _dataset(copy_)
+
+
+@pytest.fixture(scope="module")
+def records():
+    return _records()
+
+
+def test_an_export_from_the_parts_writes_the_dataset_an_export_from_the_texts_writes(
+        tmp_path, records, monkeypatch):
+    out = _build(tmp_path / "ds", records)
+    assert len(columns.part_files(out / STATE_DIRNAME)) > 4
+    taken = []
+    real_take = columns.PartIndex.take
+    monkeypatch.setattr(columns.PartIndex, "take",
+                        lambda self, places: taken.append(len(places)) or real_take(self, places))
+    monkeypatch.setattr(dataset, "BATCH_ROWS", 9)  # batches across parts and texts
+    export_dataset(out)
+    # Most records came from the parts, and the stale ones (changed, re-read) from their texts.
+    assert sum(taken) >= len(records) // 2
+    _same(_dataset(out), _export_without_parts(out, tmp_path))
+
+
+def test_parts_a_kill_lost_or_damaged_or_of_another_schema_are_read_from_the_texts(
+        tmp_path, records, monkeypatch, caplog):
+    out = _build(tmp_path / "ds", records, part_rows=5)
+    parts = columns.part_files(out / STATE_DIRNAME)
+    parts[0].unlink()  # never written: a kill before the part was flushed
+    parts[1].write_bytes(parts[1].read_bytes()[:300])  # damaged
+    foreign = pa.table({"qa_id": ["1"], columns.SIZE: pa.array([1], pa.int32()),
+                        columns.DIGEST: pa.array([b"0" * 16], pa.binary(16))})
+    with pa.OSFile(str(parts[2]), "wb") as sink, pa.ipc.new_file(sink, foreign.schema) as w:
+        w.write_table(foreign)  # another version of the record's columns
+    (parts[3].parent / f".{parts[3].name}.tmp").write_bytes(b"half a part")  # being written
+    monkeypatch.setattr(dataset, "BATCH_ROWS", 9)
+    with caplog.at_level(logging.WARNING, logger="qa_crawler.columns"):
+        export_dataset(out)
+    assert parts[1].name in caplog.text
+    _same(_dataset(out), _export_without_parts(out, tmp_path))
+
+
+def test_a_part_row_is_used_only_for_the_text_of_its_digest(tmp_path, records):
+    out = tmp_path / "ds"
+    state = CrawlState(out)
+    record = records[0]
+    state.upsert(record, record["url"])
+    state.parts.flush()
+    changed = dict(record, answer="a new answer")
+    state.upsert(changed, record["url"])
+    state.close()
+    index = columns.PartIndex(out / STATE_DIRNAME)
+    assert len(index) == 2  # both texts have their row; the state holds the second's digest
+    export_dataset(out)
+    assert pq.read_table(out / "qa.parquet").column("answer").to_pylist() == ["a new answer"]
+
+
+def test_an_unchanged_page_adds_no_part_row_and_a_state_from_before_parts_exports_as_before(
+        tmp_path, records, monkeypatch):
+    out = tmp_path / "ds"
+    state = _state_with(out, records[:6])
+    for record in records[:6]:
+        assert state.upsert(record, record["url"]) == "unchanged"
+    state.close()
+    assert len(columns.PartIndex(out / STATE_DIRNAME)) == 6
+    export_dataset(out)
+    from_parts = _dataset(out)
+    # A state stored before the digests: no digest, so no part row is taken, every record is
+    # read from its text; the same dataset.
+    import sqlite3
+
+    db = sqlite3.connect(out / STATE_DIRNAME / "state-main.sqlite")
+    db.execute("UPDATE pages SET record_digest = NULL")
+    db.commit()
+    db.close()
+    monkeypatch.setattr(columns.PartIndex, "take", lambda self, places: pytest.fail("taken"))
+    export_dataset(out)
+    _same(_dataset(out), from_parts)
+
+
+def test_parts_holding_more_stale_rows_than_live_ones_are_compacted_by_the_export(
+        tmp_path, records):
+    out = tmp_path / "ds"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(columns, "PART_ROWS", 8)
+        state = CrawlState(out)
+        for round_ in range(3):  # every record changed twice: two thirds of the rows stale
+            for record in records:
+                state.upsert(dict(record, answer=f"round {round_}"), record["url"])
+        state.close()
+        before = columns.part_files(out / STATE_DIRNAME)
+        assert len(before) >= 3 * len(records) // 8
+        export_dataset(out)
+        after = columns.part_files(out / STATE_DIRNAME)
+    assert not set(after) & set(before) and 0 < len(after) < len(before)
+    index = columns.PartIndex(out / STATE_DIRNAME)
+    assert len(index) == sum(t.num_rows for t in index.tables) == len(records)
+    for table in index.tables:  # each part in qa_id order
+        ids = table.column("qa_id").to_pylist()
+        assert ids == sorted(ids)
+    first = _dataset(out)
+    assert set(first["qa.parquet"].column("answer").to_pylist()) == {"round 2"}
+    export_dataset(out)  # from the compacted parts: the same dataset, and nothing compacted
+    assert columns.part_files(out / STATE_DIRNAME) == after
+    _same(_dataset(out), first)
+    _same(first, _export_without_parts(out, tmp_path))
+
+
+def test_a_rebuild_giving_the_stored_text_again_writes_nothing_and_a_changed_one_is_written(
+        tmp_path, records):
+    out = tmp_path / "ds"
+    state = _state_with(out, records[:4])
+    state.parts.flush()
+    rows_before = len(columns.PartIndex(out / STATE_DIRNAME))
+    changes = state.db.total_changes
+    assert all(state.replace_record(record) for record in records[:4])  # the same texts
+    assert state.db.total_changes == changes
+    state.parts.flush()
+    assert len(columns.PartIndex(out / STATE_DIRNAME)) == rows_before
+    assert state.replace_record(dict(records[0], title="Re-read"))
+    assert not state.replace_record(dict(records[5], qa_id="not-stored"))
+    state.close()
+    assert len(columns.PartIndex(out / STATE_DIRNAME)) == rows_before + 1
+    export_dataset(out)
+    titles = pq.read_table(out / "qa.parquet").column("title").to_pylist()
+    assert "Re-read" in titles and len(titles) == 4
