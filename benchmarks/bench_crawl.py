@@ -91,6 +91,9 @@ def run_qa_crawl(server: Server, out: Path, *, warc: bool = True, extra=(), log=
     run = run_measured(crawl_cmd(server, out, warc=warc, extra=extra), cwd=str(REPO))
     run.check(ok=(0, 4))  # 4: a monitor objected; the crawl and the dataset are complete
     result = _served(server, run)
+    # The crawl ends once the dataset is written; its report is drawn by a process of its own
+    # that outlives it. Waited for here, so that it does not take CPU from the next run measured.
+    result["report_after_exit_s"] = wait_for_report(out)
     manifest = json.loads((out / "manifest.json").read_text())
     result.update(records=manifest["rows"]["qa"], exit=run.returncode, warc=warc,
                   settings=dict(extra), served_by=server_name(server))
@@ -100,6 +103,26 @@ def run_qa_crawl(server: Server, out: Path, *, warc: bool = True, extra=(), log=
         f"peak RSS {run.max_tree_rss_mb:.0f} MB (process tree), CPU {result['cpu_share']:.0%} "
         "of wall")
     return result
+
+
+def wait_for_report(out: Path, timeout: float = 300) -> float:
+    """Seconds until no ``qa-crawler report OUT`` process is left (0 when none is running)."""
+    import time
+
+    import psutil
+
+    began = time.perf_counter()
+    target = Path(out).resolve()
+    while time.perf_counter() - began < timeout:
+        running = []
+        for proc in psutil.process_iter(["cmdline"]):
+            cmd = proc.info.get("cmdline") or []
+            if "report" in cmd and any(Path(a).resolve() == target for a in cmd if "/" in a):
+                running.append(proc)
+        if not running:
+            break
+        psutil.wait_procs(running, timeout=1)
+    return round(time.perf_counter() - began, 2)
 
 
 def run_bare(server: Server, paths_file: Path, log=print) -> dict:
@@ -186,6 +209,7 @@ def run_rebuild(out: Path, workers: int, log=print) -> dict:
               "parse_and_store_s": info["seconds"], "max_rss_mb": round(run.max_rss_mb, 1),
               "load_average_after": load_average()}
     result["pages_per_s"] = result["pages"] / run.wall
+    result["report_after_exit_s"] = wait_for_report(out)  # as after a crawl
     log(f"  rebuild --workers {workers}: {result['pages']} pages in {run.wall:.1f}s "
         f"({result['pages_per_s']:.0f}/s; parse and store {info['seconds']}s)")
     return result

@@ -1,10 +1,11 @@
 """Run commands as child processes and measure them: wall time, CPU time, peak RSS.
 
 Each child's wall and CPU time come from ``wait4`` on its own pid, so the server process and
-other children do not count. Memory is measured two ways: ``max_rss_mb`` (``wait4``'s
-``ru_maxrss``: the largest single process of the child's tree) and ``max_tree_rss_mb`` (the
-peak of the summed RSS of the child and all its descendants, sampled every 0.2 s with psutil):
-what the machine must hold at once, e.g. a crawl and the export child it waits for. :func:`run_many` starts several at once (the distributed figure) and
+other children do not count. Memory is sampled every 0.2 s with psutil over the child and all
+its descendants: ``max_rss_mb``, the largest single process, and ``max_tree_rss_mb``, the peak
+of their summed RSS: what the machine must hold at once, e.g. a crawl and the export child it
+waits for. (Not ``wait4``'s ``ru_maxrss``: on Linux it counts the pages the child had at the
+fork, so every child of a benchmark process that had grown to 890 MB reported 890 MB.) :func:`run_many` starts several at once (the distributed figure) and
 reports the wall time until the last one exits.
 """
 
@@ -29,7 +30,7 @@ class Run:
     wall: float
     user: float
     sys: float
-    max_rss_mb: float  # ru_maxrss of wait4: the largest single process of the child's tree
+    max_rss_mb: float  # the largest single process of the child's tree (sampled)
     stdout: str
     stderr: str
     max_tree_rss_mb: float = 0.0  # peak of the child's and its descendants' summed RSS
@@ -62,6 +63,7 @@ class _Child:
         self.proc = subprocess.Popen(cmd, stdout=self.out, stderr=self.err, env=env, cwd=cwd)
         self.run: Run | None = None
         self.tree_peak = 0
+        self.process_peak = 0
         self.sampled_at = 0.0
 
     def sample(self) -> None:
@@ -75,9 +77,11 @@ class _Child:
             total = 0
             for proc in [root, *root.children(recursive=True)]:
                 try:
-                    total += proc.memory_info().rss
+                    rss = proc.memory_info().rss
                 except psutil.Error:
-                    pass
+                    continue
+                total += rss
+                self.process_peak = max(self.process_peak, rss)
         except psutil.Error:
             return
         self.tree_peak = max(self.tree_peak, total)
@@ -94,9 +98,11 @@ class _Child:
         self.proc.returncode = os.waitstatus_to_exitcode(status)
         self.out.seek(0)
         self.err.seek(0)
+        # A child that ended before its first sample: only ru_maxrss is left (an upper bound).
+        largest = self.process_peak / 2**20 if self.process_peak else usage.ru_maxrss / 1024
         self.run = Run(self.cmd, self.proc.returncode, wall, usage.ru_utime, usage.ru_stime,
-                       usage.ru_maxrss / 1024, self.out.read(), self.err.read(),
-                       max(self.tree_peak / 2**20, usage.ru_maxrss / 1024))
+                       largest, self.out.read(), self.err.read(),
+                       max(self.tree_peak / 2**20, largest))
         self.out.close()
         self.err.close()
         return True

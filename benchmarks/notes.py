@@ -12,6 +12,13 @@ from benchmarks.report import Figure
 
 NOTES: dict[str, str] = {
     "parse": """
+**2026-12-03** (Intel Xeon, 2 cores, uncontended): 0.17 (ours 1,185 pages/s, lxml 6,937); the
+parser did not change. Per page in process: ours 0.83 ms, lxml 0.145 ms; 0.25 needs ours at
+0.58 ms, i.e. the label-anchored reading about halved (below).
+**This session** (new machine): lxml's best round is the most variable number of the run
+(4,394-7,707 pages/s between rounds of the same `make bench`; ours 907-1,071), so the ratio
+read 0.14-0.17 with the same code. `doctorqna.py` compiled as is with Cython: no gain (see the
+crawl note).
 **Where it stands** (branch parse3, 2026-12-02; measured on 2 cores shared with another
 session's test runs, load 1.5-3.7, so wall-clock rounds swung by 30 % and more: the decisions
 were made on instruction counts, callgrind over 200 mirror pages of 28 KB read once before, as
@@ -49,39 +56,46 @@ with `doctorqna.py` kept as its reference; the leak checks on the lines each fie
 from (their lower-cased texts are already there) instead of on the joined 20 KB.
 """,
     "crawl": """
-**Where it stands** (2026-12-02, third session of the day; the host's CPU contended all session:
-the same in-process worker loop measured 2.95 ms a page at 19:40 and 3.7-3.9 ms at 20:05, so
-read only the ratios of one run). Changes of this session: (1) Scrapy's MetaRefreshMiddleware
-decoded every page (`response.text`) to look for a meta refresh: 0.4 ms a page in the
-crawler's cProfile; ours passes a page whose first 16 KB (4,096 characters' worth) cannot hold
-one (`may_refresh`) without decoding it; (2) Scrapy's stats collector wraps its methods on
-every lookup to warn of a deprecated `spider` argument: ~40 lookups a page, the most own time of
-any Scrapy function; `STATS_CLASS` is now ours without it; (3) the page worker writes the WARC
-(the middleware hands it each response and leaves a ticket; the worker indexes its files as it
-ends, in parallel with the closing export) and has flow control (past 4 MB of frames waiting the
-crawler waits: without it a crawler ahead of its worker buffered responses, the 15,000-page
-tree reached 889 MB); (4) in the worker, the record's JSON form without `dataclasses.asdict`
-(0.65 ms -> ~0.1 ms a record under cProfile) and link routes cached (0.53 ms -> ~0.05).
-**What the A/B runs showed** (5,000 pages, interleaved, /proc CPU per process): the session's
-first commit against the last: wall 39.7 / 43.5 s against 40.2 / 39.8 s; the crawler's CPU
-30.6-32.8 -> 23.5-23.9 s, the worker's 27.1-29.5 -> 32.3-32.6 s. The two cores are full either
-way: moving work from one process to the other does not shorten the crawl (also tried: the
-store's values made by the worker only while no frame waited, else by the store: with 32 pages
-in flight a frame nearly always waits, and the crawl ran 25 % slower; and all of them in the
-store: no difference within the noise). Only less CPU in total moves the figure: about 10.8 ms
-a page now over both processes, against bare Scrapy's ~3 ms.
-**Where the CPU goes** (cProfile of the crawler, 2,083 pages, before this session's changes;
-worker loop in process, 1,000 pages, after): crawler: Scrapy and Twisted themselves (engine,
-downloader, headers, signals: 7.1 + 3.7 s of 37 s under the profiler), the spider's callback
-(links to requests, 0.7 ms a page), the store (0.6 ms, a third the commit); worker: the parser
-2.7 of 4.8 s, WARC 0.9 (warcio building the record and its two digests, gzip), the signature
-0.46, the stored text and change key 0.39 (two `json.dumps`), validation 0.26.
-**What would move it**: the parser's label-anchored reading compiled (see the parse note), the
-CDXJ lines made as the worker writes each record (no re-read at the end), the store's
-transactions batched (a page finished only when its batch commits), fewer Scrapy components
-per page (each downloader middleware and signal costs on every response).
+**2026-12-03** (Intel Xeon, 2 cores): 0.54 (286 against 533 pages/s). Measured: the page worker's
+stages in process, per page: reading 1.05 ms, validation 0.08, question signature 0.18, stored
+text and change key 0.27 -> 0.17 (the text is now orjson's; the change key stays json.dumps's
+so stored keys keep their meaning), routes 0.07. The crawl is bound by the CPU of all its
+processes together (crawler ~3 ms, worker ~3.6 ms in the crawl, nginx: on 2 cores about the
+3.5 ms a page of wall measured); parity with bare Scrapy (~2 ms on one core) needs their sum
+near 4 ms. Of the signature, the per-shingle SHA-1 calls are the cost (a shingle sliced from
+one encoded text instead of joined: 8 %, not taken).
+**Where it stands** (2026-12-02, fourth session, a new uncontended machine, AMD EPYC 2 cores:
+read the ratios of one run). Nothing of this session moved the crawl itself; what it measured:
+- Per process, 5,354 requests (CPU from /proc): crawler ~15-18 s (2.8-3.4 ms a page), page
+  worker ~18-21 s (3.4-3.9 ms), export child 2.6 s; bare Scrapy ~2.2 ms a page in all.
+- Run states sampled at ~200 Hz during the fetch phase: worker running 85 % of the time, crawler
+  69 %, both at once 54 %. The worker is the bottleneck; cutting it by ~20 % would make the
+  crawler one too, so the figure needs both processes much cheaper (about half each).
+- The crawl's wall: start-up ~1.3 s, fetch ~22 s, closing export ~2.7 s (in its child; 0.4 s
+  of it pyarrow importing pandas, which `pa.array` of Python lists does on first use), exit
+  ~0.6 s. The worker indexes its WARC files (cdxj-indexer re-reads them: 5.2 of the worker's
+  43 s under cProfile) beside the export and ends ~0.3 s after it: off the critical path.
+- Worker (cProfile, 2,000 pages in process): the parser 63 % (`read_page`), the question
+  signature 11 %, the stored text and change key 8.5 % (a one-pass encoder measured 0.087 ->
+  0.062 ms a record: 0.7 % of the worker, not taken), validation 6 %, routes 6.5 %, the
+  answer's pickle 4 %. Crawler (cProfile): Scrapy and Twisted spread thin (deferreds 1.7 s,
+  Headers 1.5 s, asyncio 1.3 s, HTTP/1.1 client 0.7 s of ~24 s), SQLite 1.5 s, our spider 0.4 s.
+**Tried and dropped**: `doctorqna.py` compiled as it is with Cython 3 (`annotation_typing`
+off): 1.148 against 1.166 ms a page, no gain (the time is in short regex and string calls, not
+bytecode dispatch); the routes splitting each URL once (Python 3.11's `urlsplit` has its own
+cache: 6 % of the routing); Scrapy 2.19's experimental aiohttp download handler (does not load
+under our CrawlerProcess, "no running event loop", and says it is not for production);
+CONCURRENT_REQUESTS 64 against 32: no difference within the noise.
+**What would move it**: the parser's label-anchored reading in native code (see the parse
+note: the worker's largest share by far); a leaner Scrapy process (the issue's prototype:
+~1 ms a page of Scrapy with unused components off); the store's SQLite writes batched.
 """,
     "memory": """
+**Measured wrong before this session**: `wait4`'s `ru_maxrss` counts, on Linux, the pages a child
+had at the fork, i.e. the benchmark process's own size: after the 15,000-page mirror was
+rendered every crawl and rebuild of the full run read 889.6 MB (memory 2.79 "missed"; the same
+crawl measured alone: 659 MB, 1.11). The 889 MB noted above "before the flow control" may have
+been this too. `benchmarks/measure.py` now samples the largest process and the tree's sum.
 **Where it stands** (2026-12-02): the peak of the crawl's whole process tree (crawl, page worker,
 export child; the report process while the crawl is alive), at 5,000 and 15,000 pages. Since
 the page worker writes the WARC it stays alive during the closing export (indexing its files),
@@ -94,22 +108,54 @@ responses its slower worker had not read.
 growth (the seen-ids set, Scrapy's fingerprints).
 """,
     "rebuild": """
-**What holds it back**: Amdahl's law. `rebuild` parallelises the parse (a process pool, which
-now also computes the question signatures); scanning the WARC files, storing every record and
-the export run in the main process. Since this session the report is drawn in a process of
-its own after the dataset (as after a crawl) and the export is about 4x faster, so the serial
-part is smaller.
-**What would move it**: the export overlapped with the parse; the store's writes batched.
+**This session** (2026-12-03, Intel Xeon 2 cores, uncontended): measured per phase in the process
+(5,353 pages, 5,000 records) before: scan 0.79 s, parse (pool) 8.5 s with 1 process / 4.4 s
+with 2, store 1.3 s, export 1.5 s: 2 vs 1 1.50 (0.77 of the calibration). Done: each URL's
+newest page is found from the WARC files' CDXJ pieces (`.index/`, made when a crawl ends; a file
+without a piece for its size and time is read as before): 0.79 -> 0.02 s. Each chunk of parsed
+pages is stored as it arrives, one transaction per state, while the pool parses the next; the
+pool also encodes the records (a JSON text crosses the pipe instead of a pickled dict: the
+store's share of the main process 1.3 s -> 0.2-0.3 s); the export's imports (pyarrow's first
+array imports pandas, 0.2-0.4 s) are made on a thread while the main process waits on the pool.
+2 vs 1: 1.50 -> 1.66-1.67 (0.84-0.86 of a 1.95-2.0 calibration); the parse phase alone 1.84.
+**What holds it back**: what is left outside the pool: the export, 1.1-1.4 s, which already
+uses ~1.5 cores (its write threads) in both configurations, and the process start (0.3 s). With
+the export at zero the ratio would read ~0.91: the target needs the export itself faster (see
+the export note), not more parallel parsing.
 """,
     "distributed": """
-**What holds it back**: on 2 cores, one crawl now already uses both (crawler plus page worker,
-CPU 145 % of wall), so a second worker has no core to gain from: 1.00 here, against 1.22 before
-the page worker. Each worker also pays a fixed start-up, the idle stop and the close, and a
-Redis round trip per request.
-**What would move it**: more cores or machines (the design scales across them); on one 2-core
-machine `-s QA_PARSE_PROCESSES=0` per worker is the fairer comparison.
+**2026-12-03** (Intel Xeon): 1.38-1.49 pinned, 0.89-0.93 unpinned in two `make bench` runs. Of a pinned run, ~4 s of the 12.6 s
+(one worker) is fixed (start-up ~1.5 s, the 2 s idle stop, the close): the crawls themselves
+scale ~1.7x. This session made the after-run checks of a worker judge the whole run (a worker
+whose share held only listing pages exited 4, which failed CI): the run's found pages are a
+Redis set sent with each page's ack, in the same round trip.
+**How it is measured**: each worker pinned to a core of its own (`taskset`), as if each were a
+one-core machine: on 2 cores a single unpinned worker already keeps both busy (the crawler and
+its page worker), so two unpinned workers only share the same cores (reported beside it).
+**Done this session**: two unpinned workers were slower than one (0.68): a worker whose
+frontier was empty for a moment (the other held the start page) waited for Scrapy's engine
+heartbeat (5 s) before asking Redis again, and every request waiting for one of the cluster's
+politeness slots polled Redis 20 times a second (26 scripts in 0.3 s for 4 waiting requests;
+the CPU of two workers was 70 % above one's for the same pages). Now an idle worker asks every
+`QA_REDIS_POLL_SECONDS` (0.5 s), and a worker's waiting requests queue behind one that polls, a
+slot the worker frees going to the next at once: unpinned 0.68 -> 1.01-1.10. One core per
+worker measured 1.65 alone and 1.17-1.36 in full `make bench` runs: the one-worker runs swing
+most (13.4-21.3 s for the same 1,688 pages; the two-worker runs 9.8-13.2 s), so read it with the
+raw runs below.
+**What holds it back**: each worker's fixed start-up (Python, Scrapy, the page worker), the idle
+stop (`QA_REDIS_IDLE_SECONDS`, 2 s here) and the close, paid by both configurations; and a Redis
+round trip per request and per link seen (the dupefilter), made synchronously on the reactor.
+**What would move it**: the dupefilter's checks of a page's links in one pipelined round trip.
 """,
     "export_parquet": """
+**2026-12-03** (Intel Xeon): 0.10 (9.1 s against pq.write_table's 0.9 s). cProfile of the 100,000-record
+export: pyarrow's JSON reader (`columnar`) 2.8 s, the state's rows from SQLite 1.7 s, the
+signatures 0.8 s and the near-duplicate groups 0.75 s, `changes_since` 0.4 s, fsyncs 0.3 s.
+**This session** (100,000 records, uncontended machine): 11-13 s of wall, 17-19 s of CPU: CPU-bound
+on 2 cores. Reading the state's rows on a thread one batch ahead of pyarrow's JSON parse (both
+off the GIL) made it slower (12.5 s against 11.1-11.6, interleaved): the three write threads
+already keep both cores busy; dropped. `columnar` (pyarrow's JSON reader) is 4.3 s of the
+main thread, the SQLite rows 2.0 s, the near-duplicate groups 1.7 s, `changes_since` 0.8 s.
 **What holds it back** (pyinstrument and rusage of `export_dataset`, 100,000 records of 7 KB,
 2026-12-02, machine shared with another job): 15.3 s of wall, 22.6 s of CPU on 2 cores. The
 records are JSON in SQLite: reading them is most of what is left: pyarrow's JSON reader
