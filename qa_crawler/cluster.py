@@ -44,11 +44,17 @@ from qa_crawler.context import context_of
 
 logger = logging.getLogger(__name__)
 
+# The scripts below keep one invariant, whatever moment a worker is killed at: a request the run
+# has seen is in the frontier, in the in-flight hash of a worker of the run's workers set, or
+# finished. So a pop registers its worker in the set (a worker taken for dead while it was only
+# slow, its heartbeat late, and recovered, is registered again by its next pop), and recovery
+# checks the heartbeat, moves the requests and unregisters the worker in one step.
 _POP = """
 local items = redis.call('ZRANGE', KEYS[1], 0, 0)
 if #items == 0 then return false end
 redis.call('ZREMRANGEBYRANK', KEYS[1], 0, 0)
 redis.call('HSET', KEYS[2], ARGV[1], items[1])
+redis.call('SADD', KEYS[3], ARGV[2])
 return items[1]
 """
 _REQUEUE = """
@@ -56,6 +62,21 @@ local entries = redis.call('HVALS', KEYS[1])
 for _, v in ipairs(entries) do redis.call('ZADD', KEYS[2], 0, v) end
 redis.call('DEL', KEYS[1])
 return #entries
+"""
+_RECOVER = """
+if redis.call('EXISTS', KEYS[3]) == 1 then return -1 end
+local entries = redis.call('HVALS', KEYS[1])
+for _, v in ipairs(entries) do redis.call('ZADD', KEYS[2], 0, v) end
+redis.call('DEL', KEYS[1])
+redis.call('SREM', KEYS[4], ARGV[1])
+return #entries
+"""
+# Seen and queued together: a kill between the two would leave a request seen (so refused when
+# the folder's frontier offers it again) and in no queue.
+_ENQUEUE = """
+if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+return 1
 """
 _NEXT_SLOT = """
 local t = redis.call('TIME')
@@ -131,10 +152,13 @@ class ReliableQueue(PriorityQueue):
     """scrapy-redis's priority queue, with each pop kept in the worker's in-flight hash."""
 
     inflight_key: str = ""
+    workers_key: str = ""
+    worker: str = ""
 
     def pop(self, timeout=0):
         token = uuid.uuid4().hex
-        data = self.server.eval(_POP, 2, self.key, self.inflight_key, token)
+        data = self.server.eval(_POP, 3, self.key, self.inflight_key, self.workers_key, token,
+                                self.worker)
         if not data:
             return None
         request = self._decode_request(data)
@@ -146,6 +170,12 @@ class ReliableQueue(PriorityQueue):
         super().push(request)
         if token:  # a retry goes back to the frontier: it is no longer in flight here
             self.server.hdel(self.inflight_key, token)
+
+    def push_unseen(self, request, fingerprint: str, seen_key: str) -> bool:
+        """Queue ``request`` unless the run has seen ``fingerprint``, marking it seen in the same
+        step; whether it was queued."""
+        return bool(self.server.eval(_ENQUEUE, 2, seen_key, self.key, fingerprint,
+                                     -request.priority, self._encode_request(request)))
 
 
 class ClusterScheduler(Scheduler):
@@ -252,6 +282,7 @@ class ClusterScheduler(Scheduler):
         self.queue = ReliableQueue(server=self.server, spider=spider, key=self.queue_key,
                                    serializer=self.serializer)
         self.queue.inflight_key = self._inflight(self.worker)
+        self.queue.workers_key, self.queue.worker = f"{self.keys}:workers", self.worker
         if len(self.queue):
             logger.info("Joining crawl run %s: %d requests in the frontier", self.keys,
                         len(self.queue))
@@ -266,7 +297,11 @@ class ClusterScheduler(Scheduler):
 
     def _beat(self) -> None:
         try:
-            self.server.set(self._alive(self.worker), str(time.time()), ex=self.ttl)
+            with self.server.pipeline(transaction=False) as pipe:
+                pipe.set(self._alive(self.worker), str(time.time()), ex=self.ttl)
+                # (Again, if a late heartbeat had it taken for dead and recovered.)
+                pipe.sadd(f"{self.keys}:workers", self.worker)
+                pipe.execute()
         except redis.RedisError as exc:
             self._lost(exc)
             return
@@ -325,9 +360,11 @@ class ClusterScheduler(Scheduler):
         if self.lost:
             return False
         try:
-            if not request.dont_filter and self.df.request_seen(request):
+            if request.dont_filter:
+                self.queue.push(request)
+            elif not self.queue.push_unseen(request, self.df.request_fingerprint(request),
+                                            self.df.key):
                 return False
-            self.queue.push(request)
         except redis.RedisError as exc:
             self._lost(exc)
             return False
@@ -374,11 +411,11 @@ class ClusterScheduler(Scheduler):
         moved = 0
         for raw in self.server.smembers(f"{self.keys}:workers"):
             worker = raw.decode() if isinstance(raw, bytes) else raw
-            if worker == self.worker or self.server.exists(self._alive(worker)):
+            if worker == self.worker:
                 continue
-            count = self.server.eval(_REQUEUE, 2, self._inflight(worker), self.queue.key)
-            self.server.srem(f"{self.keys}:workers", worker)
-            if count:
+            count = self.server.eval(_RECOVER, 4, self._inflight(worker), self.queue.key,
+                                     self._alive(worker), f"{self.keys}:workers", worker)
+            if count > 0:
                 moved += count
                 logger.warning("Worker %s is gone; %d request(s) it held are back in the frontier",
                                worker, count)

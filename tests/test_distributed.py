@@ -281,6 +281,61 @@ def test_a_page_found_by_several_workers_counts_once_for_the_run(prefix):
     assert read_as_qa == found + 3 and early.run_counts() == (found, read_as_qa)
 
 
+def _scheduler(prefix, name):
+    """A worker's scheduler on the run ``prefix:R1`` (its Redis parts only, no crawler)."""
+    import scrapy
+
+    from qa_crawler.cluster import ClusterScheduler, ReliableQueue
+    from scrapy_redis.dupefilter import RFPDupeFilter
+
+    w = object.__new__(ClusterScheduler)
+    w.server, w.keys, w.worker, w._found = _client, f"{prefix}:R1", name, []
+    w.stats = type("Stats", (), {"inc_value": lambda *a, **k: None})()
+    w.queue = ReliableQueue(server=_client, spider=scrapy.Spider(name="t"),
+                            key=f"{w.keys}:requests")
+    w.queue.inflight_key = w._inflight(name)
+    w.queue.workers_key, w.queue.worker = f"{w.keys}:workers", name
+    w.df = RFPDupeFilter(_client, key=f"{w.keys}:dupefilter")
+    w.lost = False
+    _client.sadd(f"{w.keys}:workers", name)  # as its open() does
+    return w
+
+
+def test_a_worker_taken_for_dead_while_slow_then_killed_loses_no_request(prefix):
+    """A heartbeat late under load (the key expired, the worker alive): the others recover what
+    it held and unregister it; the requests it pops after that register it again, so when it
+    is killed for real they are recovered too (before, they were in no queue and no worker's
+    hands: the run ended without them)."""
+    import scrapy
+
+    slow, other = _scheduler(prefix, "slow"), _scheduler(prefix, "other")
+    for w in (slow, other):
+        _client.set(w._alive(w.worker), "1")
+    urls = [f"https://doctorqna.com/en/article/{i}" for i in range(3)]
+    for url in urls:
+        assert slow.enqueue_request(scrapy.Request(url))
+        assert not other.enqueue_request(scrapy.Request(url))  # seen: once in the frontier
+    assert slow.queue.pop().url == urls[0]
+    _client.delete(slow._alive("slow"))  # its heartbeat is late
+    assert other.recover_dead() == 1
+    assert not _client.sismember(f"{prefix}:R1:workers", "slow")
+    held = [slow.queue.pop().url for _ in range(3)]  # still working: it takes all three
+    assert sorted(held) == urls and other.queue.pop() is None
+    assert _client.sismember(f"{prefix}:R1:workers", "slow")  # registered again by its pops
+    # Killed now, its heartbeat never back: the others get the three again.
+    assert other.recover_dead() == 3
+    assert sorted(other.queue.pop().url for _ in range(3)) == urls
+
+
+def test_a_worker_whose_heartbeat_is_back_is_not_recovered(prefix):
+    slow, other = _scheduler(prefix, "slow"), _scheduler(prefix, "other")
+    slow.enqueue_request(__import__("scrapy").Request("https://doctorqna.com/en/article/1"))
+    _client.set(slow._alive("slow"), "1")
+    assert slow.queue.pop() is not None
+    assert other.recover_dead() == 0 and other.queue.pop() is None
+    assert _client.hlen(slow._inflight("slow")) == 1
+
+
 def test_unreachable_or_invalid_redis_is_refused_naming_the_url(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
