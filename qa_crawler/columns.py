@@ -217,9 +217,19 @@ class PartIndex:
             by_part.setdefault(k, []).append(row)
             order.setdefault(k, []).append(position)
         pieces, positions = [], []
+        # Rows asked for from many parts are copied, and each part's pages let go once its
+        # rows are: a crawl's parts each hold ids from the whole range, so a batch (a range of
+        # ids) takes a few rows of every part, and reading them maps the kernel's fault-around
+        # window (~64 KB) around the page of every small column read, ~3 MB a part: left
+        # mapped until the next batch, 55-59 MB a batch of 400 rows at 21 parts, growing with
+        # the parts (the export's memory slope). Rows of a few parts stay views (no copy).
+        spread = len(by_part) > MAX_SLICES
         for k, rows in by_part.items():
-            pieces.extend(_rows_of(self.tables[k], rows))
+            taken, copied = _rows_of(self.tables[k], rows, copy=spread)
+            pieces.extend(taken)
             positions.extend(order[k])
+            if copied:
+                self.maps[k].madvise(mmap.MADV_DONTNEED)
         if not pieces:
             return read_schema().empty_table()
         table = pa.concat_tables(pieces).select(read_schema().names)
@@ -231,20 +241,24 @@ class PartIndex:
         return table
 
 
-def _rows_of(table: "pa.Table", rows: list[int]) -> list["pa.Table"]:
-    """``table``'s ``rows`` in that order: runs of consecutive rows as slices (no copy: a part's
-    rows are often stored in the order the export asks for them), or one take when the runs are
-    many (each slice costs about as much as a take of a few hundred rows)."""
+def _rows_of(table: "pa.Table", rows: list[int], *, copy: bool = False
+             ) -> tuple[list["pa.Table"], bool]:
+    """``table``'s ``rows`` in that order, and whether they are a copy: runs of consecutive
+    rows as slices (no copy: a part's rows are often stored in the order the export asks for
+    them), or one take when the runs are many (each slice costs about as much as a take of a
+    few hundred rows) or ``copy`` is asked for."""
     import pyarrow as pa
 
+    if copy:
+        return [table.take(pa.array(rows, pa.int64()))], True
     runs, start = [], 0
     for i in range(1, len(rows) + 1):
         if i == len(rows) or rows[i] != rows[i - 1] + 1:
             runs.append((rows[start], i - start))
             start = i
             if len(runs) > MAX_SLICES:
-                return [table.take(pa.array(rows, pa.int64()))]
-    return [table.slice(offset, length) for offset, length in runs]
+                return [table.take(pa.array(rows, pa.int64()))], True
+    return [table.slice(offset, length) for offset, length in runs], False
 
 
 def compact(index: PartIndex) -> int:

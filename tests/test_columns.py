@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import logging
+import os
 import shutil
 
 import pyarrow as pa
@@ -111,6 +112,45 @@ def test_an_export_from_the_parts_writes_the_dataset_an_export_from_the_texts_wr
     # Most records came from the parts, and the stale ones (changed, re-read) from their texts.
     assert sum(taken) >= len(records) // 2
     _same(_dataset(out), _export_without_parts(out, tmp_path))
+
+
+def _mapped_kb(paths) -> int:
+    """Kilobytes of ``paths`` mapped into this process (Linux's /proc/self/smaps)."""
+    names, total, current = {str(p) for p in paths}, 0, False
+    with open("/proc/self/smaps", encoding="utf-8") as fh:
+        for line in fh:
+            fields = line.split()
+            if "-" in fields[0] and len(fields) >= 5 and ":" in fields[3]:
+                current = fields[-1] in names
+            elif current and fields[0] == "Rss:":
+                total += int(fields[1])
+    return total
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/smaps"), reason="reads Linux's smaps")
+def test_rows_taken_from_many_parts_are_copies_and_leave_no_part_pages_mapped(
+        tmp_path, records):
+    """A crawl's parts each hold ids from the whole range, so a batch takes a few rows of every
+    part; what reading them maps (the kernel maps ~64 KB around each page read) is let go at
+    once, so the export's memory does not grow with the number of parts."""
+    out = _build(tmp_path / "ds", records, part_rows=3)
+    index = columns.PartIndex(out / STATE_DIRNAME)
+    by_part = {}
+    for k, row, _ in index.where.values():
+        by_part.setdefault(k, []).append(row)
+    assert len(by_part) > columns.MAX_SLICES
+    places = [(k, rows[0]) for k, rows in by_part.items()]  # one row of every part
+    index.release()
+    taken = index.take(places)
+    assert _mapped_kb(index.paths) == 0
+    expected = pa.concat_tables([index.tables[k].slice(row, 1) for k, row in places])
+    assert taken.equals(expected.select(taken.schema.names))
+    # From a few parts the rows stay views of the mapped files (no copy).
+    few = places[:2]
+    index.release()
+    view = index.take(few)
+    assert view.column("qa_id").to_pylist() == expected.column("qa_id").to_pylist()[:2]
+    assert _mapped_kb(index.paths) > 0
 
 
 def test_parts_a_kill_lost_or_damaged_or_of_another_schema_are_read_from_the_texts(
