@@ -40,7 +40,7 @@ COLUMNS_DIRNAME = "columns"  # inside the state folder
 DIGEST = "record_digest"  # the column of a part naming the text a row was decoded from
 SIZE = "record_bytes"  # ... and the size of that text
 PART_ROWS = 2000  # records of a part, or fewer of PART_BYTES of JSON text
-PART_BYTES = 4 << 20  # (16 MB: the crawl process held ~75 MB more, for parts ~4x fewer)
+PART_BYTES = 16 << 20  # (4 MB: the crawl process ~75 MB smaller, but 4x the parts an export batch reads from)
 MAX_SLICES = 4  # a part's rows asked for in more runs than this are taken, not sliced
 JSON_BLOCK = 1 << 20
 
@@ -223,19 +223,9 @@ class PartIndex:
             by_part.setdefault(k, []).append(row)
             order.setdefault(k, []).append(position)
         pieces, positions = [], []
-        # Rows asked for from many parts are copied, and each part's pages let go once its
-        # rows are: a crawl's parts each hold ids from the whole range, so a batch (a range of
-        # ids) takes a few rows of every part, and reading them maps the kernel's fault-around
-        # window (~64 KB) around the page of every small column read, ~3 MB a part: left
-        # mapped until the next batch, 55-59 MB a batch of 400 rows at 21 parts, growing with
-        # the parts (the export's memory slope). Rows of a few parts stay views (no copy).
-        spread = len(by_part) > MAX_SLICES
         for k, rows in by_part.items():
-            taken, copied = _rows_of(self.tables[k], rows, copy=spread)
-            pieces.extend(taken)
+            pieces.extend(_rows_of(self.tables[k], rows))
             positions.extend(order[k])
-            if copied:
-                self.maps[k].madvise(mmap.MADV_DONTNEED)
         if not pieces:
             return read_schema().empty_table()
         table = pa.concat_tables(pieces).select(read_schema().names)
@@ -243,28 +233,33 @@ class PartIndex:
             inverse = [0] * len(positions)
             for taken, position in enumerate(positions):
                 inverse[position] = taken
-            table = table.take(pa.array(inverse, pa.int64()))
+            table = table.take(pa.array(inverse, pa.int64()))  # a copy
+            if len(by_part) > MAX_SLICES:
+                # A crawl's parts each hold ids from the whole range, so a batch (a range of
+                # ids) takes a few rows of every part, and reading them maps the kernel's
+                # fault-around window (~64 KB) around the page of every small column read,
+                # ~3 MB a part: left mapped until the next batch, 55-59 MB a batch of 400 rows
+                # at 21 parts, growing with the parts (the export's memory slope). The rows are
+                # copies now: those pages are let go at once.
+                for k in by_part:
+                    self.maps[k].madvise(mmap.MADV_DONTNEED)
         return table
 
 
-def _rows_of(table: "pa.Table", rows: list[int], *, copy: bool = False
-             ) -> tuple[list["pa.Table"], bool]:
-    """``table``'s ``rows`` in that order, and whether they are a copy: runs of consecutive
-    rows as slices (no copy: a part's rows are often stored in the order the export asks for
-    them), or one take when the runs are many (each slice costs about as much as a take of a
-    few hundred rows) or ``copy`` is asked for."""
+def _rows_of(table: "pa.Table", rows: list[int]) -> list["pa.Table"]:
+    """``table``'s ``rows`` in that order: runs of consecutive rows as slices (no copy: a part's
+    rows are often stored in the order the export asks for them), or one take when the runs are
+    many (each slice costs about as much as a take of a few hundred rows)."""
     import pyarrow as pa
 
-    if copy:
-        return [table.take(pa.array(rows, pa.int64()))], True
     runs, start = [], 0
     for i in range(1, len(rows) + 1):
         if i == len(rows) or rows[i] != rows[i - 1] + 1:
             runs.append((rows[start], i - start))
             start = i
             if len(runs) > MAX_SLICES:
-                return [table.take(pa.array(rows, pa.int64()))], True
-    return [table.slice(offset, length) for offset, length in runs], False
+                return [table.take(pa.array(rows, pa.int64()))]
+    return [table.slice(offset, length) for offset, length in runs]
 
 
 def compact(index: PartIndex) -> int:
