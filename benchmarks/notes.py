@@ -91,6 +91,21 @@ note: the worker's largest share by far); a leaner Scrapy process (the issue's p
 ~1 ms a page of Scrapy with unused components off); the store's SQLite writes batched.
 """,
     "memory": """
+**2026-12-03, later session** (Intel Xeon, 2 cores): the first `make bench` of the columnar
+state (Arrow part files, `qa_crawler/columns.py`) read 1.46, missed (tree 963 -> 1,061 MB).
+Per process (/proc every 0.1 s, 5,000 -> 15,000 pages): export child 442 -> 509 MB, crawler
+342 -> 356, page worker 150 -> 153. The export child's slope was mapped file pages (RssFile
+93 -> 146-172 MB): a crawl's parts each hold ids from the whole range, so a batch (a range of
+ids) reads a few rows of every part, and the kernel's fault-around maps ~64 KB around each small
+column's page read: 55-59 MB a batch of 400 rows at 21 parts, kept until the next batch. The
+parts' pages are now let go as soon as the batch's rows are copied: export child 449 -> 447,
+the figure 1.02 (met). Its anonymous memory plateaus after ~10 batches (Arrow's pool in use is
+flat at 33-64 MB; mimalloc keeps what was freed), so a 5,000-page export is not yet at the
+plateau and the linear extrapolation overstates; `release_unused()` after every batch flattened
+it (236-242 MB at both sizes) but cost 12 % of the export's time: not taken. The crawl process,
+~200 MB without parts, holds pyarrow and up to 16 MB of texts (4x that while a part is made):
+338-342 MB, 325 with Arrow's freed memory returned after each part (parts of 4 MB: 250 MB, but
+4x the parts an export batch reads from: not kept).
 **Measured wrong before this session**: `wait4`'s `ru_maxrss` counts, on Linux, the pages a child
 had at the fork, i.e. the benchmark process's own size: after the 15,000-page mirror was
 rendered every crawl and rebuild of the full run read 889.6 MB (memory 2.79 "missed"; the same
@@ -108,6 +123,9 @@ responses its slower worker had not read.
 growth (the seen-ids set, Scrapy's fingerprints).
 """,
     "rebuild": """
+**2026-12-03, later session** (Intel Xeon): 0.87 in both `make bench` runs (2 vs 1 1.73-1.74
+against a calibration of 1.98-2.0; the scan, parse and store phase alone 1.93-1.96). What is
+left is the closing export (~1.1 s at 5,000 records, paid by both configurations).
 **This session** (2026-12-03, Intel Xeon 2 cores, uncontended): measured per phase in the process
 (5,353 pages, 5,000 records) before: scan 0.79 s, parse (pool) 8.5 s with 1 process / 4.4 s
 with 2, store 1.3 s, export 1.5 s: 2 vs 1 1.50 (0.77 of the calibration). Done: each URL's
@@ -124,6 +142,11 @@ the export at zero the ratio would read ~0.91: the target needs the export itsel
 the export note), not more parallel parsing.
 """,
     "distributed": """
+**2026-12-03, later session** (Intel Xeon): 1.38-1.48 pinned, 0.98-0.99 unpinned. A page lost
+in about one run in 12 of the resume test under load was found and mended: a worker whose
+heartbeat came late was recovered while alive and unregistered, and what it took afterwards
+sat in a hash no one looked at once it was killed. A pop now registers its worker and recovery
+checks, requeues and unregisters in one script (one more SADD a pop: no measurable cost).
 **2026-12-03** (Intel Xeon): 1.38-1.49 pinned, 0.89-0.93 unpinned in two `make bench` runs. Of a pinned run, ~4 s of the 12.6 s
 (one worker) is fixed (start-up ~1.5 s, the 2 s idle stop, the close): the crawls themselves
 scale ~1.7x. This session made the after-run checks of a worker judge the whole run (a worker
@@ -148,6 +171,18 @@ round trip per request and per link seen (the dupefilter), made synchronously on
 **What would move it**: the dupefilter's checks of a page's links in one pipelined round trip.
 """,
     "export_parquet": """
+**2026-12-03, later session** (Intel Xeon, 2 cores): 0.13-0.14 in two `make bench` runs (0.09
+in the run before the columnar state). The records are taken from Arrow part files written as
+they are stored (no JSON parse for them); what is left, measured on AMD EPYC in the session
+that built it (100,000 records, 6.5-8 s of wall, 9.3-11 s of CPU): the CSVs 4.2 s of CPU
+(pyarrow's writer 1.1 s of it for qa), the Parquet files 4.4 s (the split files encode the qa
+rows a second time), the main thread ~5 s (near-duplicate groups 1.0, building the tables 1.6,
+the state's rows 0.7), checksums 0.4. Parquet options measured on the benchmark's qa table
+(CPU of one `pq.write_table`): zstd 0.92 s; without dictionaries 1.03; dictionaries only on the
+low-cardinality columns 1.07; no statistics 1.01; zstd level 1 1.04: none is cheaper, so the
+writer keeps pyarrow's defaults with zstd (the benchmark's records repeat every 10,000, which
+dictionaries find). **What would move it**: the split files from the same encoded pages as
+qa.parquet, and one pass over the rows for both CSV and Parquet.
 **2026-12-03** (Intel Xeon): 0.10 (9.1 s against pq.write_table's 0.9 s). cProfile of the 100,000-record
 export: pyarrow's JSON reader (`columnar`) 2.8 s, the state's rows from SQLite 1.7 s, the
 signatures 0.8 s and the near-duplicate groups 0.75 s, `changes_since` 0.4 s, fsyncs 0.3 s.

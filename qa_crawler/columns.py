@@ -222,10 +222,30 @@ class PartIndex:
         for position, (k, row) in enumerate(places):
             by_part.setdefault(k, []).append(row)
             order.setdefault(k, []).append(position)
+        # A crawl's parts each hold ids from the whole range, so a batch (a range of ids) takes
+        # a few rows of every part, and reading them maps the kernel's fault-around window
+        # (~64 KB) around the page of every small column read, ~3 MB a part: held until the
+        # next batch, or even during one take of the whole batch, that was 55-59 MB at 21 parts
+        # and grew with the parts (the export's memory slope). So rows of many parts are
+        # copied a few parts at a time, each group's pages let go once it is copied (then the
+        # batch's order is made from the copies); rows of a few parts stay views (no copy).
+        items = list(by_part.items())
+        spread = len(items) > MAX_SLICES
+        step = MAX_SLICES if spread else len(items)
         pieces, positions = [], []
-        for k, rows in by_part.items():
-            pieces.extend(_rows_of(self.tables[k], rows))
-            positions.extend(order[k])
+        for g in range(0, len(items), max(step, 1)):
+            group, at = [], []
+            for k, rows in items[g:g + step]:
+                group.extend(_rows_of(self.tables[k], rows))
+                at.extend(order[k])
+            if spread:
+                local = sorted(range(len(at)), key=at.__getitem__)
+                group = [pa.concat_tables(group).take(pa.array(local, pa.int64()))]
+                at = [at[i] for i in local]
+                for k, _ in items[g:g + step]:
+                    self.maps[k].madvise(mmap.MADV_DONTNEED)
+            pieces.extend(group)
+            positions.extend(at)
         if not pieces:
             return read_schema().empty_table()
         table = pa.concat_tables(pieces).select(read_schema().names)
@@ -233,16 +253,7 @@ class PartIndex:
             inverse = [0] * len(positions)
             for taken, position in enumerate(positions):
                 inverse[position] = taken
-            table = table.take(pa.array(inverse, pa.int64()))  # a copy
-            if len(by_part) > MAX_SLICES:
-                # A crawl's parts each hold ids from the whole range, so a batch (a range of
-                # ids) takes a few rows of every part, and reading them maps the kernel's
-                # fault-around window (~64 KB) around the page of every small column read,
-                # ~3 MB a part: left mapped until the next batch, 55-59 MB a batch of 400 rows
-                # at 21 parts, growing with the parts (the export's memory slope). The rows are
-                # copies now: those pages are let go at once.
-                for k in by_part:
-                    self.maps[k].madvise(mmap.MADV_DONTNEED)
+            table = table.take(pa.array(inverse, pa.int64()))
         return table
 
 
