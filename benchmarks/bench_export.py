@@ -32,7 +32,7 @@ TARGET_FOLDER = 0.2  # the whole folder (3 Parquet, 3 CSV, splits, manifest with
 TARGET_CSV = 3.0
 DISTINCT = 10_000
 PAGE_KB = 10
-FORMAT = 4  # 2: records stored with their MinHash signatures; 4: and their columns (sorted parts)
+FORMAT = 5  # 2: records stored with their MinHash signatures; 4: and their columns (sorted parts); 5: parts of 4 MB
 CSV_TABLES = ("qa", "similar", "related_topics")
 
 

@@ -104,8 +104,11 @@ flat at 33-64 MB; mimalloc keeps what was freed), so a 5,000-page export is not 
 plateau and the linear extrapolation overstates; `release_unused()` after every batch flattened
 it (236-242 MB at both sizes) but cost 12 % of the export's time: not taken. The crawl process,
 ~200 MB without parts, holds pyarrow and up to 16 MB of texts (4x that while a part is made):
-338-342 MB, 325 with Arrow's freed memory returned after each part (parts of 4 MB: 250 MB, but
-4x the parts an export batch reads from: not kept).
+338-342 MB, 325 with Arrow's freed memory returned after each part, and growing (313 -> 342
+from 5,000 to 15,000 pages: the figure read 1.23 with it); with parts of 4 MB 250 -> 266 and the
+tree flat (822 -> 816). The price: 4x the parts, and an export batch of a crawl's interleaved
+parts costs ~0.6 ms a part it reads from (15,000 pages: 3.2-3.5 s with 81 parts against
+2.9-3.1 with 21), which grows with the crawl: parts compacted into sorted runs would end it.
 **Measured wrong before this session**: `wait4`'s `ru_maxrss` counts, on Linux, the pages a child
 had at the fork, i.e. the benchmark process's own size: after the 15,000-page mirror was
 rendered every crawl and rebuild of the full run read 889.6 MB (memory 2.79 "missed"; the same

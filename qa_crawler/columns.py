@@ -40,7 +40,7 @@ COLUMNS_DIRNAME = "columns"  # inside the state folder
 DIGEST = "record_digest"  # the column of a part naming the text a row was decoded from
 SIZE = "record_bytes"  # ... and the size of that text
 PART_ROWS = 2000  # records of a part, or fewer of PART_BYTES of JSON text
-PART_BYTES = 16 << 20  # (4 MB: the crawl process ~75 MB smaller, but 4x the parts an export batch reads from)
+PART_BYTES = 4 << 20  # (16 MB: 4x fewer parts, but the crawl process ~75 MB larger and growing)
 MAX_SLICES = 4  # a part's rows asked for in more runs than this are taken, not sliced
 JSON_BLOCK = 1 << 20
 
