@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import itertools
 import os
+import re
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -65,15 +67,38 @@ def article_url_pattern(out_dir: Path) -> str:
     return project_settings.QA_ARTICLE_URL_PATTERN
 
 
-def _parse_chunk(task: tuple[str, str, list[int], str]
+def _in_id_order(pages: dict[str, Location], id_pattern: str) -> list[Location]:
+    """The pages' locations in the order of their ids (the id the pattern finds in the URL, else
+    the URL), the order the export reads records in: the records are stored, and written as
+    columns (:mod:`qa_crawler.columns`), in that order, so that an export batch takes its rows
+    from one part or two (views) instead of a few rows of every part (copies; in file order the
+    ids of a part span the whole range)."""
+    pattern = re.compile(id_pattern)
+
+    def key(url: str) -> str:
+        found = pattern.search(url)
+        return (found.groupdict().get("id") or found.group(0)) if found else url
+
+    return [pages[url] for url in sorted(pages, key=lambda url: (key(url), url))]
+
+
+def _by_file(locations: list[Location]) -> Iterator[tuple[str, list[int]]]:
+    """``locations`` as runs of offsets in one file, in their order."""
+    for name, run in itertools.groupby(locations, key=lambda loc: loc.file):
+        yield name, [loc.offset for loc in run]
+
+
+def _parse_chunk(task: tuple[str, list[Location], str]
                  ) -> list[tuple[dict | None, str, str | None, bytes | None, Encoded | None]]:
-    """Parse the responses at ``offsets`` of one WARC file (runs in a worker process): (the
-    record's keys (qa_id, url, crawled_at), URL, why it is not a Q&A page, the question's MinHash
-    signature, the record as stored). The record travels as its stored JSON text, which costs
-    the pipe a fraction of a pickled dict."""
-    out_dir, name, offsets, id_pattern = task
+    """Parse the responses at ``locations`` (runs in a worker process): (the record's keys
+    (qa_id, url, crawled_at), URL, why it is not a Q&A page, the question's MinHash signature,
+    the record as stored). The record travels as its stored JSON text, which costs the pipe a
+    fraction of a pickled dict."""
+    out_dir, locations, id_pattern = task
     results = []
-    for stored in read_many(out_dir, name, offsets):
+    responses = (stored for name, offsets in _by_file(locations)
+                 for stored in read_many(out_dir, name, offsets))
+    for stored in responses:
         fetch = Fetch(url=stored.url, status=stored.status,
                       fetched_at=dt.datetime.fromisoformat(stored.date.replace("Z", "+00:00")),
                       content_type=stored.content_type, warc=stored.location)
@@ -117,15 +142,9 @@ def rebuild(out_dir: str | os.PathLike, *, workers: int | None = None,
         except DamagedStateError:
             set_aside_files.append(str(set_aside(path)))
     pages = _latest_pages(out)
-    by_file: dict[str, list[int]] = {}
-    for loc in pages.values():
-        by_file.setdefault(loc.file, []).append(loc.offset)
-    tasks = []
     pattern = article_url_pattern(out)
-    for name, offsets in sorted(by_file.items()):
-        offsets.sort()
-        tasks += [(str(out), name, offsets[i:i + CHUNK], pattern)
-                  for i in range(0, len(offsets), CHUNK)]
+    ordered = _in_id_order(pages, pattern)
+    tasks = [(str(out), ordered[i:i + CHUNK], pattern) for i in range(0, len(ordered), CHUNK)]
 
     workers = workers or os.cpu_count() or 1
     written: dict[str, str] = {}  # qa_id -> crawled_at of the record stored for it

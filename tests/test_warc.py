@@ -100,6 +100,38 @@ def test_rebuild_reflects_a_parser_change_and_fetches_nothing(crawled, monkeypat
     rebuild(out, workers=1)
 
 
+def test_a_rebuild_that_changes_the_records_writes_their_columns_in_id_order(crawled,
+                                                                             monkeypatch):
+    """The pages are re-parsed in the order of their ids, the export's: each part the rebuild
+    writes holds a range of ids after the one before, so an export batch reads one part or two
+    (in file order every part would hold ids from the whole range)."""
+    import pyarrow as pa
+
+    from qa_crawler import columns
+
+    _, out = crawled
+    before = set(columns.part_files(out / ".qa-crawler"))
+    original = fetched.parse_page
+
+    def changed_parser(*args, **kwargs):
+        result = original(*args, **kwargs)
+        result.record.title = f"{result.record.title} (again)"
+        return result
+
+    monkeypatch.setattr(fetched, "parse_page", changed_parser)
+    monkeypatch.setattr(columns, "PART_ROWS", 4)
+    rebuild(out, workers=2)
+    written = [p for p in columns.part_files(out / ".qa-crawler") if p not in before]
+    assert len(written) > 2
+    ranges = []
+    for path in sorted(written):
+        ids = pa.ipc.open_file(pa.memory_map(str(path))).read_all().column("qa_id").to_pylist()
+        ranges.append((min(ids), max(ids)))
+    assert all(a[1] < b[0] for a, b in zip(ranges, ranges[1:])), ranges
+    monkeypatch.setattr(fetched, "parse_page", original)
+    rebuild(out, workers=1)
+
+
 def test_a_warc_truncated_mid_record_is_read_up_to_the_last_whole_record(crawled, tmp_path,
                                                                           caplog):
     _, out = crawled
