@@ -73,9 +73,12 @@ return #entries
 """
 # Seen and queued together: a kill between the two would leave a request seen (so refused when
 # the folder's frontier offers it again) and in no queue.
+# A request made from one in flight here (a redirect's, whose meta carries the token) stops
+# being in flight as it is queued, in the same step.
 _ENQUEUE = """
 if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return 0 end
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+if ARGV[4] ~= '' then redis.call('HDEL', KEYS[3], ARGV[4]) end
 return 1
 """
 _NEXT_SLOT = """
@@ -174,8 +177,13 @@ class ReliableQueue(PriorityQueue):
     def push_unseen(self, request, fingerprint: str, seen_key: str) -> bool:
         """Queue ``request`` unless the run has seen ``fingerprint``, marking it seen in the same
         step; whether it was queued."""
-        return bool(self.server.eval(_ENQUEUE, 2, seen_key, self.key, fingerprint,
-                                     -request.priority, self._encode_request(request)))
+        token = request.meta.pop("qa_inflight", None)
+        queued = bool(self.server.eval(_ENQUEUE, 3, seen_key, self.key, self.inflight_key,
+                                       fingerprint, -request.priority,
+                                       self._encode_request(request), token or ""))
+        if token and not queued:
+            request.meta["qa_inflight"] = token  # still this worker's to ack (request_dropped)
+        return queued
 
 
 class ClusterScheduler(Scheduler):

@@ -327,6 +327,28 @@ def test_a_worker_taken_for_dead_while_slow_then_killed_loses_no_request(prefix)
     assert sorted(other.queue.pop().url for _ in range(3)) == urls
 
 
+def test_a_redirect_queued_is_no_longer_in_flight_and_one_already_seen_keeps_its_token(prefix):
+    """A redirect's request carries the in-flight token of the request it came from: queued, it
+    leaves the worker's in-flight hash (else the others would wait on it for ever, and the
+    worker's close would put the old request back); dropped as seen, the token stays for the
+    ack that finishes the redirecting page."""
+    import scrapy
+
+    w = _scheduler(prefix, "w")
+    assert w.enqueue_request(scrapy.Request("https://doctorqna.com/en/article/1"))
+    assert w.enqueue_request(scrapy.Request("https://doctorqna.com/en/article/2"))
+    first = w.queue.pop()
+    token = first.meta["qa_inflight"]
+    redirect = first.replace(url="https://doctorqna.com/en/article/3")
+    assert w.enqueue_request(redirect)
+    assert _client.hlen(w._inflight("w")) == 0 and "qa_inflight" not in redirect.meta
+    again = w.queue.pop()
+    seen = again.replace(url="https://doctorqna.com/en/article/3")
+    assert not w.enqueue_request(seen)
+    assert seen.meta["qa_inflight"] == again.meta["qa_inflight"] != token
+    assert _client.hlen(w._inflight("w")) == 1  # acked when the redirecting page finishes
+
+
 def test_a_worker_whose_heartbeat_is_back_is_not_recovered(prefix):
     slow, other = _scheduler(prefix, "slow"), _scheduler(prefix, "other")
     slow.enqueue_request(__import__("scrapy").Request("https://doctorqna.com/en/article/1"))
