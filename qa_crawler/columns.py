@@ -24,7 +24,9 @@ import io
 import logging
 import mmap
 import os
+import re
 import secrets
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -163,6 +165,46 @@ def part_files(state_dir: Path) -> list[Path]:
     """The whole parts of a state folder (not the temporary files of parts being written)."""
     folder = state_dir / COLUMNS_DIRNAME
     return sorted(folder.glob("[!.]*.arrow")) if folder.is_dir() else []
+
+
+# A part being written: ``.<worker or "compact">-<pid>-<6 hex>-<n>.arrow.tmp`` (see _write_part).
+_TMP_PART = re.compile(r"^\.(?P<who>.+)-(?P<pid>\d+)-[0-9a-f]{6}-\d{6}\.arrow\.tmp$")
+STALE_TMP_SECONDS = 3600
+
+
+def remove_stale_tmp(state_dir: Path, now: float | None = None) -> int:
+    """Remove the half-written parts a killed process left (its pid gone from this machine, the
+    file untouched for STALE_TMP_SECONDS: a folder shared between machines may hold another
+    host's part being written); returns how many. Nothing reads them: this only frees disk."""
+    folder = state_dir / COLUMNS_DIRNAME
+    if not folder.is_dir():
+        return 0
+    now = time.time() if now is None else now
+    removed = 0
+    for path in folder.glob(".*.arrow.tmp"):
+        found = _TMP_PART.match(path.name)
+        if found is None or _alive(int(found["pid"])):
+            continue
+        try:
+            if now - path.stat().st_mtime >= STALE_TMP_SECONDS:
+                path.unlink()
+                removed += 1
+        except OSError:  # gone meanwhile, or not ours to remove: left
+            continue
+    if removed:
+        logger.info("Removed %d half-written columns file(s) of killed processes from %s",
+                    removed, folder)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True  # someone else's process (or not a pid): left alone
+    return True
 
 
 class PartIndex:

@@ -327,6 +327,7 @@ class CrawlState:
                 "or choose another --out folder"
             )
         self._lock_files = locks
+        columns.remove_stale_tmp(self.dir)  # what a crawl killed before left half-written
 
     def close(self) -> None:
         try:

@@ -10,6 +10,7 @@ import datetime as dt
 import logging
 import os
 import shutil
+import time
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -255,3 +256,29 @@ def test_a_rebuild_giving_the_stored_text_again_writes_nothing_and_a_changed_one
     export_dataset(out)
     titles = pq.read_table(out / "qa.parquet").column("title").to_pylist()
     assert "Re-read" in titles and len(titles) == 4
+
+
+def test_half_written_parts_of_killed_processes_go_when_the_folder_is_next_locked(tmp_path):
+    """A kill while a part was being written leaves ``.<name>.arrow.tmp``: the next crawl of the
+    folder removes those of processes gone from this machine, once untouched for an hour; a
+    live process's, and a recent one (maybe another machine's, on a shared folder), stay."""
+    state = CrawlState(tmp_path)
+    folder = tmp_path / STATE_DIRNAME / columns.COLUMNS_DIRNAME
+    folder.mkdir()
+    dead = 2**22 + 12345  # above Linux's largest pid: no such process
+    old = folder / f".main-{dead}-a1b2c3-000004.arrow.tmp"
+    old_compact = folder / f".compact-{dead}-0f0f0f-000000.arrow.tmp"
+    recent = folder / f".w2-{dead}-abcdef-000001.arrow.tmp"
+    live = folder / f".main-{os.getpid()}-123456-000000.arrow.tmp"
+    whole = folder / "main-1-abcdef-000000.arrow"
+    for path in (old, old_compact, recent, live, whole):
+        path.write_bytes(b"half a part")
+    hours_ago = time.time() - 2 * columns.STALE_TMP_SECONDS
+    for path in (old, old_compact, live, whole):
+        os.utime(path, (hours_ago, hours_ago))
+    state.lock()
+    try:
+        assert sorted(p.name for p in folder.iterdir()) == sorted(
+            p.name for p in (recent, live, whole))
+    finally:
+        state.close()  # (and its lock)
