@@ -4,7 +4,7 @@ takes and casts columns instead of reading and decoding every record's JSON text
 Each state (:class:`qa_crawler.state.CrawlState`) hands the text of every record it writes to a
 :class:`PartWriter`, which decodes them a few thousand at a time with pyarrow's JSON reader
 against :func:`read_schema` (the same reader and schema the export used on the stored texts)
-and writes them as an Arrow IPC file, a *part*, ``.qa-crawler/columns/<worker>-<time>-<pid>-
+and writes them as an Arrow IPC file, a *part*, ``.qa-crawler/columns/<worker>-<pid>-<6 hex>-
 <n>.arrow``: made under a temporary name, then renamed, so a part is whole or absent. Each row
 carries the :func:`digest` of the text it was decoded from, and the state stores the same digest
 beside the text (``pages.record_digest``).
@@ -33,8 +33,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import pyarrow as pa
 
-# pyarrow is imported where it is used: the crawl's own process imports the state (this module)
-# but never writes a part.
+# pyarrow is imported where it is used (the first part a state writes, an export): a process
+# that opens a state without storing a record never loads it.
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +44,7 @@ SIZE = "record_bytes"  # ... and the size of that text
 PART_ROWS = 2000  # records of a part, or fewer of PART_BYTES of JSON text
 PART_BYTES = 4 << 20  # (16 MB: 4x fewer parts, but the crawl process ~75 MB larger and growing)
 MAX_SLICES = 4  # a part's rows asked for in more runs than this are taken, not sliced
+COPY_GROUP_PARTS = 4  # a batch's rows from more parts than this are copied this many at a time
 JSON_BLOCK = 1 << 20
 
 
@@ -272,8 +273,8 @@ class PartIndex:
         # copied a few parts at a time, each group's pages let go once it is copied (then the
         # batch's order is made from the copies); rows of a few parts stay views (no copy).
         items = list(by_part.items())
-        spread = len(items) > MAX_SLICES
-        step = MAX_SLICES if spread else len(items)
+        spread = len(items) > COPY_GROUP_PARTS
+        step = COPY_GROUP_PARTS if spread else len(items)
         pieces, positions = [], []
         for g in range(0, len(items), max(step, 1)):
             group, at = [], []

@@ -139,7 +139,7 @@ def test_rows_taken_from_many_parts_are_copies_and_leave_no_part_pages_mapped(
     by_part = {}
     for k, row, _ in index.where.values():
         by_part.setdefault(k, []).append(row)
-    assert len(by_part) > columns.MAX_SLICES
+    assert len(by_part) > columns.COPY_GROUP_PARTS
     places = [(k, rows[0]) for k, rows in by_part.items()]  # one row of every part
     index.release()
     taken = index.take(places)
