@@ -42,7 +42,7 @@ def split_files() -> list[str]:
 # twice the CPU of the same rows in groups of a few thousand (the qa file's own, 20 % more).
 # 4 MB, not 16: the same CPU at 100,000 records (11.5 s), and the export's peak 495 -> 441 MB
 # (the seven files' buffers; 454 MB before any buffering).
-ROW_GROUP_BYTES = 4 << 20
+ROW_GROUP_BYTES = 16 << 20
 
 
 class RowGroupWriter:
@@ -88,6 +88,7 @@ class SplitWriters:
         self.names = {split: SPLIT_FILE.format(split=split) for split in SPLITS}
         self.writers = {split: RowGroupWriter(folder / name, schema, **parquet_options)
                         for split, name in self.names.items()}
+        self.paths = [folder / name for name in self.names.values()]
         self.rows = dict.fromkeys(self.names.values(), 0)
 
     def write(self, table: pa.Table) -> None:

@@ -184,3 +184,41 @@ def test_export_leaves_no_temporary_files(dataset):
     out, _ = dataset
     assert not (out / ".qa-crawler" / "export-tmp").exists()
     assert not list(out.glob("*.tmp"))
+
+
+def test_parquet_keeps_min_max_statistics_for_filters_but_not_for_free_texts_and_lists(dataset):
+    """Readers skip row groups by their statistics (qa_id ranges, departments, dates); the
+    min and max of a question or of a list of similar Q&As skip nothing and cost the export."""
+    out, _ = dataset
+    for name in ("qa.parquet", "data/qa-train.parquet"):
+        group = pq.ParquetFile(out / name).metadata.row_group(0)
+        with_stats = {group.column(i).path_in_schema.split(".")[0]
+                      for i in range(group.num_columns) if group.column(i).is_stats_set}
+        assert {"qa_id", "department", "asked_on", "crawled_at", "asker_age_min"} <= with_stats
+        assert not with_stats & {"question", "answer", "more_info", "similar", "related_topics"}
+    skipped = pq.read_table(out / "qa.parquet", filters=[("qa_id", "=", "no-such-id")])
+    assert skipped.num_rows == 0
+
+
+def test_a_write_failing_mid_export_names_the_file_and_leaves_no_set(tmp_path, monkeypatch):
+    """Each file's writes run on a thread of their own; an error of one surfaces as the
+    export's own, and the half-written set is removed."""
+    from pipelines import dataset as module
+    from qa_crawler.state import StorageError
+
+    out = state_from_pages(tmp_path / "ds", CASES)
+    real = module._TableSink._write_csv
+
+    def failing(self, table):
+        if self.name == "similar":
+            raise OSError(28, "No space left on device", str(self.csv_path))
+        return real(self, table)
+
+    monkeypatch.setattr(module._TableSink, "_write_csv", failing)
+    with pytest.raises(StorageError, match=r"cannot write .*similar\.csv: No space left"):
+        export_dataset(out)
+    assert not (out / "qa.parquet").exists()
+    assert [p for p in (out / ".qa-dataset").iterdir()] == []
+    monkeypatch.undo()
+    export_dataset(out)
+    assert pq.read_table(out / "qa.parquet").num_rows == len(CASES)
