@@ -28,6 +28,7 @@ a mix, and the manifest always matches the files beside it:
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import dataclasses
 import datetime as dt
@@ -39,7 +40,8 @@ import secrets
 import shutil
 from collections import Counter
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor, wait as futures_wait
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor, wait as futures_wait
 from pathlib import Path
 
 import numpy as np
@@ -73,7 +75,7 @@ from pipelines.dedup import (
 from qa_crawler.state import STATE_DIRNAME, StorageError, file_system_cause, hold_lock
 from qa_crawler.columns import PartIndex, compact, read_json_lines
 from qa_crawler.folder import (
-    MergedPages, PartRow, iter_merged_signatures, merged_failures, merged_runs)
+    MergedPages, iter_merged_signatures, merged_failures, merged_runs)
 
 BATCH_ROWS = 2000
 # ... or fewer when the texts are long: a batch is copied several times on its way to Parquet
@@ -253,58 +255,55 @@ class RecordBatches:
         self.flat_schemas = {name: flat_schema(name) for name in NESTED}
         self.columnar_batches = self.row_batches = 0
 
-    def _derived(self, rows: list[tuple[str, str, dict]]) -> tuple[list, list]:
-        clusters = [self.groups.get(qa_id) for qa_id, _, _ in rows]
+    def _derived(self, batch: "PageBatch") -> tuple[list, list]:
+        clusters = [self.groups.get(qa_id) for qa_id in batch.qa_ids]
         splits = [split_of(c or qa_id, self.split_ratios)
-                  for c, (qa_id, _, _) in zip(clusters, rows)]
+                  for c, qa_id in zip(clusters, batch.qa_ids)]
         return clusters, splits
 
-    def tables(self, rows: list[tuple[str, str, dict]]) -> tuple[pa.Table, dict[str, pa.Table]]:
-        """(qa table, {flat table name: table}) of ``rows`` ((qa_id, record JSON, page meta))."""
+    def tables(self, batch) -> tuple[pa.Table, dict[str, pa.Table]]:
+        """(qa table, {flat table name: table}) of a :class:`PageBatch` (or of rows,
+        (qa_id, record JSON, page meta) each)."""
+        batch = PageBatch.of(batch)
         try:
-            result = self.columnar(rows)
+            result = self.columnar(batch)
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
             result = None
         if result is None:
             self.row_batches += 1
-            return self.by_rows(rows)
+            return self.by_rows(batch)
         self.columnar_batches += 1
         return result
 
-    def read(self, rows) -> pa.Table | None:
-        """The records of ``rows`` as columns (:func:`qa_crawler.columns.read_schema`): those a
+    def read(self, batch: "PageBatch") -> pa.Table | None:
+        """The records of ``batch`` as columns (:func:`qa_crawler.columns.read_schema`): those a
         part holds taken from it, the others read from their texts by the JSON reader; None
         when a text is not one JSON line."""
-        texts, places = [], []
-        for _, text, _ in rows:
-            if isinstance(text, PartRow):
-                places.append((text.part, text.row))
-            else:
-                texts.append(text if isinstance(text, bytes) else text.encode("utf-8"))
-        if not places:
-            return read_json_lines(texts)
+        in_parts = batch.rows >= 0
+        if not in_parts.any():
+            return read_json_lines([batch.text(i) for i in range(len(batch))])
         self.parts.release()  # the pages of the batches before (see PartIndex)
-        taken = self.parts.take(places)
-        if not texts:
+        taken = self.parts.take(batch.rows[in_parts])
+        if in_parts.all():
             return taken
-        decoded = read_json_lines(texts)
+        from_texts = np.flatnonzero(~in_parts)
+        decoded = read_json_lines([batch.text(i) for i in from_texts.tolist()])
         if decoded is None:
             return None
-        # Back in the rows' order: the part rows came first, then those read from texts.
-        from_parts, from_texts, order = iter(range(len(places))), itertools.count(len(places)), []
-        for _, text, _ in rows:
-            order.append(next(from_parts if isinstance(text, PartRow) else from_texts))
-        return pa.concat_tables([taken, decoded]).take(pa.array(order, pa.int64()))
+        # Back in the batch's order: the part rows came first, then those read from texts.
+        order = np.argsort(np.concatenate([np.flatnonzero(in_parts), from_texts]), kind="stable")
+        return pa.concat_tables([taken, decoded]).take(pa.array(order))
 
-    def columnar(self, rows) -> tuple[pa.Table, dict[str, pa.Table]] | None:
-        read = self.read(rows)
+    def columnar(self, batch) -> tuple[pa.Table, dict[str, pa.Table]] | None:
+        batch = PageBatch.of(batch)
+        read = self.read(batch)
         if read is None:  # a record that is not one JSON line: take them one by one
             return None
-        clusters, splits = self._derived(rows)
+        clusters, splits = self._derived(batch)
         columns = []
         for f in self.schema:
             if f.name in PAGE_META:
-                column = pa.array([meta[f.name] for _, _, meta in rows], pa.string())
+                column = batch.pages.column(f.name)
             elif f.name == "dup_cluster":
                 column = pa.array(clusters, pa.string())
             elif f.name == "split":
@@ -336,12 +335,14 @@ class RecordBatches:
             columns.append(pc.struct_field(entries, by_flat_name[f.name]).cast(f.type))
         return pa.Table.from_arrays(columns, schema=schema)
 
-    def by_rows(self, rows) -> tuple[pa.Table, dict[str, pa.Table]]:
+    def by_rows(self, batch) -> tuple[pa.Table, dict[str, pa.Table]]:
         """The same tables, each record decoded in Python (the reference, and the fallback)."""
-        clusters, splits = self._derived(rows)
+        batch = PageBatch.of(batch)
+        clusters, splits = self._derived(batch)
+        metas = batch.pages.select(list(PAGE_META)).to_pylist()
         qa_rows, flat = [], {name: [] for name in NESTED}
-        for (qa_id, text, meta), cluster, split in zip(rows, clusters, splits):
-            record = json.loads(text.text() if isinstance(text, PartRow) else text)
+        for i, (meta, cluster, split) in enumerate(zip(metas, clusters, splits)):
+            record = json.loads(batch.text(i))
             row = dict(record)
             row.update(meta)
             row["dup_cluster"], row["split"] = cluster, split
@@ -358,46 +359,116 @@ class RecordBatches:
                     for name in NESTED}
 
 
-class _Batch(list):
-    withdrawn = 0  # rows left out before it: withdrawn from the site
+INDEX_TYPES = {"qa_id": pa.string(), **{name: pa.string() for name in PAGE_META}}
 
 
-def _batches(rows: Iterable[tuple[str, str, dict]], keep_removed: bool):
-    """The merged state rows in batches of BATCH_ROWS, or fewer of BATCH_TEXT_BYTES of JSON
-    (a batch is copied several times on its way to Parquet and CSV: its size sets the peak)."""
-    batch, size = _Batch(), 0
-    for row in rows:
-        if row[2].get("removed_at") and not keep_removed:
-            batch.withdrawn += 1
-            continue
-        batch.append(row)
-        size += row[1].size if isinstance(row[1], PartRow) else len(row[1])
-        if len(batch) >= BATCH_ROWS or size >= BATCH_TEXT_BYTES:
-            yield batch
-            batch, size = _Batch(), 0
-    yield batch
+class PageBatch:
+    """A batch of pages to export: their rows of the folder's index (:meth:`MergedPages.index`:
+    qa_id, page history, digest, source), the number of each one's row in the parts
+    (:class:`PartIndex`; -1 for a record no part holds) and the texts read so far of the
+    others (the rest are read when asked, :meth:`text`)."""
+
+    def __init__(self, pages: pa.Table, rows: np.ndarray, texts: dict[int, bytes],
+                 merged: MergedPages | None = None):
+        self.pages, self.rows, self.texts, self.merged = pages, rows, texts, merged
+        self.qa_ids = pages.column("qa_id").to_pylist()
+
+    def __len__(self) -> int:
+        return self.pages.num_rows
+
+    @classmethod
+    def of(cls, batch) -> "PageBatch":
+        """``batch`` itself, or the batch of rows (qa_id, record JSON, page meta) given as such
+        (none in the parts)."""
+        if isinstance(batch, cls):
+            return batch
+        columns = {name: [qa_id if name == "qa_id" else meta.get(name)
+                          for qa_id, _, meta in batch] for name in INDEX_TYPES}
+        pages = pa.table({name: pa.array(values, INDEX_TYPES[name])
+                          for name, values in columns.items()})
+        texts = {i: text if isinstance(text, bytes) else text.encode("utf-8")
+                 for i, (_, text, _) in enumerate(batch)}
+        return cls(pages, np.full(len(batch), -1, np.int64), texts)
+
+    def text(self, i: int) -> bytes:
+        """The record text of the batch's page ``i`` (read from the state if not yet)."""
+        text = self.texts.get(i)
+        if text is None:
+            text = self.texts[i] = self.merged.text(
+                self.pages.column("source")[i].as_py(), self.qa_ids[i])
+        return text
+
+
+def _batches(pages: MergedPages, parts: PartIndex, keep_removed: bool):
+    """The folder's pages in batches of BATCH_ROWS, or fewer of BATCH_TEXT_BYTES of JSON (a
+    batch is copied several times on its way to Parquet and CSV: its size sets the peak), each
+    a :class:`PageBatch`; first the number of pages left out as withdrawn from the site."""
+    index = pages.index()
+    removed = pc.fill_null(pc.not_equal(index.column("removed_at"), ""), False)
+    withdrawn = 0
+    if not keep_removed:
+        withdrawn = pc.sum(removed).as_py() or 0
+        index = index.filter(pc.invert(removed))
+    yield withdrawn
+    rows = parts.locate(index.column("record_digest").to_pylist())
+    sizes = np.where(rows >= 0, parts.size_of[np.maximum(rows, 0)] if len(parts.size_of)
+                     else 0, -1)
+    sources, qa_ids = index.column("source"), index.column("qa_id")
+    texts: dict[int, bytes] = {}
+    start, n = 0, index.num_rows
+    while start < n:
+        end = min(start + BATCH_ROWS, n)
+        for i in (start + np.flatnonzero(sizes[start:end] < 0)).tolist():  # no part holds it
+            texts[i] = pages.text(sources[i].as_py(), qa_ids[i].as_py())
+            sizes[i] = len(texts[i])
+        over = np.flatnonzero(np.cumsum(sizes[start:end]) >= BATCH_TEXT_BYTES)
+        stop = start + int(over[0]) + 1 if len(over) else end
+        yield PageBatch(index.slice(start, stop - start), rows[start:stop],
+                        {i - start: texts.pop(i) for i in list(texts) if i < stop}, pages)
+        start = stop
+
+
+WRITE_THREADS = 2  # on 2 cores; one per file (7) spent more CPU on the same writes
 
 
 class _Writes:
-    """The file writes of the batches, each file's in order on a thread of its own: a file's
-    writes of a batch start as soon as its writes of the batch before are done, whatever the
-    other files' are at, so no thread idles until the slowest write of a batch ends (a barrier
-    per batch left a quarter of the two cores unused). :meth:`submit` returns once every write
-    of the batch before has ended: two batches in memory at most, one being written, one being
-    read. An error of any write is raised by the next :meth:`submit` or :meth:`close`."""
+    """The file writes of the batches on a few threads, each file's in order: a file's write of
+    a batch starts as soon as its write of the batch before is done and a thread is free,
+    whatever the other files' are at, so no thread idles until the slowest write of a batch
+    ends (a barrier per batch left a quarter of the two cores unused). :meth:`submit` returns
+    once every write of the batch before has ended: two batches in memory at most, one being
+    written, one being read. An error of any write is raised by the next :meth:`submit` or
+    :meth:`close`."""
 
-    def __init__(self):
-        self.lanes: dict[str, ThreadPoolExecutor] = {}
-        self.pending: list = []
+    def __init__(self, threads: int = WRITE_THREADS):
+        self.pool = ThreadPoolExecutor(threads, thread_name_prefix="qa-export-write")
+        self.lanes: dict[str, collections.deque] = {}  # each file's writes not yet ended
+        self.lock = threading.Lock()
+        self.pending: list[Future] = []
 
     def submit(self, jobs: list) -> None:
         queued = []
         for name, job in jobs:
-            if name not in self.lanes:
-                self.lanes[name] = ThreadPoolExecutor(1, thread_name_prefix="qa-export-write")
-            queued.append(self.lanes[name].submit(job))
+            future: Future = Future()
+            with self.lock:
+                lane = self.lanes.setdefault(name, collections.deque())
+                lane.append((job, future))
+                if len(lane) == 1:  # its file's writes before are done: it may start
+                    self.pool.submit(self._run, lane)
+            queued.append(future)
         self.wait()
         self.pending = queued
+
+    def _run(self, lane: collections.deque) -> None:
+        job, future = lane[0]
+        try:
+            future.set_result(job())
+        except BaseException as exc:  # handed to whoever waits for it
+            future.set_exception(exc)
+        with self.lock:
+            lane.popleft()
+            if lane:
+                self.pool.submit(self._run, lane)
 
     def wait(self) -> None:
         pending, self.pending = self.pending, []
@@ -412,9 +483,16 @@ class _Writes:
             self.shutdown()
 
     def shutdown(self) -> None:
-        """Wait for what is queued and end the threads (after an error: nothing raised)."""
-        for lane in self.lanes.values():
-            lane.shutdown()
+        """End the threads once what is queued has run (after an error: nothing raised)."""
+        while True:
+            with self.lock:
+                left = [future for lane in self.lanes.values() for _, future in lane]
+            if not left:
+                break
+            futures_wait(left)
+        self.pool.shutdown()
+
+
 
 
 class DatasetStats:
@@ -626,13 +704,12 @@ def _write_set(out: Path, tmp: Path, start_url, extra_manifest, redact, split_ra
     digests: dict[str, str] = {}  # the files' sha256, each computed as its file ends
     sinks = [qa, *flat.values()]
     try:
-        for rows in _batches(pages.rows(parts.where.get), keep_removed):
-            withdrawn += rows.withdrawn
-            if not rows:
-                continue
-            table, flat_tables = batches.tables(rows)
+        batches_of = _batches(pages, parts, keep_removed)
+        withdrawn = next(batches_of)
+        for batch in batches_of:
+            table, flat_tables = batches.tables(batch)
             stats.add_table(table)
-            stats.see(max(str(meta["last_seen"]) for _, _, meta in rows))
+            stats.see(pc.max(batch.pages.column("last_seen")).as_py())
             writes.submit([*qa.jobs(table),
                            *(job for name, sink in flat.items()
                              for job in sink.jobs(flat_tables[name]))])

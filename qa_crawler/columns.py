@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import numpy as np
     import pyarrow as pa
 
 # pyarrow is imported where it is used (the first part a state writes, an export): a process
@@ -211,20 +212,26 @@ def _alive(pid: int) -> bool:
 class PartIndex:
     """Every part of a state folder, memory-mapped, and where each digest's row is.
 
+    A part's rows are numbered after those of the parts before it (``offsets``): :attr:`where`
+    maps a digest to that number, and :attr:`part_of`, :attr:`row_of` and :attr:`size_of`
+    (numpy arrays) give a number's part, row in it and text size.
+
     The tables taken are views of the mapped files, whose pages count in the process's memory
     once read; :meth:`release` lets go of them (they are read again from the page cache when
     a view still in use is read), so that what the export holds stays one batch or two, not
     every part it has read."""
 
     def __init__(self, state_dir: Path):
+        import numpy as np
         import pyarrow as pa
 
         self.tables: list["pa.Table"] = []  # the parts whole: the record's columns, size, digest
         self.maps: list[mmap.mmap] = []
         self.paths: list[Path] = []
-        self.used: set[tuple[int, int]] = set()  # (part, row) of every row taken
+        self.offsets: list[int] = []  # the number of each part's first row
         self.state_dir = state_dir
-        self.where: dict[bytes, tuple[int, int, int]] = {}  # digest: (part, row, text size)
+        self.where: dict[bytes, int] = {}  # digest: the number of its row
+        sizes = []
         schema = read_schema()
         for path in part_files(state_dir):
             try:
@@ -234,37 +241,56 @@ class PartIndex:
                 if table.schema.names != [*schema.names, SIZE, DIGEST] or \
                         not table.select(schema.names).schema.equals(schema):
                     continue  # a part of another version of the record: not used
-                sizes, digests = table.column(SIZE).to_pylist(), table.column(DIGEST).to_pylist()
+                size = table.column(SIZE).to_numpy()
+                digests = table.column(DIGEST).to_pylist()
             except (OSError, pa.ArrowException) as exc:
                 logger.warning("Columns file %s not used (%s): its records are read from their "
                                "JSON text", path, exc)
                 continue
-            k = len(self.tables)
+            start = sum(t.num_rows for t in self.tables)
+            self.offsets.append(start)
             self.tables.append(table)
             self.paths.append(path)
             self.maps.append(mapped)
-            for row, (size, value) in enumerate(zip(sizes, digests)):
-                self.where[value] = (k, row, size)
+            sizes.append(size)
+            self.where.update(zip(digests, range(start, start + len(digests))))
+        counts = [t.num_rows for t in self.tables]
+        self.part_of = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
+        self.row_of = np.arange(sum(counts), dtype=np.int64) - np.repeat(
+            np.array(self.offsets, dtype=np.int64), counts)
+        self.size_of = np.concatenate(sizes).astype(np.int64) if sizes else \
+            np.zeros(0, np.int64)
+        self.used = np.zeros(sum(counts), dtype=bool)  # every row taken
 
     def __len__(self) -> int:
         return len(self.where)
+
+    def locate(self, digests: list) -> "np.ndarray":
+        """The row numbers of ``digests`` (-1 for one no part holds, or None)."""
+        import numpy as np
+
+        get = self.where.get
+        return np.fromiter((-1 if d is None else get(d, -1) for d in digests), np.int64,
+                           len(digests))
 
     def release(self) -> None:
         """Let go of the pages of the parts read so far (see the class)."""
         for mapped in self.maps:
             mapped.madvise(mmap.MADV_DONTNEED)
 
-    def take(self, places: list[tuple[int, int]]) -> "pa.Table":
-        """The rows at ``places`` ((part, row) pairs), in that order, as one table of
+    def take(self, rows) -> "pa.Table":
+        """The rows numbered ``rows`` (see the class), in that order, as one table of
         :func:`read_schema`."""
+        import numpy as np
         import pyarrow as pa
 
-        by_part: dict[int, list[int]] = {}
-        order: dict[int, list[int]] = {}
-        self.used.update(places)
-        for position, (k, row) in enumerate(places):
-            by_part.setdefault(k, []).append(row)
-            order.setdefault(k, []).append(position)
+        rows = np.asarray(rows, dtype=np.int64)
+        self.used[rows] = True
+        parts = self.part_of[rows]
+        # The batch's positions part by part (in the batch's order within a part).
+        by_part = np.argsort(parts, kind="stable")
+        cuts = np.flatnonzero(np.diff(parts[by_part])) + 1
+        groups = np.split(by_part, cuts) if len(rows) else []
         # A crawl's parts each hold ids from the whole range, so a batch (a range of ids) takes
         # a few rows of every part, and reading them maps the kernel's fault-around window
         # (~64 KB) around the page of every small column read, ~3 MB a part: held until the
@@ -272,48 +298,46 @@ class PartIndex:
         # and grew with the parts (the export's memory slope). So rows of many parts are
         # copied a few parts at a time, each group's pages let go once it is copied (then the
         # batch's order is made from the copies); rows of a few parts stay views (no copy).
-        items = list(by_part.items())
-        spread = len(items) > COPY_GROUP_PARTS
-        step = COPY_GROUP_PARTS if spread else len(items)
+        spread = len(groups) > COPY_GROUP_PARTS
+        step = COPY_GROUP_PARTS if spread else len(groups)
         pieces, positions = [], []
-        for g in range(0, len(items), max(step, 1)):
-            group, at = [], []
-            for k, rows in items[g:g + step]:
-                group.extend(_rows_of(self.tables[k], rows))
-                at.extend(order[k])
+        for g in range(0, len(groups), max(step, 1)):
+            chunk = groups[g:g + step]
+            ks = [int(parts[positions_[0]]) for positions_ in chunk]
+            group = [piece for k, at in zip(ks, chunk)
+                     for piece in _rows_of(self.tables[k], self.row_of[rows[at]])]
+            at = np.concatenate(chunk)
             if spread:
-                local = sorted(range(len(at)), key=at.__getitem__)
-                group = [pa.concat_tables(group).take(pa.array(local, pa.int64()))]
-                at = [at[i] for i in local]
-                for k, _ in items[g:g + step]:
+                local = np.argsort(at, kind="stable")
+                group = [pa.concat_tables(group).take(pa.array(local))]
+                at = at[local]
+                for k in ks:
                     self.maps[k].madvise(mmap.MADV_DONTNEED)
             pieces.extend(group)
-            positions.extend(at)
+            positions.append(at)
         if not pieces:
             return read_schema().empty_table()
         table = pa.concat_tables(pieces).select(read_schema().names)
-        if len(pieces) > 1 or positions != sorted(positions):
-            inverse = [0] * len(positions)
-            for taken, position in enumerate(positions):
-                inverse[position] = taken
-            table = table.take(pa.array(inverse, pa.int64()))
+        positions = np.concatenate(positions)
+        # Put back in the batch's order, and pieces of several parts made one copy (the
+        # writers then read one chunk each, none of the mapped pages release() lets go of).
+        if len(pieces) > 1 or np.any(positions[1:] < positions[:-1]):
+            table = table.take(pa.array(np.argsort(positions, kind="stable")))
         return table
 
 
-def _rows_of(table: "pa.Table", rows: list[int]) -> list["pa.Table"]:
+def _rows_of(table: "pa.Table", rows: "np.ndarray") -> list["pa.Table"]:
     """``table``'s ``rows`` in that order: runs of consecutive rows as slices (no copy: a part's
     rows are often stored in the order the export asks for them), or one take when the runs are
     many (each slice costs about as much as a take of a few hundred rows)."""
+    import numpy as np
     import pyarrow as pa
 
-    runs, start = [], 0
-    for i in range(1, len(rows) + 1):
-        if i == len(rows) or rows[i] != rows[i - 1] + 1:
-            runs.append((rows[start], i - start))
-            start = i
-            if len(runs) > MAX_SLICES:
-                return [table.take(pa.array(rows, pa.int64()))]
-    return [table.slice(offset, length) for offset, length in runs]
+    starts = np.flatnonzero(np.diff(rows) != 1) + 1
+    if len(starts) >= MAX_SLICES:
+        return [table.take(pa.array(rows))]
+    bounds = [0, *starts.tolist(), len(rows)]
+    return [table.slice(int(rows[a]), b - a) for a, b in zip(bounds, bounds[1:])]
 
 
 def compact(index: PartIndex) -> int:
@@ -323,14 +347,15 @@ def compact(index: PartIndex) -> int:
 
     Safe beside a crawl storing meanwhile: only the files the export read are removed, and a
     row they held that the state would want after all is read from its text."""
+    import numpy as np
     import pyarrow as pa
 
-    total = sum(t.num_rows for t in index.tables)
-    unused = total - len(index.used)
-    if unused <= len(index.used):
+    used = np.flatnonzero(index.used)
+    unused = len(index.used) - len(used)
+    if unused <= len(used):
         return 0
     by_part: dict[int, list[int]] = {}
-    for k, row in sorted(index.used):
+    for k, row in zip(index.part_of[used].tolist(), index.row_of[used].tolist()):
         by_part.setdefault(k, []).append(row)
     folder = index.state_dir / COLUMNS_DIRNAME
     prefix = f"compact-{os.getpid()}-{secrets.token_hex(3)}"
@@ -361,5 +386,5 @@ def compact(index: PartIndex) -> int:
     for path in index.paths:
         path.unlink(missing_ok=True)
     logger.info("Columns of %s compacted: %d rows of %d parts left behind, %d rows kept in %d",
-                folder, unused, len(index.paths), len(index.used), len(written))
+                folder, unused, len(index.paths), len(used), len(written))
     return unused

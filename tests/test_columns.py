@@ -137,14 +137,16 @@ def test_rows_taken_from_many_parts_are_copies_and_leave_no_part_pages_mapped(
     out = _build(tmp_path / "ds", records, part_rows=3)
     index = columns.PartIndex(out / STATE_DIRNAME)
     by_part = {}
-    for k, row, _ in index.where.values():
-        by_part.setdefault(k, []).append(row)
+    for number in index.where.values():
+        by_part.setdefault(int(index.part_of[number]), []).append(number)
     assert len(by_part) > columns.COPY_GROUP_PARTS
-    places = [(k, rows[0]) for k, rows in by_part.items()]  # one row of every part
+    places = [numbers[0] for numbers in by_part.values()]  # one row of every part
+    places.reverse()  # in another order than the parts'
     index.release()
     taken = index.take(places)
     assert _mapped_kb(index.paths) == 0
-    expected = pa.concat_tables([index.tables[k].slice(row, 1) for k, row in places])
+    expected = pa.concat_tables([index.tables[index.part_of[n]].slice(index.row_of[n], 1)
+                                 for n in places])
     assert taken.equals(expected.select(taken.schema.names))
     # From a few parts the rows stay views of the mapped files (no copy).
     few = places[:2]
@@ -282,3 +284,44 @@ def test_half_written_parts_of_killed_processes_go_when_the_folder_is_next_locke
             p.name for p in (recent, live, whole))
     finally:
         state.close()  # (and its lock)
+
+
+def _reference_index(out) -> list[tuple]:
+    """The folder's pages as the row-by-row merge gives them (the reference of the index)."""
+    from qa_crawler.folder import MergedPages, _merged_pages
+
+    with MergedPages(out) as pages:
+        return [(qa_id, meta["first_seen"], meta["last_seen"], meta["changed_at"],
+                 meta["removed_at"], digest, source)
+                for qa_id, digest, meta, source in _merged_pages(
+                    pages.conns, "record_digest", ("record_digest",))]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_export_reads_the_page_index_as_columns_with_the_merges_values(
+        tmp_path, records, workers):
+    """The export reads every page's history and digest as columns, in chunks (one query per
+    worker's file, or the merge of several): the same rows, in qa_id order, as the merge."""
+    from qa_crawler.folder import MergedPages
+
+    out = tmp_path / "ds"
+    if workers == 2:
+        _build(out, records)
+    else:
+        state = _state_with(out, records)
+        state.close()
+        import sqlite3
+
+        db = sqlite3.connect(out / STATE_DIRNAME / "state-main.sqlite")
+        db.execute("UPDATE pages SET changed_at = '' WHERE rowid % 4 = 0")
+        db.execute("UPDATE pages SET removed_at = last_seen WHERE rowid % 5 = 0")
+        db.commit()
+        db.close()
+    expected = _reference_index(out)
+    with MergedPages(out) as pages:
+        index = pages.index(chunk_rows=4)
+    assert [tuple(row.values()) for row in index.to_pylist()] == expected
+    assert [row[0] for row in expected] == sorted(row[0] for row in expected)
+    assert len({row[6] for row in expected}) == workers
+    if workers == 1:
+        assert any(row[4] for row in expected) and not any(row[3] == "" for row in expected)
