@@ -67,7 +67,7 @@ from qa_crawler.record import (
     flat_schema,
 )
 from pipelines.croissant import croissant
-from pipelines.privacy import export_options, hash_value, salt_for, split_of
+from pipelines.privacy import export_options, hash_value, salt_for, splits_of
 from pipelines.release import (
     RowGroupWriter, SplitWriters, changelog, changes_since, next_version, split_files)
 from pipelines.dedup import (
@@ -75,7 +75,7 @@ from pipelines.dedup import (
 from qa_crawler.state import STATE_DIRNAME, StorageError, file_system_cause, hold_lock
 from qa_crawler.columns import PartIndex, compact, read_json_lines
 from qa_crawler.folder import (
-    MergedPages, iter_merged_signatures, merged_failures, merged_runs)
+    MergedPages, merged_failures, merged_runs, merged_signature_blocks)
 
 BATCH_ROWS = 2000
 # ... or fewer when the texts are long: a batch is copied several times on its way to Parquet
@@ -255,11 +255,11 @@ class RecordBatches:
         self.flat_schemas = {name: flat_schema(name) for name in NESTED}
         self.columnar_batches = self.row_batches = 0
 
-    def _derived(self, batch: "PageBatch") -> tuple[list, list]:
-        clusters = [self.groups.get(qa_id) for qa_id in batch.qa_ids]
-        splits = [split_of(c or qa_id, self.split_ratios)
-                  for c, qa_id in zip(clusters, batch.qa_ids)]
-        return clusters, splits
+    def _derived(self, batch: "PageBatch") -> tuple[list, pa.Array]:
+        get = self.groups.get
+        clusters = [get(qa_id) for qa_id in batch.qa_ids]
+        return clusters, splits_of([c or qa_id for c, qa_id in zip(clusters, batch.qa_ids)],
+                                   self.split_ratios)
 
     def tables(self, batch) -> tuple[pa.Table, dict[str, pa.Table]]:
         """(qa table, {flat table name: table}) of a :class:`PageBatch` (or of rows,
@@ -307,7 +307,7 @@ class RecordBatches:
             elif f.name == "dup_cluster":
                 column = pa.array(clusters, pa.string())
             elif f.name == "split":
-                column = pa.array(splits, pa.string())
+                column = splits
             else:
                 column = read.column(f.name)
                 if f.name in self.hashed:
@@ -341,7 +341,7 @@ class RecordBatches:
         clusters, splits = self._derived(batch)
         metas = batch.pages.select(list(PAGE_META)).to_pylist()
         qa_rows, flat = [], {name: [] for name in NESTED}
-        for i, (meta, cluster, split) in enumerate(zip(metas, clusters, splits)):
+        for i, (meta, cluster, split) in enumerate(zip(metas, clusters, splits.to_pylist())):
             record = json.loads(batch.text(i))
             row = dict(record)
             row.update(meta)
@@ -691,7 +691,8 @@ def _write_set(out: Path, tmp: Path, start_url, extra_manifest, redact, split_ra
     # split, so that no question has a near-copy in another split.
     signatures = SignatureCache(out / STATE_DIRNAME / SIGNATURES_FILE)
     try:
-        groups = near_duplicate_groups(iter_merged_signatures(out), cache=signatures)
+        blocks, rest = merged_signature_blocks(out)
+        groups = near_duplicate_groups(rest, cache=signatures, blocks=blocks)
         signatures.save()  # valid whatever becomes of this export: keyed by the words alone
     finally:
         signatures.close()

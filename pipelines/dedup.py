@@ -119,12 +119,14 @@ class SignatureCache:
 
 
 def near_duplicate_groups(items: Iterable[tuple], threshold: float = THRESHOLD,
-                          cache: SignatureCache | None = None) -> dict[str, str]:
+                          cache: SignatureCache | None = None,
+                          blocks: Iterable[tuple[list[str], bytes]] = ()) -> dict[str, str]:
     """``{qa_id: group key}`` for every question that has at least one near-copy; a question
     without one is not in the result. ``items`` are ``(qa_id, text)`` or ``(qa_id, text,
     stored signature)``: a stored signature (:mod:`qa_crawler.minhash`, of these parameters) is
     used as it is, the others are computed from the text; with ``cache``, known signatures are
-    reused and the cache is given this run's computed ones (the caller saves it).
+    reused and the cache is given this run's computed ones (the caller saves it). ``blocks``
+    are more questions, given in bulk: (qa_ids, their stored signatures joined).
 
     The LSH is datasketch's (its bands and rows for ``threshold``, a candidate pair shares a
     band's values exactly, a pair joins when its estimated Jaccard similarity reaches
@@ -140,7 +142,7 @@ def near_duplicate_groups(items: Iterable[tuple], threshold: float = THRESHOLD,
     else:
         bands, rows = BANDS, ROWS
     ids: list[str] = []
-    blocks: list[np.ndarray] = []
+    blocks_: list[np.ndarray] = []
     chunk: list[tuple[str, list[str] | None, bytes | None]] = []
     signature_bytes = NUM_PERM * 4
 
@@ -160,7 +162,7 @@ def near_duplicate_groups(items: Iterable[tuple], threshold: float = THRESHOLD,
         if cache is not None:
             cache.put_many([(key, block[i].astype("<u4").tobytes()) for i, key in keys.items()])
         ids.extend(qa_id for qa_id, _, _ in chunk)
-        blocks.append(block)
+        blocks_.append(block)
         chunk.clear()
 
     for item in items:
@@ -181,13 +183,16 @@ def near_duplicate_groups(items: Iterable[tuple], threshold: float = THRESHOLD,
             flush()
     if chunk:
         flush()
+    for block_ids, joined in blocks:
+        ids.extend(block_ids)
+        blocks_.append(np.frombuffer(joined, "<u4").reshape(len(block_ids), NUM_PERM))
     if len(ids) < 2:
         return {}
     # Questions whose signatures are equal are one node of the graph: they are each other's
     # candidates in every band, at similarity 1, so the groups are the same, and a site where
     # questions are posted again and again costs what its distinct questions cost.
-    matrix, copies = _distinct_rows(np.concatenate(blocks))
-    del blocks
+    matrix, copies = _distinct_rows(np.concatenate(blocks_))
+    del blocks_
     edges: list[tuple[np.ndarray, np.ndarray]] = []
     for band in range(bands):
         band_of = (band * rows, (band + 1) * rows)

@@ -7,8 +7,12 @@ import hmac
 import os
 import secrets
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from qa_crawler.record import NOT_REDACTABLE, dataset_schema
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 DEFAULT_SPLITS = (("train", 0.8), ("validation", 0.1), ("test", 0.1))
 
@@ -34,6 +38,26 @@ def split_of(qa_id: str, ratios=DEFAULT_SPLITS) -> str:
         if fraction < edge:
             return name
     return ratios[-1][0]
+
+
+def splits_of(keys: list[str], ratios=DEFAULT_SPLITS) -> "pa.Array":
+    """:func:`split_of` of each of ``keys``, as an Arrow string array (the hashes one by one,
+    the rest in numpy: the export's main thread spent 0.3 s of 100,000 rows in split_of)."""
+    import numpy as np
+    import pyarrow as pa
+
+    sha256 = hashlib.sha256
+    digests = b"".join([sha256(k.encode("utf-8")).digest()[:8] for k in keys])
+    fractions = np.frombuffer(digests, ">u8").astype(np.float64) / 2.0**64
+    edges, edge = [], 0.0
+    for _, ratio in ratios:
+        edge += ratio
+        edges.append(edge)
+    # The first split whose edge is above the fraction; past the last edge, the last split.
+    which = np.minimum(np.searchsorted(np.array(edges), fractions, side="right"),
+                       len(ratios) - 1)
+    names = pa.array([name for name, _ in ratios], pa.string())
+    return names.take(pa.array(which))
 
 
 def parse_redactions(specs) -> dict[str, str]:

@@ -158,10 +158,8 @@ def iter_merged_signatures(out_dir: str | os.PathLike) -> Iterator[tuple[str, st
     copy where workers overlap, ordered by qa_id; the text (subject and question joined by a
     space, read by SQLite: no record is decoded here) only where no signature of the current
     parameters (:data:`qa_crawler.minhash.PARAMS`) is stored (None then stands for it)."""
-    from qa_crawler.minhash import PARAMS, TEXT_FIELDS
+    from qa_crawler.minhash import PARAMS
 
-    extract = " || ' ' || ".join(f"coalesce(json_extract(record, '$.{f}'), '')"
-                                 for f in TEXT_FIELDS)
     fresh = "CASE WHEN minhash_params = ? AND minhash IS NOT NULL THEN minhash END"
     with MergedPages(out_dir) as pages:
         for qa_id, signature, _, source in _merged_pages(
@@ -169,8 +167,46 @@ def iter_merged_signatures(out_dir: str | os.PathLike) -> Iterator[tuple[str, st
             if signature is not None:
                 yield qa_id, None, signature
             else:  # the text, from the record (a second query: the first reads an index)
-                yield qa_id, pages.conns[source].execute(
-                    f"SELECT {extract} FROM pages WHERE qa_id = ?", (qa_id,)).fetchone()[0], None
+                yield qa_id, _question_text(pages.conns[source], qa_id), None
+
+
+def _question_text(conn, qa_id: str) -> str:
+    """Subject and question of a stored record joined by a space, read by SQLite."""
+    from qa_crawler.minhash import TEXT_FIELDS
+
+    extract = " || ' ' || ".join(f"coalesce(json_extract(record, '$.{f}'), '')"
+                                 for f in TEXT_FIELDS)
+    return conn.execute(f"SELECT {extract} FROM pages WHERE qa_id = ?", (qa_id,)).fetchone()[0]
+
+
+def merged_signature_blocks(out_dir: str | os.PathLike, chunk_rows: int = 20_000
+                            ) -> tuple[list[tuple[list[str], bytes]], list[tuple]]:
+    """:func:`iter_merged_signatures` read in bulk: ([(qa_ids, their stored signatures
+    joined), ...] a chunk at a time, the other items as that function gives them). From one
+    worker's file the signatures are read with one query and joined by chunks (one Python
+    step per page instead of some twenty: the near-duplicate pass is serial, before the
+    export's writes start); from several, through the merge."""
+    from qa_crawler.minhash import NUM_PERM, PARAMS
+
+    size = NUM_PERM * 4
+    blocks, rest = [], []
+    with MergedPages(out_dir) as pages:
+        columns = table_columns(pages.conns[0], "pages") if len(pages.conns) == 1 else ()
+        if not {"minhash", "minhash_params"} <= set(columns):
+            return [], list(iter_merged_signatures(out_dir))
+        cursor = pages.conns[0].execute(
+            "SELECT qa_id, CASE WHEN minhash_params = ? AND minhash IS NOT NULL THEN minhash "
+            "END FROM pages ORDER BY qa_id", (PARAMS,))
+        while rows := cursor.fetchmany(chunk_rows):
+            signed = [(qa_id, s) for qa_id, s in rows if s is not None and len(s) == size]
+            if signed:
+                ids, signatures = zip(*signed)
+                blocks.append((list(ids), b"".join(signatures)))
+            if len(signed) < len(rows):  # NO_WORDS, or none stored: as iter_merged_signatures
+                rest.extend((qa_id, None, s) if s is not None
+                            else (qa_id, _question_text(pages.conns[0], qa_id), None)
+                            for qa_id, s in rows if s is None or len(s) != size)
+    return blocks, rest
 
 
 def known_urls(out_dir: str | os.PathLike, fresher_than: dt.datetime | None = None) -> set[str]:

@@ -231,3 +231,30 @@ def test_equal_signatures_are_one_node_and_a_hash_collision_merges_no_rows(monke
     # ... and the groups stay datasketch's with every band's hash colliding too
     items = _questions(120, 4)
     assert near_duplicate_groups(items) == _reference_groups([(q, t or "") for q, t in items])
+
+
+def test_signatures_read_in_bulk_give_the_groups_read_one_by_one(tmp_path):
+    """The export reads one worker's stored signatures in bulk (joined by chunks), and the
+    others (a question without words, none stored, other parameters) as iter_merged_signatures
+    gives them: the same items, the same groups."""
+    import sqlite3
+
+    from qa_crawler.folder import iter_merged_signatures, merged_signature_blocks
+
+    items = _questions(150, 4)
+    expected = near_duplicate_groups(items)
+    _state_of(tmp_path, items)
+    db = sqlite3.connect(tmp_path / ".qa-crawler" / "state-main.sqlite")
+    db.execute("UPDATE pages SET minhash = NULL WHERE rowid % 7 = 0")
+    db.execute("UPDATE pages SET minhash_params = 'minhash/other' WHERE rowid % 11 = 0")
+    db.commit()
+    db.close()
+    one_by_one = list(iter_merged_signatures(tmp_path))
+    blocks, rest = merged_signature_blocks(tmp_path, chunk_rows=16)
+    assert len(blocks) > 5 and any(text for _, text, _ in rest)
+    assert any(stored == b"" for _, _, stored in rest)  # the questions without words
+    bulk = [(qa_id, None, joined[k * NUM_PERM * 4:(k + 1) * NUM_PERM * 4])
+            for ids, joined in blocks for k, qa_id in enumerate(ids)]
+    assert sorted(bulk + rest) == sorted(one_by_one)
+    assert near_duplicate_groups(rest, blocks=blocks) == expected
+    assert near_duplicate_groups(one_by_one) == expected

@@ -152,3 +152,13 @@ def test_crawl_redacts_and_keeps_the_choice_for_the_next_run(tmp_path):
     assert {q: r["asker_name"] for q, r in qa_rows(out).items()} == names
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["split"]["ratios"]["train"] == 0.7
+
+
+@pytest.mark.parametrize("ratios", ["0.8,0.1,0.1", "0.9,0,0.1", "1,0,0", "0,0,1", "0.34,0.33,0.33"])
+def test_the_splits_of_many_ids_at_once_are_each_ids_own(ratios):
+    from pipelines.privacy import splits_of
+
+    named = parse_ratios(ratios)
+    ids = [f"A{n:06d}" for n in range(20000)] + ["", "日本語", "110525"]
+    assert splits_of(ids, named).to_pylist() == [split_of(i, named) for i in ids]
+    assert splits_of([], named).to_pylist() == []
