@@ -151,7 +151,7 @@ def run_figures(config: Config, only: set[str], work: Path) -> list[Figure]:
 
     if "export" in only:
         log(f"export ({config.export_records:,} records)")
-        figures += bench_export.run(work, config.export_records, workers, log)
+        figures += bench_export.run(work, config.export_records, workers, log, config.repeats)
     return figures
 
 

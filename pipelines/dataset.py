@@ -255,11 +255,20 @@ class RecordBatches:
         self.flat_schemas = {name: flat_schema(name) for name in NESTED}
         self.columnar_batches = self.row_batches = 0
 
-    def _derived(self, batch: "PageBatch") -> tuple[list, pa.Array]:
+    def derive(self, pages: pa.Table) -> pa.Table:
+        """``pages`` (rows of the folder's index) with their ``dup_cluster`` and ``split``."""
+        qa_ids = pages.column("qa_id").to_pylist()
         get = self.groups.get
-        clusters = [get(qa_id) for qa_id in batch.qa_ids]
-        return clusters, splits_of([c or qa_id for c, qa_id in zip(clusters, batch.qa_ids)],
-                                   self.split_ratios)
+        clusters = [get(qa_id) for qa_id in qa_ids]
+        splits = splits_of([c or qa_id for c, qa_id in zip(clusters, qa_ids)], self.split_ratios)
+        return pages.append_column("dup_cluster", pa.array(clusters, pa.string())) \
+            .append_column("split", splits)
+
+    def _derived(self, batch: "PageBatch") -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
+        """The batch's ``dup_cluster`` and ``split`` columns (derived with the whole index
+        before the writes start, or now for a batch of rows)."""
+        pages = batch.pages if "split" in batch.pages.column_names else self.derive(batch.pages)
+        return pages.column("dup_cluster"), pages.column("split")
 
     def tables(self, batch) -> tuple[pa.Table, dict[str, pa.Table]]:
         """(qa table, {flat table name: table}) of a :class:`PageBatch` (or of rows,
@@ -305,7 +314,7 @@ class RecordBatches:
             if f.name in PAGE_META:
                 column = batch.pages.column(f.name)
             elif f.name == "dup_cluster":
-                column = pa.array(clusters, pa.string())
+                column = clusters
             elif f.name == "split":
                 column = splits
             else:
@@ -341,7 +350,8 @@ class RecordBatches:
         clusters, splits = self._derived(batch)
         metas = batch.pages.select(list(PAGE_META)).to_pylist()
         qa_rows, flat = [], {name: [] for name in NESTED}
-        for i, (meta, cluster, split) in enumerate(zip(metas, clusters, splits.to_pylist())):
+        for i, (meta, cluster, split) in enumerate(zip(metas, clusters.to_pylist(),
+                                                       splits.to_pylist())):
             record = json.loads(batch.text(i))
             row = dict(record)
             row.update(meta)
@@ -399,16 +409,19 @@ class PageBatch:
         return text
 
 
-def _batches(pages: MergedPages, parts: PartIndex, keep_removed: bool):
+def _batches(pages: MergedPages, parts: PartIndex, keep_removed: bool,
+             derive=lambda index: index):
     """The folder's pages in batches of BATCH_ROWS, or fewer of BATCH_TEXT_BYTES of JSON (a
     batch is copied several times on its way to Parquet and CSV: its size sets the peak), each
-    a :class:`PageBatch`; first the number of pages left out as withdrawn from the site."""
+    a :class:`PageBatch` of the index's rows as ``derive`` completes them; first the number of
+    pages left out as withdrawn from the site."""
     index = pages.index()
     removed = pc.fill_null(pc.not_equal(index.column("removed_at"), ""), False)
     withdrawn = 0
     if not keep_removed:
         withdrawn = pc.sum(removed).as_py() or 0
         index = index.filter(pc.invert(removed))
+    index = derive(index)
     yield withdrawn
     rows = parts.locate(index.column("record_digest").to_pylist())
     sizes = np.where(rows >= 0, parts.size_of[np.maximum(rows, 0)] if len(parts.size_of)
@@ -705,7 +718,7 @@ def _write_set(out: Path, tmp: Path, start_url, extra_manifest, redact, split_ra
     digests: dict[str, str] = {}  # the files' sha256, each computed as its file ends
     sinks = [qa, *flat.values()]
     try:
-        batches_of = _batches(pages, parts, keep_removed)
+        batches_of = _batches(pages, parts, keep_removed, batches.derive)
         withdrawn = next(batches_of)
         for batch in batches_of:
             table, flat_tables = batches.tables(batch)
