@@ -46,6 +46,7 @@ PART_ROWS = 2000  # records of a part, or fewer of PART_BYTES of JSON text
 PART_BYTES = 4 << 20  # (16 MB: 4x fewer parts, but the crawl process ~75 MB larger and growing)
 MAX_SLICES = 4  # a part's rows asked for in more runs than this are taken, not sliced
 COPY_GROUP_PARTS = 4  # a batch's rows from more parts than this are copied this many at a time
+DENSE_ROWS = 64  # ... unless the batch takes this many rows of a part, or more: those are sliced
 JSON_BLOCK = 1 << 20
 
 
@@ -291,38 +292,44 @@ class PartIndex:
         by_part = np.argsort(parts, kind="stable")
         cuts = np.flatnonzero(np.diff(parts[by_part])) + 1
         groups = np.split(by_part, cuts) if len(rows) else []
-        # A crawl's parts each hold ids from the whole range, so a batch (a range of ids) takes
-        # a few rows of every part, and reading them maps the kernel's fault-around window
-        # (~64 KB) around the page of every small column read, ~3 MB a part: held until the
-        # next batch, or even during one take of the whole batch, that was 55-59 MB at 21 parts
-        # and grew with the parts (the export's memory slope). So rows of many parts are
-        # copied a few parts at a time, each group's pages let go once it is copied (then the
-        # batch's order is made from the copies); rows of a few parts stay views (no copy).
-        spread = len(groups) > COPY_GROUP_PARTS
-        step = COPY_GROUP_PARTS if spread else len(groups)
+        # A crawl's parts each hold ids from the whole range, so a batch (a range of ids) may
+        # take a few rows of every part, and reading them maps the kernel's fault-around
+        # window (~64 KB) around the page of every small column read, ~3 MB a part: held until
+        # the next batch, or even during one take of the whole batch, that was 55-59 MB at 21
+        # parts and grew with the parts (the export's memory slope). So the few rows of many
+        # parts are copied a few parts at a time, each group's pages let go once it is copied
+        # (then the batch's order is made from the copies); the rows of a part the batch takes
+        # many of (their pages are what is read), or of a few parts, stay views (no copy).
+        sparse = [at for at in groups if len(at) < DENSE_ROWS]
+        spread = len(sparse) > COPY_GROUP_PARTS
+        copied = sparse if spread else []
         pieces, positions = [], []
-        for g in range(0, len(groups), max(step, 1)):
-            chunk = groups[g:g + step]
-            ks = [int(parts[positions_[0]]) for positions_ in chunk]
+        for at in groups:
+            if not spread or len(at) >= DENSE_ROWS:
+                k = int(parts[at[0]])
+                pieces.extend(_rows_of(self.tables[k], self.row_of[rows[at]]))
+                positions.append(at)
+        for g in range(0, len(copied), COPY_GROUP_PARTS):
+            chunk = copied[g:g + COPY_GROUP_PARTS]
+            ks = [int(parts[at[0]]) for at in chunk]
             group = [piece for k, at in zip(ks, chunk)
                      for piece in _rows_of(self.tables[k], self.row_of[rows[at]])]
             at = np.concatenate(chunk)
-            if spread:
-                local = np.argsort(at, kind="stable")
-                group = [pa.concat_tables(group).take(pa.array(local))]
-                at = at[local]
-                for k in ks:
-                    self.maps[k].madvise(mmap.MADV_DONTNEED)
-            pieces.extend(group)
-            positions.append(at)
+            local = np.argsort(at, kind="stable")
+            pieces.append(pa.concat_tables(group).take(pa.array(local)))
+            positions.append(at[local])
+            for k in ks:
+                self.maps[k].madvise(mmap.MADV_DONTNEED)
         if not pieces:
             return read_schema().empty_table()
         table = pa.concat_tables(pieces).select(read_schema().names)
         positions = np.concatenate(positions)
         # Put back in the batch's order, and pieces of several parts made one copy (the
         # writers then read one chunk each, none of the mapped pages release() lets go of).
-        if len(pieces) > 1 or np.any(positions[1:] < positions[:-1]):
+        if np.any(positions[1:] < positions[:-1]):
             table = table.take(pa.array(np.argsort(positions, kind="stable")))
+        elif len(pieces) > 1:  # in order already: joined (a copy of buffers, not a gather)
+            table = table.combine_chunks()
         return table
 
 
