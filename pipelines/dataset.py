@@ -69,6 +69,7 @@ from qa_crawler.record import (
 )
 from pipelines.croissant import croissant
 from pipelines.privacy import export_options, hash_value, salt_for, splits_of
+import pipelines.release as release
 from pipelines.release import (
     RowGroupWriter, SplitWriters, changelog, changes_since, next_version, split_files)
 from pipelines.dedup import (
@@ -78,13 +79,12 @@ from qa_crawler.columns import PartIndex, compact, read_json_lines
 from qa_crawler.folder import (
     MergedPages, merged_failures, merged_runs, merged_signature_blocks)
 
-BATCH_ROWS = 4000
+BATCH_ROWS = 2000
 # ... or fewer when the texts are long: a batch is copied several times on its way to Parquet
-# and CSV, so its text size, not its row count, sets the export's peak memory. 16 MB, not 8:
-# half the batches, half their fixed cost (some hundred pyarrow calls on the main thread,
-# each waiting for the GIL beside the writing threads): 100,000 records of 7 KB 7.9 -> 7.0 s
-# of CPU, the export's peak 513 -> 550 MB.
-BATCH_TEXT_BYTES = 16 << 20
+# and CSV, so its text size, not its row count, sets the export's peak memory. (16 MB halved
+# the batches' fixed cost, but with the row groups ending together no time is left to gain
+# there within the noise, and the export's peak is 40-90 MB lower at 8.)
+BATCH_TEXT_BYTES = 8 << 20
 PARQUET_OPTIONS = {"compression": "zstd"}
 
 
@@ -244,16 +244,17 @@ class _TableSink:
         for _, job in self.jobs(table):
             job()
 
-    def jobs(self, table: pa.Table) -> list:
+    def jobs(self, table: pa.Table, end_group: bool | None = None) -> list:
         """The writes of one batch, each (file, callable): :class:`_Writes` runs each file's
         writes in order on a thread of its own (pyarrow encodes, compresses and writes without
-        the GIL)."""
+        the GIL). ``end_group``: the Parquet files' row groups end with this batch (None: at
+        their own size)."""
         table = table.cast(self.schema)
         self.rows += table.num_rows
-        jobs = [(self.parquet_path.name, lambda: self.parquet.write_table(table)),
+        jobs = [(self.parquet_path.name, lambda: self.parquet.write_table(table, end_group)),
                 (self.csv_path.name, lambda: self._write_csv(table))]
         if self.splits is not None:
-            jobs.append(("splits", lambda: self.splits.write(table)))
+            jobs.append(("splits", lambda: self.splits.write(table, end_group)))
         return jobs
 
     def close_jobs(self, digests: dict[str, str]) -> list:
@@ -790,13 +791,24 @@ def _write_set(out: Path, tmp: Path, start_url, extra_manifest, redact, split_ra
         batches = RecordBatches(schema, groups, split_ratios, hashed, salt, parts)
         batches_of = _batches(index, pages, parts, keep_removed, batches.derive)
         withdrawn = next(batches_of)
+        group_bytes = 0
         for batch in batches_of:
             table, flat_tables = batches.tables(batch)
             stats.add_table(table)
             stats.see(pc.max(batch.pages.column("last_seen")).as_py())
-            writes.submit([*qa.jobs(table),
+            # Every Parquet file's row group ends with the batch that fills the qa file's: the
+            # files' buffers then hold the same range of rows (at most ROW_GROUP_BYTES of qa
+            # rows, as much again in the split files, the flat tables' share), however large
+            # the dataset. Each file's own size made the small files (a split of 10 %, the
+            # related topics) keep all their rows to the end in a dataset of a few thousand
+            # pages and 16 MB each in a larger one: memory that grew with the crawl.
+            group_bytes += table.nbytes
+            end_group = group_bytes >= release.ROW_GROUP_BYTES
+            if end_group:
+                group_bytes = 0
+            writes.submit([*qa.jobs(table, end_group),
                            *(job for name, sink in flat.items()
-                             for job in sink.jobs(flat_tables[name]))])
+                             for job in sink.jobs(flat_tables[name], end_group))])
         writes.submit([job for sink in sinks for job in sink.close_jobs(digests)])
         writes.close()
         sinks = []

@@ -36,13 +36,13 @@ def split_files() -> list[str]:
     return [SPLIT_FILE.format(split=s) for s in SPLITS]
 
 
-# A Parquet file's rows are buffered up to this many bytes and written as one row group: the
-# export's batches are about 1,200 rows of 7 KB (their JSON text, not their count, bounds them),
-# and cut in three for the split files they made row groups of 100 to 950 rows, which cost
-# twice the CPU of the same rows in groups of a few thousand. 16 MB (about 3,500 rows of 7 KB):
-# the qa table's CPU 1.38 -> 0.96 s against 0.74 for pq.write_table's one row group of 100,000
-# rows, and 53 -> 43 MB (32 MB: no less CPU, and the export's end waits for bigger groups).
-ROW_GROUP_BYTES = 16 << 20
+# A Parquet file's rows are buffered up to this many bytes and written as one row group (the
+# export ends every file's group with the batch that fills the qa file's): row groups of a few
+# hundred rows cost twice the CPU of the same rows in groups of a few thousand; 4 MB of 7 KB
+# records (570 rows) made the qa table 1.38 s of CPU against pq.write_table's 0.74 for one row
+# group of 100,000 rows, 16 MB (3,500 rows) 0.96. 8 MB: the same export time as 16 within the
+# noise, and the export's peak lower (the buffers of seven files).
+ROW_GROUP_BYTES = 8 << 20
 
 
 class RowGroupWriter:
@@ -56,12 +56,14 @@ class RowGroupWriter:
         self.pending: list[pa.Table] = []
         self.pending_bytes = 0
 
-    def write_table(self, table: pa.Table) -> None:
-        if not table.num_rows:
-            return
-        self.pending.append(table)
-        self.pending_bytes += table.nbytes
-        if self.pending_bytes >= ROW_GROUP_BYTES:
+    def write_table(self, table: pa.Table, end_group: bool | None = None) -> None:
+        """Add ``table``'s rows; the row group ends at ROW_GROUP_BYTES, or where the caller
+        says (``end_group``: the export ends every file's group at the same batch, so that
+        what the files buffer together stays the same whatever the dataset's size)."""
+        if table.num_rows:
+            self.pending.append(table)
+            self.pending_bytes += table.nbytes
+        if end_group or end_group is None and self.pending_bytes >= ROW_GROUP_BYTES:
             self.flush()
 
     def flush(self) -> None:
@@ -94,12 +96,14 @@ class SplitWriters:
                         for split, file in zip(self.names, self.files)}
         self.rows = dict.fromkeys(self.names.values(), 0)
 
-    def write(self, table: pa.Table) -> None:
+    def write(self, table: pa.Table, end_group: bool | None = None) -> None:
+        """``table``'s rows, each to its split's file (``end_group``: as
+        :meth:`RowGroupWriter.write_table`'s)."""
         table = table.combine_chunks()
         column = table.column("split")
         for split, writer in self.writers.items():
             part = table.filter(pc.equal(column, split))
-            writer.write_table(part)
+            writer.write_table(part, end_group)
             self.rows[self.names[split]] += part.num_rows
 
     def close(self) -> dict[str, int]:

@@ -325,3 +325,33 @@ def test_the_export_reads_the_page_index_as_columns_with_the_merges_values(
     assert len({row[6] for row in expected}) == workers
     if workers == 1:
         assert any(row[4] for row in expected) and not any(row[3] == "" for row in expected)
+
+
+def test_every_parquet_file_ends_its_row_groups_with_the_same_batch(tmp_path, records,
+                                                                    monkeypatch):
+    """What the seven Parquet files buffer together is the same range of rows whatever the
+    dataset's size: a row group of a split file or of a flat table never holds rows of two of
+    the qa file's row groups."""
+    from pipelines import release
+
+    out = tmp_path / "ds"
+    _state_with(out, records).close()
+    monkeypatch.setattr(dataset, "BATCH_ROWS", 4)
+    # A few batches a group of the qa file: the small files would hold their rows for longer
+    # if their own size ended their groups.
+    monkeypatch.setattr(release, "ROW_GROUP_BYTES", 60_000)
+    export_dataset(out)
+
+    def groups(name, column="qa_id"):
+        file = pq.ParquetFile(out / name)
+        return [set(file.read_row_group(i, columns=[column]).column(column).to_pylist())
+                for i in range(file.metadata.num_row_groups)]
+
+    qa_groups = groups("qa.parquet")
+    assert len(records) // 4 > len(qa_groups) >= 3
+    owner = {qa_id: i for i, ids in enumerate(qa_groups) for qa_id in ids}
+    for name in [*split_files(), "similar.parquet", "related_topics.parquet"]:
+        found = groups(name)
+        assert found, name
+        for ids in found:
+            assert len({owner[qa_id] for qa_id in ids}) == 1, name
