@@ -81,9 +81,8 @@ from qa_crawler.folder import (
 
 BATCH_ROWS = 2000
 # ... or fewer when the texts are long: a batch is copied several times on its way to Parquet
-# and CSV, so its text size, not its row count, sets the export's peak memory. (16 MB halved
-# the batches' fixed cost, but with the row groups ending together no time is left to gain
-# there within the noise, and the export's peak is 40-90 MB lower at 8.)
+# and CSV, so its text size, not its row count, sets the export's peak memory. (16 MB: half the
+# batches' fixed cost, 0-10 % of the export's time, within the noise; 60-80 MB more peak.)
 BATCH_TEXT_BYTES = 8 << 20
 PARQUET_OPTIONS = {"compression": "zstd"}
 

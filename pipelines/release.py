@@ -40,9 +40,10 @@ def split_files() -> list[str]:
 # export ends every file's group with the batch that fills the qa file's): row groups of a few
 # hundred rows cost twice the CPU of the same rows in groups of a few thousand; 4 MB of 7 KB
 # records (570 rows) made the qa table 1.38 s of CPU against pq.write_table's 0.74 for one row
-# group of 100,000 rows, 16 MB (3,500 rows) 0.96. 8 MB: the same export time as 16 within the
-# noise, and the export's peak lower (the buffers of seven files).
-ROW_GROUP_BYTES = 8 << 20
+# group of 100,000 rows, 16 MB (3,500 rows) 0.96. With the groups ending together, 8 MB was
+# 10-20 % slower than 16 for the whole export (the split files of 10 % get groups of ~230 rows
+# at 16, ~115 at 8), and 16 costs ~30 MB of the export's peak.
+ROW_GROUP_BYTES = 16 << 20
 
 
 class RowGroupWriter:
