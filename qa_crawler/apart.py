@@ -18,17 +18,20 @@ import tempfile
 from pathlib import Path
 
 
-def in_fresh_process(fn, /, *args, **kwargs):
+def in_fresh_process(fn, /, *args, blocked: tuple[str, ...] = (), **kwargs):
     """``fn(*args, **kwargs)`` in a new Python process; its result, or its exception raised here.
 
     ``fn`` (a module-level function), its arguments, its result and its exceptions must pickle.
     The child is ``python -c`` (not multiprocessing's spawn, which re-runs the caller's main
     script: a user's crawl script without an ``if __name__ == "__main__"`` guard would start
-    again in it). A child that dies (killed, out of memory) raises RuntimeError saying so."""
+    again in it). A child that dies (killed, out of memory) raises RuntimeError saying so.
+    ``blocked``: modules the child cannot import (as if not installed), for a library that
+    imports an optional one it does not need."""
     with tempfile.TemporaryDirectory(prefix="qa-crawler-apart-") as tmp:
         call, result = Path(tmp) / "call.pickle", Path(tmp) / "result.pickle"
         # The caller's import path first, so that the child finds ``fn``'s module as it did.
-        call.write_bytes(pickle.dumps((sys.path, pickle.dumps((fn, args, kwargs)))))
+        call.write_bytes(pickle.dumps((sys.path, tuple(blocked),
+                                       pickle.dumps((fn, args, kwargs)))))
         proc = subprocess.run(
             [sys.executable, "-c", "from qa_crawler.apart import _child; _child()",
              str(call), str(result)], stdin=subprocess.DEVNULL, check=False)
@@ -44,8 +47,10 @@ def in_fresh_process(fn, /, *args, **kwargs):
 def _child() -> None:
     """The child of :func:`in_fresh_process`: run the call, keep its result or its exception."""
     call, result = (Path(a) for a in sys.argv[1:3])
-    path, payload = pickle.loads(call.read_bytes())
+    path, blocked, payload = pickle.loads(call.read_bytes())
     sys.path[:] = path
+    if blocked:
+        sys.meta_path.insert(0, _Blocked(blocked))
     fn, args, kwargs = pickle.loads(payload)
     try:
         outcome = (True, fn(*args, **kwargs))
@@ -58,6 +63,18 @@ def _child() -> None:
     except Exception as exc:  # an exception or result that does not pickle
         tmp.write_bytes(pickle.dumps((False, RuntimeError(f"{type(exc).__name__}: {exc}"))))
     os.replace(tmp, result)
+
+
+class _Blocked:
+    """An import finder that refuses ``names`` (and their submodules) as if not installed."""
+
+    def __init__(self, names):
+        self.names = tuple(names)
+
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".", 1)[0] in self.names:
+            raise ModuleNotFoundError(f"No module named {name!r} (not used here)", name=name)
+        return None
 
 
 _DETACHED: list[subprocess.Popen] = []

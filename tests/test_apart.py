@@ -49,3 +49,43 @@ def test_a_detached_command_outlives_its_caller_and_keeps_its_output_in_the_log(
         time.sleep(0.05)
     os.waitpid(pid, 0)
     assert done.exists() and "drawing" in log.read_text()
+
+
+def _pandas_and_an_array():
+    import pyarrow as pa
+
+    try:
+        import pandas  # noqa: F401
+        imported = True
+    except ImportError:
+        imported = False
+    return imported, "pandas" in sys.modules, pa.array(["a", None]).to_pylist()
+
+
+def test_a_blocked_module_cannot_be_imported_in_the_child_and_pyarrow_does_without_it():
+    """The closing export runs without pandas (pyarrow imports it on its first array of
+    Python values only to check for pandas objects: 51 MB of the export's peak)."""
+    assert in_fresh_process(_pandas_and_an_array, blocked=("pandas",)) == (
+        False, False, ["a", None])
+    assert in_fresh_process(_pandas_and_an_array)[:2] == (True, True)
+
+
+def test_an_export_without_pandas_writes_the_files_an_export_with_it_writes(tmp_path):
+    import shutil
+
+    from pipelines.dataset import export_dataset
+    from tests.sample_dataset import state_from_pages
+    from tests.test_columns import _dataset
+    from tests.test_dataset import CASES
+
+    one = state_from_pages(tmp_path / "one", CASES)
+    shutil.copytree(one, tmp_path / "two", symlinks=True)
+    export_dataset(one)
+    in_fresh_process(export_dataset, tmp_path / "two", blocked=("pandas",))
+    first, second = _dataset(one), _dataset(tmp_path / "two")
+    assert first.keys() == second.keys()
+    for name in first:
+        if name.endswith(".parquet"):
+            assert first[name].equals(second[name]), name
+        else:
+            assert first[name] == second[name], name
