@@ -91,6 +91,17 @@ note: the worker's largest share by far); a leaner Scrapy process (the issue's p
 ~1 ms a page of Scrapy with unused components off); the store's SQLite writes batched.
 """,
     "memory": """
+**2026-12-04** (AMD EPYC): the first `make bench` with the export's 16 MB batches and row groups
+read 1.24 (tree 848 -> 894 MB). Measured per process (/proc every 50 ms): the export child's
+anonymous memory grew with its batches (Arrow's pool in use flat at ~180 MB, the process
+372 -> 446 MB from 7 to 21 batches): each file's row group ended at its own size, so the
+small files (a split of 10 %, the related topics) held all their rows to the end of a small
+export and 16 MB each in a larger one. Now every file's group ends with the qa file's, batches
+are 8 MB again (16: 60-80 MB more), and the crawl's closing export runs without pandas (pyarrow
+imported it on its first array of Python values only to check for pandas objects: 51 MB of
+RSS). Per process at 5,000 / 15,000 pages: crawler 257 / 270 MB, page worker 154 / 156, export
+child 440 / 431, report 111 / 112; the tree 846 / 842. The tree's peak is a sum sampled at
+instants (the report process starts as the export ends), and reads +-40 MB between runs.
 **2026-12-03, later session** (Intel Xeon, 2 cores): the first `make bench` of the columnar
 state (Arrow part files, `qa_crawler/columns.py`) read 1.46, missed (tree 963 -> 1,061 MB).
 Per process (/proc every 0.1 s, 5,000 -> 15,000 pages): export child 442 -> 509 MB, crawler
@@ -174,6 +185,40 @@ round trip per request and per link seen (the dupefilter), made synchronously on
 **What would move it**: the dupefilter's checks of a page's links in one pipelined round trip.
 """,
     "export_parquet": """
+**2026-12-04** (AMD EPYC, 2 cores; this machine's speed drifted by a third within minutes, so
+every choice below was made on interleaved runs, three rounds or more, and the figure now takes
+the best of `repeats` turns of the export and of its baseline): 100,000 records 6.3-7.2 s ->
+3.9-4.6 s against pq.write_table's 0.71-0.77 s (0.11-0.12 -> 0.16-0.19 in single runs).
+What the profile showed first (pyinstrument of the main thread, CPU of each writing thread):
+main 2.8 s, writers 5.6 s (Parquet 3.6 of which the split files 1.9, CSV 1.6, sha256 0.5), 1.45
+of the 2 cores used: (1) a barrier per batch (every write of a batch ended before the next
+started); (2) the state's rows read one by one beside the writing threads: SQLite lets go of
+the GIL at every row, and 100,000 rows that take 0.23 s alone took 0.93 s beside two threads;
+(3) row groups of 4 MB (570 rows of 7 KB) cost the qa table 1.38 s of CPU against 0.74 for
+pq.write_table's single group, and min/max statistics of the free texts 20 % of the encoding;
+(4) the near-duplicate pass (1.26 s), serial before any write, walked every page in Python;
+(5) the sha256 pass and the fsyncs (0.5 + 0.3-0.4 s) after the last write.
+**Done**: each file's writes in order on 3 shared threads, no barrier (`_Writes`); the page
+index (history, digests) read whole as columns before the writes start, batches cut and found
+in the parts with numpy; row groups of 16 MB ending together in every file (ending at each
+file's own size made the small files hold their rows to the end: memory that grew with the
+crawl); no statistics for the free texts and lists; the signatures read in bulk, joined by
+chunks; split and dup_cluster derived once for the whole index; a part the batch takes many
+rows of is sliced, slices in order joined instead of gathered; each data file hashed as it is
+written and its writeback started every 8 MB (`HashedFile`). Compression costs nothing here
+(zstd 0.90 s, none 0.88): the Parquet cost is encoding, the nested `similar` column the most.
+**Tried and dropped**: the near-duplicate pass on a thread beside the index reads (slower:
+both let go of the GIL at every row); one thread per file (7: 20 % more CPU); batches of 16 MB
+(within the noise, 60-80 MB more peak); views of the parts instead of one copy a batch (-0.2 s
+of CPU, within the noise, and the views' pages count in the export's memory); Arrow's system
+allocator (the export's peak 239 MB flat, but 50 % slower) and mimalloc's eager purge
+(`MIMALLOC_PURGE_DELAY=0`: 100 MB less, 20-30 % more CPU, pq.write_table's too).
+**What holds it back**: the writers' CPU, ~5 s on two cores: the split files encode the qa
+rows a second time (1.3-1.8 s; they came after the issue's floor of 0.23x, which counted 3
+Parquet files, 3 CSVs and the checksums); pyarrow's CSV writer formats a timestamp with a time
+zone at ~1.1 us (0.42 s of qa.csv's 1.05 s, three columns), while a naive timestamp formats 30x
+faster, but as text it would be written quoted, unlike the other non-text columns: the CSV's
+bytes would change, not taken; the serial start (groups, parts, index: ~0.65 s, one core idle).
 **2026-12-03, later session** (Intel Xeon, 2 cores): 0.13-0.14 in two `make bench` runs (0.09
 in the run before the columnar state). The records are taken from Arrow part files written as
 they are stored (no JSON parse for them); what is left, measured on AMD EPYC in the session
