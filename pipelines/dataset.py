@@ -31,6 +31,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import dataclasses
+import functools
 import datetime as dt
 import hashlib
 import io
@@ -100,7 +101,14 @@ def parquet_options(schema: pa.Schema) -> dict:
 # Spreadsheets run a cell starting with one of these as a formula (CSV injection); a leading
 # apostrophe makes it text.
 FORMULA_START = r"^([=+\-@\t\r])"
-FORMULA_CHARS = pa.array(list("=+-@\t\r"), pa.string())
+FORMULA_CHARS = "=+-@\t\r"
+
+
+@functools.cache
+def _formula_chars() -> pa.Array:
+    """FORMULA_CHARS as an array, made at first use: pyarrow's first array of Python values
+    imports pandas (0.25 s), which made importing this module cost it."""
+    return pa.array(list(FORMULA_CHARS), pa.string())
 
 FAILURE_SCHEMA = pa.schema([
     pa.field("url", pa.string(), nullable=False, metadata={"doc": "URL that could not be used."}),
@@ -132,7 +140,7 @@ def neutralise_formulas(table: pa.Table) -> pa.Table:
     columns = []
     for field, col in zip(table.schema, table.columns):
         if pa.types.is_string(field.type):
-            mask = pc.is_in(pc.utf8_slice_codeunits(col, 0, 1), value_set=FORMULA_CHARS)
+            mask = pc.is_in(pc.utf8_slice_codeunits(col, 0, 1), value_set=_formula_chars())
             if pc.any(mask).as_py():
                 col = pc.if_else(mask, pc.binary_join_element_wise("'", col, ""), col)
         columns.append(col)

@@ -109,7 +109,8 @@ def _parse_chunk(task: tuple[str, list[Location], str]
             continue
         record = to_json_dict(page.record)
         ident = {k: record[k] for k in ("qa_id", "url", "crawled_at")}
-        results.append((ident, stored.url, None, signature_of(record), encode(record)))
+        results.append((ident, stored.url, None, signature_of(record),
+                        encode(record, with_digest=True)))
     return results
 
 

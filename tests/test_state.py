@@ -112,3 +112,15 @@ def test_the_stored_record_round_trips_to_the_same_record(tmp_path, site):
     assert stored == json.loads(json.dumps(data))
     assert dataclasses.asdict(record.from_json_dict(stored)) == dataclasses.asdict(
         record.from_json_dict(data))
+
+
+def test_a_record_encoded_with_its_digest_gets_the_digest_of_its_stored_text():
+    """A rebuild's workers hand over each record's text digest with its text (the process
+    storing them then does not hash 20 KB a record): the same digest the state would make."""
+    from qa_crawler import columns
+    from qa_crawler.state import encode
+
+    record = {"qa_id": "7", "question": "Ünïcode — text\n", "similar": [{"title": None}]}
+    plain, given = encode(record), encode(record, with_digest=True)
+    assert plain.text_digest is None and given[:2] == plain[:2]
+    assert given.text_digest == columns.digest(plain.body.encode("utf-8"))
