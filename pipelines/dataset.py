@@ -35,7 +35,6 @@ import functools
 import datetime as dt
 import hashlib
 import io
-import itertools
 import json
 import os
 import secrets

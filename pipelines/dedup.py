@@ -142,7 +142,7 @@ def near_duplicate_groups(items: Iterable[tuple], threshold: float = THRESHOLD,
     else:
         bands, rows = BANDS, ROWS
     ids: list[str] = []
-    blocks_: list[np.ndarray] = []
+    matrices: list[np.ndarray] = []
     chunk: list[tuple[str, list[str] | None, bytes | None]] = []
     signature_bytes = NUM_PERM * 4
 
@@ -162,7 +162,7 @@ def near_duplicate_groups(items: Iterable[tuple], threshold: float = THRESHOLD,
         if cache is not None:
             cache.put_many([(key, block[i].astype("<u4").tobytes()) for i, key in keys.items()])
         ids.extend(qa_id for qa_id, _, _ in chunk)
-        blocks_.append(block)
+        matrices.append(block)
         chunk.clear()
 
     for item in items:
@@ -185,14 +185,14 @@ def near_duplicate_groups(items: Iterable[tuple], threshold: float = THRESHOLD,
         flush()
     for block_ids, joined in blocks:
         ids.extend(block_ids)
-        blocks_.append(np.frombuffer(joined, "<u4").reshape(len(block_ids), NUM_PERM))
+        matrices.append(np.frombuffer(joined, "<u4").reshape(len(block_ids), NUM_PERM))
     if len(ids) < 2:
         return {}
     # Questions whose signatures are equal are one node of the graph: they are each other's
     # candidates in every band, at similarity 1, so the groups are the same, and a site where
     # questions are posted again and again costs what its distinct questions cost.
-    matrix, copies = _distinct_rows(np.concatenate(blocks_))
-    del blocks_
+    matrix, copies = _distinct_rows(np.concatenate(matrices))
+    del matrices
     edges: list[tuple[np.ndarray, np.ndarray]] = []
     for band in range(bands):
         band_of = (band * rows, (band + 1) * rows)

@@ -248,7 +248,7 @@ class PartIndex:
                 logger.warning("Columns file %s not used (%s): its records are read from their "
                                "JSON text", path, exc)
                 continue
-            start = sum(t.num_rows for t in self.tables)
+            start = self.offsets[-1] + self.tables[-1].num_rows if self.tables else 0
             self.offsets.append(start)
             self.tables.append(table)
             self.paths.append(path)
