@@ -185,6 +185,9 @@ round trip per request and per link seen (the dupefilter), made synchronously on
 **What would move it**: the dupefilter's checks of a page's links in one pipelined round trip.
 """,
     "export_parquet": """
+**2026-12-04, `make bench`**: 0.14 (the export 5.3 s, best of 2 turns, against pq.write_table's
+0.74); the same code alone (`--only export`, minutes later) 4.5-4.7 s against 0.68-0.72 (0.15),
+and 3.9-4.6 s in a fresh process: the benchmark process, after the crawls, is slower at it.
 **2026-12-04** (AMD EPYC, 2 cores; this machine's speed drifted by a third within minutes, so
 every choice below was made on interleaved runs, three rounds or more, and the figure now takes
 the best of `repeats` turns of the export and of its baseline): 100,000 records 6.3-7.2 s ->
