@@ -31,17 +31,17 @@ from __future__ import annotations
 import collections
 import contextlib
 import dataclasses
-import functools
 import datetime as dt
+import functools
 import hashlib
 import io
 import json
 import os
 import secrets
 import shutil
+import threading
 from collections import Counter
 from collections.abc import Iterable
-import threading
 from concurrent.futures import Future, ThreadPoolExecutor, wait as futures_wait
 from pathlib import Path
 
@@ -198,6 +198,12 @@ class HashedFile(io.RawIOBase):
                 os.close(self.fd)
         super().close()
 
+    def abandon(self) -> None:
+        """Close without the fsync (a file of a set an error ends)."""
+        if not self.closed:
+            os.close(self.fd)
+        super().close()
+
     def hexdigest(self) -> str:
         return self.sha256.hexdigest()
 
@@ -252,8 +258,8 @@ class _TableSink:
 
     def jobs(self, table: pa.Table, end_group: bool | None = None) -> list:
         """The writes of one batch, each (file, callable): :class:`_Writes` runs each file's
-        writes in order on a thread of its own (pyarrow encodes, compresses and writes without
-        the GIL). ``end_group``: the Parquet files' row groups end with this batch (None: at
+        writes in order, on its few threads (pyarrow encodes, compresses and writes without the
+        GIL). ``end_group``: the Parquet files' row groups end with this batch (None: at
         their own size)."""
         table = table.cast(self.schema)
         self.rows += table.num_rows
@@ -265,7 +271,7 @@ class _TableSink:
 
     def close_jobs(self, digests: dict[str, str]) -> list:
         """The ends of the files (what is buffered written, the file closed and fsynced, its
-        sha256 put in ``digests`` under its name in the set), each on its file's thread."""
+        sha256 put in ``digests`` under its name in the set), each in its file's order."""
         self.flush()
         folder = self.parquet_path.parent
 
@@ -301,6 +307,16 @@ class _TableSink:
         finally:
             for file in self.all_files():
                 file.close()
+
+    def abandon(self) -> None:
+        """After an error: the writers and files closed, nothing more written or fsynced (the
+        set is removed)."""
+        for writer in (self.parquet, self.csv, self.splits):
+            if writer is not None:
+                with contextlib.suppress(Exception):
+                    writer.close()
+        for file in self.all_files():
+            file.abandon()
 
     def all_files(self) -> list[HashedFile]:
         return [*self.files, *(self.splits.files if self.splits is not None else ())]
@@ -487,7 +503,7 @@ class PageBatch:
 
 
 def _batches(index: pa.Table, pages: MergedPages, parts: PartIndex, keep_removed: bool,
-             derive=lambda index: index):
+             derive):
     """The folder's pages (``index``, :meth:`MergedPages.index`) in batches of BATCH_ROWS, or
     fewer of BATCH_TEXT_BYTES of JSON (a batch is copied several times on its way to Parquet
     and CSV: its size sets the peak), each a :class:`PageBatch` of the index's rows as
@@ -500,8 +516,8 @@ def _batches(index: pa.Table, pages: MergedPages, parts: PartIndex, keep_removed
     index = derive(index)
     yield withdrawn
     rows = parts.locate(index.column("record_digest").to_pylist())
-    sizes = np.where(rows >= 0, parts.size_of[np.maximum(rows, 0)] if len(parts.size_of)
-                     else 0, -1)
+    sizes = np.full(len(rows), -1, np.int64)  # -1: a text to read
+    sizes[rows >= 0] = parts.size_of[rows[rows >= 0]]
     sources, qa_ids = index.column("source"), index.column("qa_id")
     texts: dict[int, bytes] = {}
     start, n = 0, index.num_rows
@@ -580,8 +596,6 @@ class _Writes:
                 break
             futures_wait(left)
         self.pool.shutdown()
-
-
 
 
 class DatasetStats:
@@ -735,7 +749,8 @@ def export_dataset(out_dir: str | os.PathLike, *, start_url: str | None = None,
         try:
             manifest = _write_set(out, tmp, start_url, extra_manifest, redact, split_ratios,
                                   keep_removed)
-            _fsync_folder(tmp)
+            # (the data files were fsynced as they ended: HashedFile)
+            _fsync_folder(tmp, synced={tmp / name for name in manifest["files"]})
         except OSError as exc:  # a full disk, a read-only or failing one
             # pyarrow's errors carry no strerror: the file system says what is wrong (asked
             # before the partial set is removed, which frees the space).
@@ -821,9 +836,8 @@ def _write_set(out: Path, tmp: Path, start_url, extra_manifest, redact, split_ra
     finally:
         pages.close()
         writes.shutdown()
-        for sink in sinks:  # an error: the files are closed (the set is removed)
-            with contextlib.suppress(Exception):
-                sink.close()
+        for sink in sinks:  # an error: the set is removed
+            sink.abandon()
     compact(parts)  # when the parts hold more rows this export left than it took
 
     failures = merged_failures(out)
@@ -936,9 +950,11 @@ def _point(link: Path, target: str) -> None:
     os.replace(tmp, link)
 
 
-def _fsync_folder(folder: Path) -> None:
+def _fsync_folder(folder: Path, synced: set[Path] = frozenset()) -> None:
+    """fsync the files of ``folder`` but those ``synced`` already, then its folders."""
     for path in sorted(folder.rglob("*"), reverse=True):  # files before their folders
-        _fsync(path)
+        if path not in synced:
+            _fsync(path)
     _fsync(folder)
 
 

@@ -10,6 +10,7 @@ read. Nothing here writes.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import heapq
 import itertools
 import json
@@ -172,11 +173,16 @@ def iter_merged_signatures(out_dir: str | os.PathLike) -> Iterator[tuple[str, st
 
 def _question_text(conn, qa_id: str) -> str:
     """Subject and question of a stored record joined by a space, read by SQLite."""
+    return conn.execute(_question_query(), (qa_id,)).fetchone()[0]
+
+
+@functools.cache
+def _question_query() -> str:
     from qa_crawler.minhash import TEXT_FIELDS
 
     extract = " || ' ' || ".join(f"coalesce(json_extract(record, '$.{f}'), '')"
                                  for f in TEXT_FIELDS)
-    return conn.execute(f"SELECT {extract} FROM pages WHERE qa_id = ?", (qa_id,)).fetchone()[0]
+    return f"SELECT {extract} FROM pages WHERE qa_id = ?"
 
 
 def merged_signature_blocks(out_dir: str | os.PathLike, chunk_rows: int = 20_000

@@ -137,8 +137,8 @@ KILLED_EXPORT = textwrap.dedent("""
     where = sys.argv[2]
     if where == "written":
         real_fsync = d._fsync_folder
-        def fsync_then_die(folder):
-            real_fsync(folder)
+        def fsync_then_die(folder, **kwargs):
+            real_fsync(folder, **kwargs)
             os.kill(os.getpid(), signal.SIGKILL)
         d._fsync_folder = fsync_then_die
     else:
