@@ -12,17 +12,19 @@ import datetime as dt
 import itertools
 import os
 import re
+import sqlite3
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import NamedTuple
 
 from qa_crawler import settings as project_settings
 from qa_crawler import stats as keys
 from qa_crawler.fetched import Fetch, parse_fetched
-from qa_crawler.minhash import signature_of
+from qa_crawler.minhash import PARAMS as MINHASH_PARAMS, signature_of
 from qa_crawler.parsers.doctorqna import PARSER_VERSION, NotQAPage
 from qa_crawler.record import to_json_dict
 from qa_crawler.state import (
@@ -31,7 +33,9 @@ from qa_crawler.folder import merged_runs
 from qa_crawler.warc import (
     Location, ResponseHead, read_date, read_many, response_heads, warc_dir)
 
-CHUNK = 200
+# Pages a task: the pool's last tasks leave one process idle for up to a task's time (200
+# pages: ~0.3 s of a 5,000-page rebuild on 2 processes, 50: a quarter of that).
+CHUNK = 50
 
 
 def _latest_pages(out_dir: Path) -> dict[str, Location]:
@@ -48,14 +52,19 @@ def _latest_pages(out_dir: Path) -> dict[str, Location]:
 
 
 def _written_after(out_dir: Path, r: ResponseHead, prev: ResponseHead) -> bool:
-    """Whether ``r`` was stored after ``prev`` (files are read in name order; of two stored at
-    the same moment, the later file's counts)."""
+    """Whether ``r`` was fetched after ``prev`` (files are read in name order; of two fetched
+    at the same moment, the later file's counts, or in one file the later record's)."""
     if r.second != prev.second:
         return r.second > prev.second
+    # The same second: their WARC-Dates tell, to the microsecond. (A record's date is when its
+    # response came, and one that waited for the page worker's queue may be written after a
+    # later one: the order in a file does not tell.)
+    ours, theirs = read_date(out_dir, r.location), read_date(out_dir, prev.location)
+    if ours != theirs:
+        return ours > theirs
     if r.location.file == prev.location.file:  # a file is only ever appended to
         return r.location.offset > prev.location.offset
-    # The same second in two files (two workers'): their WARC-Dates tell, to the microsecond.
-    return read_date(out_dir, r.location) >= read_date(out_dir, prev.location)
+    return True
 
 
 def article_url_pattern(out_dir: Path) -> str:
@@ -88,30 +97,98 @@ def _by_file(locations: list[Location]) -> Iterator[tuple[str, list[int]]]:
         yield name, [loc.offset for loc in run]
 
 
-def _parse_chunk(task: tuple[str, list[Location], str]
-                 ) -> list[tuple[dict | None, str, str | None, bytes | None, Encoded | None]]:
-    """Parse the responses at ``locations`` (runs in a worker process): (the record's keys
-    (qa_id, url, crawled_at), URL, why it is not a Q&A page, the question's MinHash signature,
-    the record as stored). The record travels as its stored JSON text, which costs the pipe a
-    fraction of a pickled dict."""
+class Parsed(NamedTuple):
+    """One stored response parsed again, as a parsing process hands it over."""
+
+    ident: dict | None  # the record's qa_id, url and crawled_at (None: not a Q&A page)
+    url: str
+    reason: str | None  # why it is not a Q&A page
+    location: Location
+    signature: bytes | None = None  # the question's MinHash signature
+    encoded: Encoded | None = None  # the record as stored (None with ``unchanged``)
+    # The digest of the record's text, when the parsing process found this very text (and
+    # signature scheme) stored already: then neither the text nor the signature comes along.
+    unchanged: bytes | None = None
+
+
+class StoredTexts:
+    """What the folder's states hold of each record (its text's digest and signature scheme),
+    read by the process that parses, so that a record re-parsed to the very text it has stored
+    (a rebuild by the same parser: every record) is neither signed again nor sent back whole:
+    the storing process unpickled ~100 MB of such texts from the pool, the parse phase's
+    largest cost beyond the parsing itself. Read-only connections, opened in the process that
+    reads them (after the pool forks); the storing process checks the digest again before it
+    counts a record as kept."""
+
+    def __init__(self, out_dir: str | os.PathLike | None):
+        self.dbs: list[sqlite3.Connection] = []
+        for path in state_files(out_dir) if out_dir is not None else ():
+            with contextlib.suppress(sqlite3.Error):
+                self.dbs.append(sqlite3.connect(f"file:{path}?mode=ro", uri=True))
+
+    def digest(self, qa_id: str) -> bytes | None:
+        """The digest of the text stored for ``qa_id`` by the first state holding it, if that
+        record was signed by the current MinHash scheme; else None."""
+        for db in self.dbs:
+            try:
+                row = db.execute("SELECT record_digest, minhash_params FROM pages"
+                                 " WHERE qa_id = ?", (qa_id,)).fetchone()
+            except sqlite3.Error:  # a state being made: its records are not stored yet
+                continue
+            if row is not None:
+                return row[0] if row[1] == MINHASH_PARAMS else None
+        return None
+
+    def close(self) -> None:
+        for db in self.dbs:
+            db.close()
+        self.dbs = []
+
+
+_STORED: dict[str, StoredTexts] = {}  # a pool worker's, by folder
+
+
+def _parse_chunk(task: tuple[str, list[Location], str], stored: StoredTexts | None = None
+                 ) -> list[Parsed]:
+    """Parse the responses at ``locations`` (runs in a worker process; ``stored``: what the
+    states hold, opened here for the folder at the first chunk unless given). The record
+    travels as its stored JSON text, which costs the pipe a fraction of a pickled dict, and
+    not at all when ``stored`` holds that very text."""
     out_dir, locations, id_pattern = task
+    if stored is None:
+        stored = _STORED.get(out_dir) or _STORED.setdefault(out_dir, StoredTexts(out_dir))
     results = []
-    responses = (stored for name, offsets in _by_file(locations)
-                 for stored in read_many(out_dir, name, offsets))
-    for stored in responses:
-        fetch = Fetch(url=stored.url, status=stored.status,
-                      fetched_at=dt.datetime.fromisoformat(stored.date.replace("Z", "+00:00")),
-                      content_type=stored.content_type, warc=stored.location)
+    responses = (stored_response for name, offsets in _by_file(locations)
+                 for stored_response in read_many(out_dir, name, offsets))
+    for response in responses:
+        fetch = Fetch(url=response.url, status=response.status,
+                      fetched_at=dt.datetime.fromisoformat(response.date.replace("Z", "+00:00")),
+                      content_type=response.content_type, warc=response.location)
         try:
-            page = parse_fetched(stored.body, fetch, id_pattern=id_pattern)
+            page = parse_fetched(response.body, fetch, id_pattern=id_pattern)
         except NotQAPage as exc:
-            results.append((None, stored.url, exc.reason, None, None))
+            results.append(Parsed(None, response.url, exc.reason, response.location))
             continue
         record = to_json_dict(page.record)
         ident = {k: record[k] for k in ("qa_id", "url", "crawled_at")}
-        results.append((ident, stored.url, None, signature_of(record),
-                        encode(record, with_digest=True)))
+        encoded = encode(record, with_digest=True)
+        if encoded.text_digest == stored.digest(record["qa_id"]):
+            results.append(Parsed(ident, response.url, None, response.location,
+                                  unchanged=encoded.text_digest))
+        else:
+            results.append(Parsed(ident, response.url, None, response.location,
+                                  signature_of(record), encoded))
     return results
+
+
+def _holds(states: list[CrawlState], qa_id: str, text_digest: bytes) -> bool:
+    """Whether the first state holding ``qa_id`` (the one :meth:`CrawlState.replace_record`
+    would write) holds the text of ``text_digest``, signed by the current MinHash scheme."""
+    for state in states:
+        held = state.stored_digest(qa_id)
+        if held is not None:
+            return held == (text_digest, MINHASH_PARAMS)
+    return False
 
 
 def _import_export() -> None:
@@ -154,9 +231,11 @@ def rebuild(out_dir: str | os.PathLike, *, workers: int | None = None,
     done = 0
     pool = None
     states = []
+    stored = None
     try:
         if workers == 1:
-            results = map(_parse_chunk, tasks)
+            stored = StoredTexts(out)
+            results = (_parse_chunk(task, stored) for task in tasks)
         else:
             pool = ProcessPoolExecutor(max_workers=workers)
             results = pool.map(_parse_chunk, tasks)  # forks the workers: before any state opens
@@ -172,16 +251,24 @@ def rebuild(out_dir: str | os.PathLike, *, workers: int | None = None,
             with contextlib.ExitStack() as stack:
                 for s in states:
                     stack.enter_context(s.transaction())
-                for record, _url, _reason, signature, encoded in chunk:
+                for parsed in chunk:
                     done += 1
-                    if record is None:
+                    if parsed.ident is None:
                         not_qa += 1
                         continue
+                    record = parsed.ident
                     qa_id = record["qa_id"]
                     if qa_id in written and record["crawled_at"] < written[qa_id]:
                         continue
                     written[qa_id] = record["crawled_at"]
-                    given = {"signature": signature, "encoded": encoded}
+                    if parsed.unchanged is not None:
+                        if _holds(states, qa_id, parsed.unchanged):
+                            continue  # the very text stored: kept
+                        # Changed since the parsing process read it (another page of this
+                        # qa_id stored meanwhile): parsed again here, whole.
+                        parsed = _parse_chunk((str(out), [parsed.location], pattern),
+                                              StoredTexts(None))[0]
+                    given = {"signature": parsed.signature, "encoded": parsed.encoded}
                     if not any(s.replace_record(record, **given) for s in states):
                         inserts[qa_id] = (record, given)  # once its newest record is known
             if progress:
@@ -196,6 +283,8 @@ def rebuild(out_dir: str | os.PathLike, *, workers: int | None = None,
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
+        if stored is not None:
+            stored.close()
         for s in states:
             s.close()
     elapsed = time.monotonic() - began

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import email.utils
 import logging
 import random
@@ -139,6 +140,8 @@ class SiteRule:
 
 
 WIRE_ENCODING = "qa_wire_encoding"
+# When the response was archived (the spider's record takes it as its crawled_at).
+FETCHED_AT = "qa_fetched_at"
 
 
 class WireHeadersMiddleware:
@@ -257,7 +260,12 @@ class WarcMiddleware:
         except ValueError:
             reason = ""
         original = self._original(request.url) if response.status == 304 else None
+        # One moment for the archive and the record: the record's crawled_at is the response
+        # record's WARC-Date, so a rebuild from the archive gives the very record again.
+        fetched_at = dt.datetime.now(dt.timezone.utc)
+        request.meta[FETCHED_AT] = fetched_at
         exchange = dict(
+            date=fetched_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
             url=response.url, method=request.method,
             request_headers=self._headers(request.headers), status=response.status,
             reason=reason, response_headers=self._headers(response.headers),

@@ -459,11 +459,7 @@ class CrawlState:
         text = body.encode("utf-8")
         text_digest = text_digest or columns.digest(text)
         minhash = _signature(record_json, signature)
-        # (read from the export's index: every write of a record's text writes its digest)
-        stored = self.db.execute(
-            "SELECT record_digest, minhash_params FROM pages WHERE qa_id = ?",
-            (record_json["qa_id"],)).fetchone()
-        if stored is not None and stored == (text_digest, minhash[1]):
+        if self.stored_digest(record_json["qa_id"]) == (text_digest, minhash[1]):
             return True  # the very text stored already (a rebuild by the same parser): kept
         with self.transaction():
             cur = self.db.execute(
@@ -489,6 +485,13 @@ class CrawlState:
                 " DO NOTHING", (record_json["url"], record_json["qa_id"], seen))
         self.parts.add(record_json["qa_id"], text_digest, text)
         return True
+
+    def stored_digest(self, qa_id: str) -> tuple[bytes | None, str | None] | None:
+        """(digest of its text, MinHash scheme) of the record stored for ``qa_id``, if one is
+        (read from the export's index: every write of a record's text writes its digest)."""
+        row = self.db.execute("SELECT record_digest, minhash_params FROM pages WHERE qa_id = ?",
+                              (qa_id,)).fetchone()
+        return tuple(row) if row is not None else None
 
     def mark_removed(self, fetched_url: str) -> bool:
         """A re-check found the stored page of ``fetched_url`` withdrawn (404, 410): its row gets

@@ -164,8 +164,9 @@ class WarcArchive:
     def write(self, url: str, *, method: str, request_headers: list[tuple[str, str]],
               status: int, reason: str, response_headers: list[tuple[str, str]],
               body: bytes, protocol: str = "HTTP/1.1", wire_encoding: str | None = None,
-              original: Original | None = None) -> Location:
-        """Write one exchange; returns where its response record starts.
+              original: Original | None = None, date: str | None = None) -> Location:
+        """Write one exchange; returns where its response record starts. ``date``: the
+        records' WARC-Date (``2026-12-03T06:32:20.123456Z``; else now).
 
         A 304 is a ``revisit`` record (server-not-modified) that refers to ``original``, the
         stored response it confirms, when that is known.
@@ -176,8 +177,9 @@ class WarcArchive:
         http = StatusAndHeaders(f"{status} {reason}".strip(),
                                 stored_headers(response_headers, len(body), wire_encoding),
                                 protocol=protocol)
+        dated = {"WARC-Date": date} if date else {}
         if status == 304:
-            refers = {"WARC-Profile": REVISIT_NOT_MODIFIED}
+            refers = {"WARC-Profile": REVISIT_NOT_MODIFIED, **dated}
             if original is not None:
                 refers["WARC-Refers-To-Target-URI"] = original.url
                 refers["WARC-Refers-To-Date"] = original.date
@@ -187,7 +189,8 @@ class WarcArchive:
                                                       warc_headers_dict=refers)
         else:
             response = self.writer.create_warc_record(url, "response", payload=io.BytesIO(body),
-                                                      length=len(body), http_headers=http)
+                                                      length=len(body), http_headers=http,
+                                                      warc_headers_dict=dated)
         offset = self.fh.tell()
         self.writer.write_record(response)
         path = url.split("/", 3)[3] if url.count("/") >= 3 else ""
@@ -195,7 +198,8 @@ class WarcArchive:
                                     is_http_request=True)
         request = self.writer.create_warc_record(
             url, "request", http_headers=req_http,
-            warc_headers_dict={"WARC-Concurrent-To": response.rec_headers.get_header("WARC-Record-ID")},
+            warc_headers_dict={"WARC-Concurrent-To": response.rec_headers.get_header("WARC-Record-ID"),
+                               **dated},
         )
         self.writer.write_record(request)
         self.fh.flush()

@@ -541,3 +541,122 @@ def test_a_page_stored_under_two_urls_is_rebuilt_from_its_newest_copy_with_its_d
     [row] = pq.read_table(tmp_path / "qa.parquet").to_pylist()
     assert row["url"] == url and str(row["crawled_at"]).startswith("2026-12-02 10:00")
     assert row["last_seen"] == row["first_seen"] == row["crawled_at"]
+
+
+def _tasks(out):
+    from pipelines.rebuild import _in_id_order, _latest_pages, article_url_pattern
+
+    pattern = article_url_pattern(out)
+    ordered = _in_id_order(_latest_pages(out), pattern)
+    return [(str(out), ordered, pattern)]
+
+
+def test_a_page_parsed_again_to_its_stored_text_comes_back_without_text_or_signature(crawled):
+    """What the states hold is read where the pages are parsed: a record re-parsed to the very
+    text stored (a rebuild by the same parser) is neither signed again nor sent back whole."""
+    from pipelines.rebuild import StoredTexts, _parse_chunk
+
+    _, out = crawled
+    [task] = _tasks(out)
+    stored = StoredTexts(out)
+    try:
+        kept = [p for p in _parse_chunk(task, stored) if p.ident is not None]
+    finally:
+        stored.close()
+    whole = [p for p in _parse_chunk(task, StoredTexts(None)) if p.ident is not None]
+    assert kept and len(kept) == len(whole)
+    assert all(p.unchanged and p.encoded is None and p.signature is None for p in kept)
+    assert all(p.unchanged is None and p.encoded and p.signature for p in whole)
+    assert [p.unchanged for p in kept] == [p.encoded.text_digest for p in whole]
+
+
+def test_a_rebuild_of_unchanged_pages_signs_no_question_again(crawled, monkeypatch):
+    from pipelines import rebuild as rebuild_module
+
+    _, out = crawled
+    before = pq.read_table(out / "qa.parquet")
+    calls = []
+    original = rebuild_module.signature_of
+    monkeypatch.setattr(rebuild_module, "signature_of",
+                        lambda record: calls.append(record["qa_id"]) or original(record))
+    rebuild(out, workers=1)
+    assert calls == []
+    keep = [c for c in before.column_names if c not in PROVENANCE]
+    assert pq.read_table(out / "qa.parquet").select(keep).equals(before.select(keep))
+
+
+def test_a_record_stored_anew_after_its_page_was_parsed_is_parsed_again_whole(crawled,
+                                                                              monkeypatch):
+    """The parsing process compares with what it read; if the state holds another text by the
+    time the record is stored (another page of the same qa_id stored meanwhile), the page is
+    parsed again in the storing process and its record written, not taken as kept."""
+    from pipelines import rebuild as rebuild_module
+    from qa_crawler.state import CrawlState, state_files
+
+    _, out = crawled
+    [task] = _tasks(out)
+    stored = rebuild_module.StoredTexts(out)
+    try:
+        read = {p.ident["qa_id"]: p.unchanged for p in rebuild_module._parse_chunk(task, stored)
+                if p.ident is not None}
+    finally:
+        stored.close()
+    assert all(read.values())
+    # The state now holds other texts than those the parsing process read.
+    [path] = state_files(out)
+    state = CrawlState(out, worker=path.stem.removeprefix("state-"))
+    url = state.db.execute("SELECT fetched_url FROM pages LIMIT 1").fetchone()[0]
+    record = state.stored_record(url)
+    title = record["title"]
+    assert state.replace_record(dict(record, title="Stored meanwhile"))
+    state.close()
+    # ... while each parsing process still reports what it read before.
+    monkeypatch.setattr(rebuild_module.StoredTexts, "digest",
+                        lambda self, qa_id: read.get(qa_id) if self.dbs else None)
+    rebuild(out, workers=1)
+    titles = dict(zip(*pq.read_table(out / "qa.parquet", columns=["qa_id", "title"])
+                      .to_pydict().values()))
+    assert titles[record["qa_id"]] == title
+
+
+def test_a_records_crawled_at_is_the_warc_date_of_its_response_record(crawled):
+    """One moment for the archive and the record: a rebuild from the archive gives the crawl's
+    very records again (their crawled_at read from the WARC-Date), not ones a few ms apart."""
+    import datetime as dt
+
+    from qa_crawler.warc import Location, read_date
+
+    _, out = crawled
+    rows = pq.read_table(out / "qa.parquet",
+                         columns=["crawled_at", "warc_file", "warc_offset"]).to_pylist()
+    assert rows
+    for row in rows:
+        date = read_date(out, Location(row["warc_file"], row["warc_offset"]))
+        assert dt.datetime.fromisoformat(date.replace("Z", "+00:00")) == row["crawled_at"]
+
+
+def test_of_two_copies_in_one_file_the_later_fetched_is_the_newest_whatever_their_order(
+        tmp_path):
+    """A record is dated when its response came; one that waited for the page worker's queue
+    is written after a copy fetched later. The WARC-Dates, not the order in the file, tell."""
+    from pipelines.rebuild import _latest_pages
+    from qa_crawler import warc
+
+    url = "http://127.0.0.1:8123/en/article/7"
+    page = dict(method="GET", request_headers=[], status=200, reason="OK",
+                response_headers=[("Content-Type", "text/html; charset=utf-8")])
+    archive = warc.WarcArchive(tmp_path, worker="a")
+    later = archive.write(url, body=b"<p>fetched later</p>", date="2026-12-03T06:32:20.700000Z",
+                          **page)
+    earlier = archive.write(url, body=b"<p>fetched first</p>",
+                            date="2026-12-03T06:32:20.200000Z", **page)
+    same_moment = archive.write(url + "?b", body=b"<p>1</p>", date="2026-12-03T06:32:21.0Z",
+                                **page)
+    written_last = archive.write(url + "?b", body=b"<p>2</p>", date="2026-12-03T06:32:21.0Z",
+                                 **page)
+    archive.close()
+    warc.index_files(warc_dir(tmp_path), [archive.name])
+    assert earlier.offset > later.offset and written_last.offset > same_moment.offset
+    latest = _latest_pages(tmp_path)
+    assert latest[url] == later
+    assert latest[url + "?b"] == written_last

@@ -25,6 +25,7 @@ from qa_crawler import stats as keys
 from qa_crawler.context import context_of
 from qa_crawler.fetched import Failed, Fetch, NotModified, Visited
 from qa_crawler.guard import NotStored
+from qa_crawler.middlewares import FETCHED_AT
 from qa_crawler.record import issue_kind
 from qa_crawler.folder import known_urls, pending_urls
 from qa_crawler.routes import LANG_PREFIX, Routes
@@ -216,7 +217,8 @@ class QASpider(scrapy.Spider):
         return Fetch(
             url=response.url, status=response.status,
             # The fetch time is read here, not in the parser: the parser never reads the clock.
-            fetched_at=dt.datetime.now(dt.timezone.utc),
+            # Archived, the page has the moment of its WARC record (what a rebuild reads).
+            fetched_at=response.meta.get(FETCHED_AT) or dt.datetime.now(dt.timezone.utc),
             content_type=_header(response, b"Content-Type"),
             etag=_header(response, b"ETag"), last_modified=_header(response, b"Last-Modified"),
             warc=response.meta.get("qa_warc"), key=self.canonical(response.request.url),
