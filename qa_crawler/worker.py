@@ -30,6 +30,7 @@ the pages archived there are answered :class:`~qa_crawler.guard.NotStored` (they
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import pickle
 import signal
@@ -129,6 +130,8 @@ def serve() -> None:
     exception) frames, until the crawler closes its end."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the crawler stops first, then closes us
     sock = socket.socket(fileno=int(sys.argv[1]))
+    with contextlib.suppress(OSError):  # room for answers while the crawler is busy
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
     stream = sock.makefile("rb", buffering=1 << 20)
     path, routes = read_frame(stream)
     sys.path[:] = path
@@ -288,6 +291,8 @@ class PageWorker:
         # The caller's import path, so that the worker reads with the same modules.
         ours.sendall(frame((sys.path, routes)))
         ours.setblocking(False)
+        with contextlib.suppress(OSError):  # pages go on while the worker is busy
+            ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
         self.sock = ours
         self.pid = self.proc.pid
         self.pending: dict[int, asyncio.Future] = {}
