@@ -28,6 +28,10 @@ DOWNLOAD_MAXSIZE = 8 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
+# Nor Scrapy's remote control (2.19): an HTTP server in every crawl that runs the Python code
+# sent to it, its token written under the user's home; nothing here uses it, and its aiohttp
+# server cost every start 0.2 s.
+REMOTE_CONTROL_ENABLED = False
 
 # Retries: 5xx, 429, timeouts and resets, with exponential backoff (see the middleware).
 RETRY_ENABLED = True

@@ -93,3 +93,21 @@ def test_the_stats_collector_counts_as_scrapy_s_does():
     assert stats.get_value("missing", 7) == 7
     # Its methods are the class's own, not wrappers made on each lookup.
     assert type(stats).inc_value is stats.inc_value.__func__
+
+
+
+def test_the_crawl_runs_no_remote_control_server(tmp_path):
+    """Scrapy 2.19's remote control (an HTTP server in the crawl that runs the Python code sent
+    to it, its token written under the user's home) is off, as the telnet console is."""
+    from qa_crawler.demo.server import SiteServer
+    from qa_crawler.demo.site import SampleSite
+    from tests.crawl_helpers import crawl
+
+    jobs = tmp_path / "jobs"
+    with SiteServer(SampleSite(n_pages=2, seed=5)) as server:
+        proc = crawl(server.url("/"), tmp_path / "out", "-s", "LOG_LEVEL=INFO",
+                     "-s", f"REMOTE_CONTROL_JOBS_DIR={jobs}")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "Spider opened" in proc.stderr  # the log would say it
+    assert "Remote control" not in proc.stderr
+    assert not jobs.exists() or not any(jobs.iterdir())
