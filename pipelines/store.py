@@ -6,8 +6,11 @@ holds all it changes: the links found on the page added to the frontier; the rec
 withdrawn (a 404/410 of a page the folder holds); an earlier failure of the page cleared; and
 the page's URLs (with those it was redirected from) marked done. So a page is finished only
 with its links in the frontier, a kill at any moment loses nothing, and a write that fails (a
-full disk) leaves the page pending for the next run. Then, in a distributed crawl, the request
-is acked (:mod:`qa_crawler.cluster`), never before.
+full disk) leaves the page pending for the next run. On one machine those transactions are
+committed a few pages at a time (:data:`COMMIT_PAGES`, :data:`COMMIT_SECONDS`; each page's a
+savepoint of the commit's): a page not committed when the crawl is killed is not done either,
+and the next run fetches it again. In a distributed crawl each page is committed, then its
+request acked (:mod:`qa_crawler.cluster`), never before.
 
 It also counts what it wrote (``qa/records/...``, ``qa/failures/...``, ``qa/removed``). Records go
 on to the feed exports, if any; the other outcomes stop here. Without a crawl state (plain
@@ -17,6 +20,7 @@ state at the end of the run (:mod:`qa_crawler.extensions`).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from scrapy import signals
@@ -33,6 +37,12 @@ from qa_crawler.state import STATE_DIRNAME, StorageError
 logger = logging.getLogger(__name__)
 # Statuses that say a stored page was withdrawn from the site (its row gets removed_at).
 WITHDRAWN = frozenset({404, 410})
+# A crawl on one machine commits its pages this many at a time, or this many seconds after the
+# first one not committed, whichever comes first (and as it closes). A kill loses none: a page
+# not committed is not done in the state either, and the next run fetches it again. (A
+# distributed crawl commits each page before its ack: the cluster then forgets the request.)
+COMMIT_PAGES = 32
+COMMIT_SECONDS = 0.5
 
 
 class Consumed(DropItem):
@@ -51,6 +61,8 @@ class StorePipeline:
         self.context = context_of(crawler)
         self.state = self.context.state
         self.seen: set[str] = set()
+        self._held_pages = 0  # pages written since the last commit
+        self._due = None  # the timer of the next commit
         settings = crawler.settings
         if self.state is not None:
             # Kept in the folder now, so a killed crawl's next run and `export` apply them too.
@@ -76,12 +88,22 @@ class StorePipeline:
         written = "duplicate" if duplicate else None  # None: no state to write to
         if self.state is not None:
             try:
+                if self.context.cluster is None:
+                    self._hold()
                 with self.state.transaction():
                     self.state.add_pending(item.links)
                     if not duplicate:
                         written = self._write(item)
                     self.state.mark_done(item.urls or (item.key,))
+                if self.context.cluster is None:
+                    self._held_pages += 1
+                    if self._held_pages >= COMMIT_PAGES:
+                        self.commit()
             except StorageError as exc:
+                # Its own writes are undone; the pages before it are committed if the state
+                # still can be written (else they are pending again, as it is).
+                with contextlib.suppress(StorageError):
+                    self.commit()
                 storage_failed(self.crawler, exc)
                 raise NotStoredItem(f"not stored: {exc}", log_level="DEBUG") from None
         self._count(item, written)
@@ -94,6 +116,36 @@ class StorePipeline:
             self.seen.add(item.record.qa_id)
             return item.record  # feed exports, if any, get the record
         raise Consumed(f"{type(item).__name__} {item.key}", log_level="DEBUG")
+
+    # -- commits a few pages at a time -------------------------------------------------------
+    def _hold(self) -> None:
+        if self._held_pages or self.state.db.in_transaction:
+            return
+        self.state.hold()
+        from twisted.internet import reactor
+
+        self._due = reactor.callLater(COMMIT_SECONDS, self._commit_due)
+
+    def _commit_due(self) -> None:
+        self._due = None
+        try:
+            self.commit()
+        except StorageError as exc:
+            storage_failed(self.crawler, exc)
+
+    def commit(self) -> None:
+        """Commit the pages gathered (StorageError if the state cannot: none of them is)."""
+        due, self._due, self._held_pages = self._due, None, 0
+        if due is not None and due.active():
+            due.cancel()
+        if self.state is not None:
+            self.state.commit_held()
+
+    def close_spider(self, spider=None) -> None:
+        try:
+            self.commit()
+        except StorageError as exc:
+            storage_failed(self.crawler, exc)
 
     def _write(self, item: Outcome) -> str:
         """Write what ``item`` says of its page, inside the store's transaction; what it was."""

@@ -137,6 +137,7 @@ class RunLifecycle:
     def spider_closed(self, spider, reason):
         if self.loop is not None and self.loop.running:
             self.loop.stop()
+        self.commit_pages()
         verdict = self._step("monitors", self.run_monitors, reason)
         self._step("run", self.finish_run, reason, verdict)
         self.publish(spider)
@@ -202,6 +203,16 @@ class RunLifecycle:
                 self.stats.set_value(keys.MONITOR_FAILED + c["name"], c["message"])
                 logger.warning("Monitor %s failed: %s", c["name"], c["message"])
         return verdict
+
+    def commit_pages(self) -> None:
+        """The pages the store holds uncommitted (it commits a few at a time), committed before
+        anything at the end reads the state from another process (the export)."""
+        from qa_crawler.state import StorageError
+
+        try:
+            self.state.commit_held()
+        except StorageError as exc:  # they are pending again: the next run fetches them
+            storage_failed(self.crawler, exc)
 
     def finish_run(self, reason, verdict) -> None:
         summary = {k: v for k, v in self.stats.get_stats().items()

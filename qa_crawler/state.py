@@ -256,6 +256,8 @@ class CrawlState:
                 db.close()
             os.replace(tmp, self.path)
         self.db = connect(self.path, isolation_level=None, check_same_thread=False)
+        self._held = False  # a transaction begun by hold(), not yet committed
+        self._blocks = 0  # blocks of transaction() open in it
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         before_frontier = not self.db.execute(
@@ -331,7 +333,10 @@ class CrawlState:
 
     def close(self) -> None:
         try:
-            self.parts.close()
+            try:
+                self.commit_held()
+            finally:
+                self.parts.close()
         finally:
             self.db.close()
         for fh in self._lock_files:
@@ -346,7 +351,22 @@ class CrawlState:
         block inside another is part of the outer one: the store finishes a page (its links,
         its record or failure, its URLs done) in one transaction made of the methods below."""
         if self.db.in_transaction:
-            yield self.db
+            if not self._held or self._blocks:
+                yield self.db
+                return
+            # A block of its own in the held transaction (:meth:`hold`): all of it, or none.
+            self._blocks += 1
+            self.db.execute("SAVEPOINT block")
+            try:
+                yield self.db
+                self.db.execute("RELEASE block")
+            except BaseException:
+                if self.db.in_transaction:
+                    self.db.execute("ROLLBACK TO block")
+                    self.db.execute("RELEASE block")
+                raise
+            finally:
+                self._blocks -= 1
             return
         self.db.execute("BEGIN IMMEDIATE")
         try:
@@ -354,6 +374,29 @@ class CrawlState:
             self.db.execute("COMMIT")
         except BaseException:
             if self.db.in_transaction:  # a failed COMMIT (a full disk) may have rolled back
+                self.db.execute("ROLLBACK")
+            raise
+
+    def hold(self) -> None:
+        """Begin a transaction that the blocks after it join (each block of
+        :meth:`transaction` then a savepoint in it: all of the block, or none) until
+        :meth:`commit_held`: the crawl's store commits its pages a few at a time, and a page
+        not committed when the crawl is killed is not done in the state (the next run fetches
+        it again). A commit of every page was 0.07-0.19 ms of the crawler's ~3 ms a page."""
+        if not self.db.in_transaction:
+            self.db.execute("BEGIN IMMEDIATE")
+            self._held = True
+
+    def commit_held(self) -> None:
+        """Commit what :meth:`hold` gathered (StorageError if it cannot: nothing is then)."""
+        if not self._held:
+            return
+        self._held = False
+        try:
+            if self.db.in_transaction:
+                self.db.execute("COMMIT")
+        except BaseException:
+            if self.db.in_transaction:
                 self.db.execute("ROLLBACK")
             raise
 

@@ -112,6 +112,12 @@ def test_a_state_from_before_the_frontier_gets_the_links_of_its_stored_records(t
 
 # -- the spider yields, the store finishes: with real Scrapy requests and responses --------------
 
+@pytest.fixture(autouse=True)
+def _each_page_committed(monkeypatch):
+    """Each page committed as it is stored (what another reader sees is read at once)."""
+    monkeypatch.setattr("pipelines.store.COMMIT_PAGES", 1)
+
+
 def _spider(out: Path, **extra) -> tuple[QASpider, StorePipeline]:
     settings = {k: getattr(project_settings, k) for k in dir(project_settings) if k.isupper()}
     settings.update(QA_OUT_DIR=str(out), QA_START_URL=f"{BASE}/", QA_WARC_ENABLED=False, **extra)
@@ -171,6 +177,7 @@ def test_a_page_is_finished_with_its_links_in_one_transaction_or_stays_pending(
     monkeypatch.undo()
 
     assert store.process_item(page) is page.record
+    store.commit()  # (the store commits a few pages at a time: what another reader sees)
     assert response.url not in pending_urls(tmp_path)
     assert links <= pending_urls(tmp_path)
     store.state.close()

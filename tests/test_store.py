@@ -39,7 +39,10 @@ def _crawler(out_dir="", **overrides):
 
 
 @pytest.fixture
-def store(tmp_path):
+def store(tmp_path, monkeypatch):
+    # Each page committed as it is stored, so that what another reader sees is read at once
+    # (the commits of a few pages at a time have tests of their own below).
+    monkeypatch.setattr("pipelines.store.COMMIT_PAGES", 1)
     crawler = _crawler(tmp_path)
     store = StorePipeline.from_crawler(crawler)
     yield store
@@ -71,6 +74,7 @@ def test_a_page_with_its_record_is_stored_with_its_links_and_every_url_finished(
     state.add_pending([PAGE, f"{BASE}/en/old-article-7"])
     page = _page()
     assert store.process_item(page) is page.record  # the feed exports get the record
+    store.commit()  # (the store commits a few pages at a time: what another reader sees)
     assert state.stored_record(PAGE)["title"] == "A question"
     assert state.validators(PAGE) == ('"v1"', None)
     assert pending_urls(tmp_path) == set(LINKS)  # the page and its redirect are finished
@@ -143,6 +147,7 @@ def test_an_invalid_record_becomes_a_failure_with_the_pages_links(tmp_path):
     outcome = validate.process_item(_page(asker_gender="f"))
     assert isinstance(outcome, Failed) and outcome.kind == "invalid_record"
     _dropped(store, outcome)
+    store.commit()
     [row] = merged_failures(tmp_path)
     assert (row["url"], row["kind"]) == (PAGE, "invalid_record") and "asker_gender" in row["error"]
     assert store.state.stored_record(PAGE) is None
@@ -260,3 +265,110 @@ def _stored_rows(store):
 
     for body, url in store.state.db.execute("SELECT record, url FROM pages"):
         yield json.loads(body), url
+
+
+# -- commits a few pages at a time ---------------------------------------------------------------
+def _pages(n, start=100):
+    pages = []
+    for k in range(start, start + n):
+        url = f"{BASE}/en/article/{k}"
+        fetch = Fetch(url=url, status=200, key=url,
+                      fetched_at=dt.datetime(2026, 5, 1, tzinfo=dt.timezone.utc))
+        pages.append(FetchedPage(QARecord(qa_id=str(k), url=url, title=f"Question {k}"), fetch,
+                                 urls=(url,), links=(f"{BASE}/en/article/{k + 1000}",)))
+    return pages
+
+
+def _committed(out) -> set[str]:
+    """The qa_ids another process reads in the state."""
+    import sqlite3
+
+    db = sqlite3.connect(f"file:{out}/.qa-crawler/state-main.sqlite?mode=ro", uri=True)
+    try:
+        return {row[0] for row in db.execute("SELECT qa_id FROM pages")}
+    finally:
+        db.close()
+
+
+def test_pages_are_committed_a_few_at_a_time_and_the_rest_as_the_spider_closes(tmp_path):
+    from pipelines.store import COMMIT_PAGES
+
+    crawler = _crawler(tmp_path)
+    store = StorePipeline.from_crawler(crawler)
+    pages = _pages(COMMIT_PAGES + 3)
+    for page in pages[:COMMIT_PAGES - 1]:
+        store.process_item(page)
+    assert _committed(tmp_path) == set()  # held: one transaction for the lot
+    assert store.state.stored_record(pages[0].key)  # (this process reads what it wrote)
+    store.process_item(pages[COMMIT_PAGES - 1])
+    assert _committed(tmp_path) == {p.record.qa_id for p in pages[:COMMIT_PAGES]}
+    for page in pages[COMMIT_PAGES:]:
+        store.process_item(page)
+    assert len(_committed(tmp_path)) == COMMIT_PAGES
+    store.close_spider()
+    assert _committed(tmp_path) == {p.record.qa_id for p in pages}
+    context_of(crawler).close()
+
+
+def test_a_page_not_committed_is_committed_commit_seconds_after_it_was_stored(tmp_path):
+    import time
+
+    from pipelines.store import COMMIT_SECONDS
+
+    crawler = _crawler(tmp_path)
+    store = StorePipeline.from_crawler(crawler)
+    [page] = _pages(1)
+    store.process_item(page)
+    assert _committed(tmp_path) == set()
+    due = store._due
+    assert due is not None and due.active() and due.getTime() <= time.time() + COMMIT_SECONDS
+    due.func(*due.args, **due.kw)  # the reactor's call, when it comes
+    assert _committed(tmp_path) == {page.record.qa_id}
+    assert store._due is None
+    context_of(crawler).close()
+
+
+def test_a_page_that_cannot_be_stored_in_a_batch_keeps_the_pages_before_it(tmp_path,
+                                                                             monkeypatch):
+    crawler = _crawler(tmp_path)
+    store = StorePipeline.from_crawler(crawler)
+    monkeypatch.setattr("pipelines.store.storage_failed", lambda crawler, exc: None)
+    first, second, third = _pages(3)
+    store.process_item(first)
+    store.process_item(second)
+    original = store.state.mark_done
+
+    def full(urls):
+        raise StorageError("cannot write state-main.sqlite: No space left on device")
+
+    monkeypatch.setattr(store.state, "mark_done", full)
+    with pytest.raises(NotStoredItem):
+        store.process_item(third)
+    monkeypatch.setattr(store.state, "mark_done", original)
+    assert _committed(tmp_path) == {first.record.qa_id, second.record.qa_id}
+    assert not store.state.db.in_transaction
+    assert store.state.stored_record(third.key) is None  # none of it kept
+    assert third.links[0] not in pending_urls(tmp_path)
+    context_of(crawler).close()
+
+
+def test_a_kill_before_a_commit_leaves_its_pages_pending_for_the_next_run(tmp_path):
+    import subprocess
+    import sys
+
+    code = f"""
+import os
+from tests.test_store import _crawler, _pages
+from pipelines.store import StorePipeline
+store = StorePipeline.from_crawler(_crawler({str(tmp_path)!r}))
+pages = _pages(5)
+store.state.add_pending([p.key for p in pages])
+for page in pages[:3]:
+    store.process_item(page)
+os._exit(9)  # killed: the three pages were never committed
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 9, proc.stderr[-2000:]
+    assert _committed(tmp_path) == set()
+    assert {p.key for p in _pages(5)} <= pending_urls(tmp_path)  # fetched again next run
