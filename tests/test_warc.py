@@ -678,3 +678,47 @@ def test_merging_the_pieces_the_page_worker_made_imports_no_indexer(tmp_path):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=60)
     assert proc.stdout.split() == ["True", "False"], proc.stderr
+
+
+# cdxj-indexer leaves a temporary file of its own unclosed reading a revisit record.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_the_cdxj_piece_kept_as_a_file_is_written_is_what_cdxj_indexer_reads_from_it(tmp_path):
+    """The archive keeps each file's CDXJ lines as it writes its records; cdxj-indexer, reading
+    the file again, gives the very same piece: every kind of record the crawl writes (pages,
+    a redirect, a server error, robots.txt, a body without a Content-Type, a 304 revisit with
+    and without its original, percent-encoded URLs, a gzip-decoded page, several files)."""
+    from cdxj_indexer.main import write_cdx_index
+
+    from qa_crawler import warc
+
+    archive = warc.WarcArchive(tmp_path, worker="w9", max_bytes=2500)
+    base = "http://127.0.0.1:8123"
+    html = [("Content-Type", "text/html; charset=utf-8")]
+    exchanges = [
+        (f"{base}/en/article/1", 200, "OK", html, b"<p>one</p>" * 50, None),
+        (f"{base}/robots.txt", 200, "OK", [("Content-Type", "text/plain")], b"User-agent: *\n",
+         None),
+        (f"{base}/en/old-article-7", 301, "Moved Permanently",
+         [("Location", f"{base}/en/article/7")], b"", None),
+        (f"{base}/en/article/2", 503, "Service Unavailable", html, b"busy", None),
+        (f"{base}/en/list?page=2&x=%C3%A9", 200, "OK", html, "<p>é</p>".encode(), None),
+        (f"{base}/en/article/%C3%A9-3", 200, "OK", html, b"<p>3</p>", None),
+        (f"{base}/blob", 200, "OK", [], os.urandom(3000), None),
+        (f"{base}/en/article/1", 304, "Not Modified", [],
+         b"", warc.Original(f"{base}/en/article/1", "2026-12-03T06:32:20.000000Z", None)),
+        (f"{base}/en/article/9", 304, "Not Modified", [], b"", None),
+        (f"{base}/en/article/4", 200, "OK", html + [("Content-Encoding", "gzip")],
+         b"<p>four</p>", None),
+    ]
+    for url, status, reason, headers, body, original in exchanges:
+        archive.write(url, method="GET", request_headers=[("User-Agent", "qa-crawler/test")],
+                      status=status, reason=reason, response_headers=headers, body=body,
+                      original=original, wire_encoding="gzip" if "article/4" in url else None)
+    archive.close()
+    files = sorted(warc_dir(tmp_path).glob("*.warc.gz"))
+    assert len(files) > 2  # rolled over by size
+    for path in files:
+        [piece] = (warc_dir(tmp_path) / ".index").glob(f"{path.name}.*.cdxj")
+        reference = tmp_path / f"{path.name}.reference.cdxj"
+        write_cdx_index(str(reference), [str(path)], {"sort": True})
+        assert piece.read_text() == reference.read_text(), path.name
