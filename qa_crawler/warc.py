@@ -160,6 +160,7 @@ class WarcArchive:
                 continue
         self.writer = _Writer(self.fh, warc_version="1.1")
         self.index_lines: list[str] = []  # the file's CDXJ lines, as its records are written
+        self.torn = False
         self.writer.write_record(self.writer.create_warcinfo_record(self.name, self.info))
         self.fh.flush()
 
@@ -194,18 +195,24 @@ class WarcArchive:
                                                       length=len(body), http_headers=http,
                                                       warc_headers_dict=dated)
         offset = self.fh.tell()
-        self.writer.write_record(response)
-        self.index_lines.append(cdxj_line(response, self.name, offset, self.fh.tell() - offset))
         path = url.split("/", 3)[3] if url.count("/") >= 3 else ""
         req_http = StatusAndHeaders(f"{method} /{path} {protocol}", request_headers,
                                     is_http_request=True)
-        request = self.writer.create_warc_record(
-            url, "request", http_headers=req_http,
-            warc_headers_dict={"WARC-Concurrent-To": response.rec_headers.get_header("WARC-Record-ID"),
-                               **dated},
-        )
-        self.writer.write_record(request)
-        self.fh.flush()
+        try:
+            self.writer.write_record(response)
+            line = cdxj_line(response, self.name, offset, self.fh.tell() - offset)
+            request = self.writer.create_warc_record(
+                url, "request", http_headers=req_http,
+                warc_headers_dict={
+                    "WARC-Concurrent-To": response.rec_headers.get_header("WARC-Record-ID"),
+                    **dated},
+            )
+            self.writer.write_record(request)
+            self.fh.flush()
+        except BaseException:
+            self.torn = True  # no piece over a file a write tore
+            raise
+        self.index_lines.append(line)
         return Location(self.name, offset)
 
     def close(self) -> None:
@@ -215,7 +222,8 @@ class WarcArchive:
         if self.fh is not None:
             self.fh.close()
             self.fh = None
-            _write_piece(self.dir / self.name, self.index_lines)
+            if not self.torn:
+                _write_piece(self.dir / self.name, self.index_lines)
 
 
 @dataclass(slots=True)

@@ -722,3 +722,24 @@ def test_the_cdxj_piece_kept_as_a_file_is_written_is_what_cdxj_indexer_reads_fro
         reference = tmp_path / f"{path.name}.reference.cdxj"
         write_cdx_index(str(reference), [str(path)], {"sort": True})
         assert piece.read_text() == reference.read_text(), path.name
+
+
+def test_a_file_a_write_tore_gets_no_piece_of_its_index(tmp_path):
+    from qa_crawler import warc
+
+    archive = warc.WarcArchive(tmp_path, worker="w8")
+    page = dict(method="GET", request_headers=[], status=200, reason="OK",
+                response_headers=[("Content-Type", "text/html")])
+    archive.write("http://127.0.0.1:8123/en/article/1", body=b"<p>1</p>", **page)
+    write = archive.writer.write_record
+
+    def full(record, params=None):
+        archive.fh.write(b"\x1f\x8b half a record")
+        raise OSError(28, "No space left on device")
+
+    archive.writer.write_record = full
+    with pytest.raises(OSError):
+        archive.write("http://127.0.0.1:8123/en/article/2", body=b"<p>2</p>", **page)
+    archive.writer.write_record = write
+    archive.close()
+    assert not list((warc_dir(tmp_path) / ".index").glob(f"{archive.name}.*"))
