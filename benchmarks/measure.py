@@ -1,8 +1,8 @@
 """Run commands as child processes and measure them: wall time, CPU time, peak RSS.
 
 Each child's wall and CPU time come from ``wait4`` on its own pid, so the server process and
-other children do not count. Memory is sampled every 0.2 s with psutil over the child and all
-its descendants: ``max_rss_mb``, the largest single process, and ``max_tree_rss_mb``, the peak
+other children do not count. Memory is sampled every :data:`SAMPLE_SECONDS` with psutil over
+the child and all its descendants: ``max_rss_mb``, the largest single process, and ``max_tree_rss_mb``, the peak
 of their summed RSS: what the machine must hold at once, e.g. a crawl and the export child it
 waits for. (Not ``wait4``'s ``ru_maxrss``: on Linux it counts the pages the child had at the
 fork, so every child of a benchmark process that had grown to 890 MB reported 890 MB.) :func:`run_many` starts several at once (the distributed figure) and
@@ -53,6 +53,13 @@ class Run:
         return self
 
 
+# The closing export's peak, the largest part of a crawl's, lasts under a second at 5,000 pages:
+# sampled every 0.2 s the tree's peak read 645-652 MB where samples every 0.03 s read 674 (at
+# 15,000 pages, with a longer export, 680-686 and 689), which doubled the memory figure's slope;
+# the figure had moved by ~40 MB between runs. A sample costs ~1 ms of the benchmark process.
+SAMPLE_SECONDS = 0.05
+
+
 class _Child:
     def __init__(self, cmd: list[str], env: dict | None, cwd: str | None):
         self.cmd = cmd
@@ -67,9 +74,9 @@ class _Child:
         self.sampled_at = 0.0
 
     def sample(self) -> None:
-        """Add up the RSS of the child's process tree, at most every 0.2 s."""
+        """Add up the RSS of the child's process tree, at most every SAMPLE_SECONDS."""
         now = time.perf_counter()
-        if now - self.sampled_at < 0.2:
+        if now - self.sampled_at < SAMPLE_SECONDS:
             return
         self.sampled_at = now
         try:
