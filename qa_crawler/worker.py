@@ -34,11 +34,13 @@ import asyncio
 import contextlib
 import logging
 import pickle
+import queue
 import signal
 import socket
 import struct
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass, replace
 
 from qa_crawler.fetched import Fetch, FetchedPage, read_fetched
@@ -143,15 +145,27 @@ def serve() -> None:
     read = PageReader(routes, for_store=True)
     archive = _Archive()
 
+    # Answers are sent by a thread of their own: where the system caps the socket's buffer
+    # (net.core.wmem_max, often 208 KB: four answers), a blocking send made the worker wait for
+    # the busy crawler instead of reading the next page.
+    outbox: queue.SimpleQueue = queue.SimpleQueue()
+
+    def send_answers() -> None:
+        while (data := outbox.get()) is not None:
+            try:
+                sock.sendall(data)
+            except OSError:
+                pass  # the crawler is gone: what it sent is still archived, then the worker ends
+
+    sender = threading.Thread(target=send_answers, name="qa-worker-answers", daemon=True)
+    sender.start()
+
     def answer(seq, ok, value) -> None:
         try:
             data = frame((seq, ok, value))
         except Exception as exc:  # an exception that does not pickle
             data = frame((seq, False, RuntimeError(f"{type(exc).__name__}: {exc}")))
-        try:
-            sock.sendall(data)
-        except OSError:
-            pass  # the crawler is gone: what it sent is still archived, then the worker ends
+        outbox.put(data)
 
     try:
         while True:
@@ -177,6 +191,8 @@ def serve() -> None:
                 value, ok = exc, False
             answer(seq, ok, value)
     finally:
+        outbox.put(None)
+        sender.join()
         archive.close()
 
 

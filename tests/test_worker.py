@@ -344,3 +344,4 @@ def test_a_worker_behind_makes_the_crawler_wait_instead_of_buffering_every_respo
     assert sent < len(bodies)
     stored = {r.url: r.body for r in iter_responses(tmp_path)}
     assert [stored[f"{BASE}/blob/{i}"] for i in range(len(bodies))] == bodies
+
