@@ -56,6 +56,31 @@ with `doctorqna.py` kept as its reference; the leak checks on the lines each fie
 from (their lower-cased texts are already there) instead of on the joined 20 KB.
 """,
     "crawl": """
+**2026-12-04, second session** (AMD EPYC, 2 cores; 0.53 -> 0.55-0.64 in `--only crawl` and full
+runs, the machine's speed drifting by a fifth between them). Profiled with py-spy over both
+processes (`--subprocesses`, 250 Hz; pyinstrument's overhead had tripled the crawl's wall):
+- The page worker sat in `sendall` for 15 % of its time: a page's answer is ~45 KB (the record,
+  its JSON form and its stored text) and the socket's default buffer, 208 KB, held four, so
+  the worker waited whenever the crawler was busy. Both ends now ask for 4 MB (this machine
+  allows it, `net.core.wmem_max`), and the worker sends its answers from a thread: interleaved,
+  3 rounds, 23.5-26.4 s -> 19.7-21.1 s a crawl (the buffers); with the buffers held at 208 KB,
+  18.7-21.3 -> 17.7-19.9 s (the thread). CPU share of the crawl 1.51 -> 1.72-1.77.
+- The store committed every page: 1.31-1.43 s of the crawler's ~20 s. It now commits 32 pages
+  at a time (or 0.5 s after the first), each page a savepoint, a kill leaving the uncommitted
+  pages pending: 0.73 s.
+- The worker indexed its WARC file again with cdxj-indexer as it ended (1.2 s of CPU beside the
+  closing export); the archive now keeps each file's CDXJ lines as it writes the records (the
+  same lines, held to cdxj-indexer's by a test). The crawler imported cdxj-indexer (pyamf,
+  pkg_resources: 0.15-0.2 s) to merge pieces it did not have to make; now only to make one.
+- Scrapy 2.19's remote control (an aiohttp server per crawl) is off: 0.2 s of each start.
+- Tried and dropped: HttpAuth, MetaCopyDetection and Depth middlewares off (-3 % CPU, within
+  the noise of 6 interleaved rounds).
+**What holds it back now** (py-spy, 5,354 pages): the crawler ~20 s of samples against the
+worker's ~17.5: the crawler is the bottleneck again. Of it, the store 14 % (upserts 1.8 s, of
+which Arrow parts 1.0 s: the JSON texts parsed into columns in the crawler), the spider 6 %,
+answers 3 %, and Scrapy and Twisted the rest. The closing export takes ~2.8 s of a ~17 s crawl
+(1.2-1.5 s alone in a fresh process: its first-use costs and page faults in this VM are half of
+it); the crawl-ordered parts make its takes gather from every part.
 **2026-12-03** (Intel Xeon, 2 cores): 0.54 (286 against 533 pages/s). Measured: the page worker's
 stages in process, per page: reading 1.05 ms, validation 0.08, question signature 0.18, stored
 text and change key 0.27 -> 0.17 (the text is now orjson's; the change key stays json.dumps's
@@ -91,6 +116,12 @@ note: the worker's largest share by far); a leaner Scrapy process (the issue's p
 ~1 ms a page of Scrapy with unused components off); the store's SQLite writes batched.
 """,
     "memory": """
+**2026-12-04, second session**: the crawl tree's peak fell from ~820 to ~675 MB at 5,000 pages
+(the page worker no longer indexes its WARC file beside the closing export, so it ends before
+the export's peak). The first `make bench` after read 1.23 (652 -> 686 MB): sampled every
+0.2 s, the export's short peak was missed by ~25 MB at 5,000 pages and caught at 15,000, which
+doubled the slope. Sampled every 0.03 s: 674 -> 689 MB (per process: crawler 250 -> 258,
+worker 141 -> 147, export 433 -> 434). The benchmark now samples every 0.05 s.
 **2026-12-04** (AMD EPYC): the first `make bench` with the export's 16 MB batches and row groups
 read 1.24 (tree 848 -> 894 MB). Measured per process (/proc every 50 ms): the export child's
 anonymous memory grew with its batches (Arrow's pool in use flat at ~180 MB, the process
@@ -137,6 +168,18 @@ responses its slower worker had not read.
 growth (the seen-ids set, Scrapy's fingerprints).
 """,
     "rebuild": """
+**2026-12-04, second session** (AMD EPYC): 0.81-0.85 in `--only rebuild` runs before, 0.91 in
+`make bench` after (2 vs 1 1.72 against a calibration of 1.86-1.93). The parse phase scaled
+1.60-1.80: the storing process was idle, so the loss was in the workers, whose CPU in the
+2-process run was ~17 % above the 1-process run's (pickling ~100 MB of texts back, signing
+every question again). Now each worker reads what the states hold (read-only, opened after the
+fork) and a record re-parsed to its stored text comes back as its digest, unsigned; the storing
+process checks the digest again and re-parses the page itself if the state holds another text
+by then. Tasks of 50 pages instead of 200 (the pool's tail: 0.3-0.5 s of a 2-process run).
+Parse phase 2 vs 1 in-process: 1.91-2.01. Found on the way: a crawl's records had a
+`crawled_at` 1-10 ms off their response's WARC-Date, so the first rebuild after a crawl
+rewrote every record; the record now takes the archive's moment.
+**What holds it back**: the fixed part (start-up, the closing export: ~1.4 s of a 5.5 s run).
 **2026-12-03, later session** (Intel Xeon): 0.87 in both `make bench` runs (2 vs 1 1.73-1.74
 against a calibration of 1.98-2.0; the scan, parse and store phase alone 1.93-1.96). What is
 left is the closing export (~1.1 s at 5,000 records, paid by both configurations).
