@@ -23,9 +23,9 @@ in the page's record. So a page's response is archived before its record reaches
 when the crawler wrote it, and the crawler's core spends nothing on gzip and warcio. When its
 socket closes the worker closes its WARC files, keeping their CDXJ pieces (written with their
 records; :func:`qa_crawler.warc.index_files` makes any missing) while the crawler writes the
-dataset; a write that fails
-(a full disk) is answered with the :class:`~qa_crawler.state.StorageError` naming the file, and
-the pages archived there are answered :class:`~qa_crawler.guard.NotStored` (they stay pending).
+dataset; a write that fails (a full disk) is answered with the
+:class:`~qa_crawler.state.StorageError` naming the file, and the pages archived there are
+answered :class:`~qa_crawler.guard.NotStored` (they stay pending).
 """
 
 from __future__ import annotations
