@@ -121,7 +121,12 @@ note: the worker's largest share by far); a leaner Scrapy process (the issue's p
 the export's peak). The first `make bench` after read 1.23 (652 -> 686 MB): sampled every
 0.2 s, the export's short peak was missed by ~25 MB at 5,000 pages and caught at 15,000, which
 doubled the slope. Sampled every 0.03 s: 674 -> 689 MB (per process: crawler 250 -> 258,
-worker 141 -> 147, export 433 -> 434). The benchmark now samples every 0.05 s.
+worker 141 -> 147, export 433 -> 434). The benchmark now samples every 0.05 s; its last run
+still read 1.29 (654 -> 696 MB): the 5,000-page tree peak is the crawler (~250 MB) and the
+export child (~430 MB) at the export's brief top, which the samples catch less often in the
+shorter export. **Open**: a figure that does not hang on that coincidence (each process's own
+high-water mark from /proc, summed over the processes alive together), and the crawler's own
+growth (~0.8 KB a page: Scrapy's fingerprints, the seen sets).
 **2026-12-04** (AMD EPYC): the first `make bench` with the export's 16 MB batches and row groups
 read 1.24 (tree 848 -> 894 MB). Measured per process (/proc every 50 ms): the export child's
 anonymous memory grew with its batches (Arrow's pool in use flat at ~180 MB, the process
