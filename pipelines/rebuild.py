@@ -28,7 +28,8 @@ from qa_crawler.minhash import PARAMS as MINHASH_PARAMS, signature_of
 from qa_crawler.parsers.doctorqna import PARSER_VERSION, NotQAPage
 from qa_crawler.record import to_json_dict
 from qa_crawler.state import (
-    CrawlState, DamagedStateError, Encoded, encode, set_aside, state_files, verify_state_file)
+    CrawlState, DamagedStateError, Encoded, encode, set_aside, state_files, stored_digest,
+    verify_state_file)
 from qa_crawler.folder import merged_runs
 from qa_crawler.warc import (
     Location, ResponseHead, read_date, read_many, response_heads, warc_dir)
@@ -101,7 +102,6 @@ class Parsed(NamedTuple):
     """One stored response parsed again, as a parsing process hands it over."""
 
     ident: dict | None  # the record's qa_id, url and crawled_at (None: not a Q&A page)
-    url: str
     reason: str | None  # why it is not a Q&A page
     location: Location
     signature: bytes | None = None  # the question's MinHash signature
@@ -129,15 +129,8 @@ class StoredTexts:
     def digest(self, qa_id: str) -> bytes | None:
         """The digest of the text stored for ``qa_id`` by the first state holding it, if that
         record was signed by the current MinHash scheme; else None."""
-        for db in self.dbs:
-            try:
-                row = db.execute("SELECT record_digest, minhash_params FROM pages"
-                                 " WHERE qa_id = ?", (qa_id,)).fetchone()
-            except sqlite3.Error:  # a state being made: its records are not stored yet
-                continue
-            if row is not None:
-                return row[0] if row[1] == MINHASH_PARAMS else None
-        return None
+        held = _first_held(self.dbs, qa_id)
+        return held[0] if held is not None and held[1] == MINHASH_PARAMS else None
 
     def close(self) -> None:
         for db in self.dbs:
@@ -167,28 +160,38 @@ def _parse_chunk(task: tuple[str, list[Location], str], stored: StoredTexts | No
         try:
             page = parse_fetched(response.body, fetch, id_pattern=id_pattern)
         except NotQAPage as exc:
-            results.append(Parsed(None, response.url, exc.reason, response.location))
+            results.append(Parsed(None, exc.reason, response.location))
             continue
         record = to_json_dict(page.record)
         ident = {k: record[k] for k in ("qa_id", "url", "crawled_at")}
         encoded = encode(record, with_digest=True)
         if encoded.text_digest == stored.digest(record["qa_id"]):
-            results.append(Parsed(ident, response.url, None, response.location,
+            results.append(Parsed(ident, None, response.location,
                                   unchanged=encoded.text_digest))
         else:
-            results.append(Parsed(ident, response.url, None, response.location,
+            results.append(Parsed(ident, None, response.location,
                                   signature_of(record), encoded))
     return results
 
 
-def _holds(states: list[CrawlState], qa_id: str, text_digest: bytes) -> bool:
-    """Whether the first state holding ``qa_id`` (the one :meth:`CrawlState.replace_record`
-    would write) holds the text of ``text_digest``, signed by the current MinHash scheme."""
-    for state in states:
-        held = state.stored_digest(qa_id)
+def _first_held(dbs, qa_id: str) -> tuple[bytes | None, str | None] | None:
+    """:func:`~qa_crawler.state.stored_digest` of the first of the state databases ``dbs``
+    holding ``qa_id`` (the one :meth:`CrawlState.replace_record` writes, tried in this order);
+    a read-only one that cannot be read yet (a state being made) holds nothing."""
+    for db in dbs:
+        try:
+            held = stored_digest(db, qa_id)
+        except sqlite3.Error:
+            continue
         if held is not None:
-            return held == (text_digest, MINHASH_PARAMS)
-    return False
+            return held
+    return None
+
+
+def _holds(states: list[CrawlState], qa_id: str, text_digest: bytes) -> bool:
+    """Whether the first state holding ``qa_id`` holds the text of ``text_digest``, signed by
+    the current MinHash scheme."""
+    return _first_held([s.db for s in states], qa_id) == (text_digest, MINHASH_PARAMS)
 
 
 def _import_export() -> None:

@@ -61,7 +61,7 @@ class StorePipeline:
         self.context = context_of(crawler)
         self.state = self.context.state
         self.seen: set[str] = set()
-        self._held_pages = 0  # pages written since the last commit
+        self._held_pages = 0  # pages written in the open batch
         self._due = None  # the timer of the next commit
         settings = crawler.settings
         if self.state is not None:
@@ -87,15 +87,16 @@ class StorePipeline:
         duplicate = isinstance(item, FetchedPage) and item.record.qa_id in self.seen
         written = "duplicate" if duplicate else None  # None: no state to write to
         if self.state is not None:
+            batched = self.context.cluster is None  # (the cluster registers as the engine opens)
             try:
-                if self.context.cluster is None:
+                if batched:
                     self._hold()
                 with self.state.transaction():
                     self.state.add_pending(item.links)
                     if not duplicate:
                         written = self._write(item)
                     self.state.mark_done(item.urls or (item.key,))
-                if self.context.cluster is None:
+                if batched:
                     self._held_pages += 1
                     if self._held_pages >= COMMIT_PAGES:
                         self.commit()
@@ -119,11 +120,16 @@ class StorePipeline:
 
     # -- commits a few pages at a time -------------------------------------------------------
     def _hold(self) -> None:
-        if self._held_pages or self.state.db.in_transaction:
+        """A batch begun, unless one is open (another may have committed the last one: the
+        end of the run does, before the export)."""
+        if self.state.holding or self.state.db.in_transaction:
             return
-        self.state.hold()
         from twisted.internet import reactor
 
+        self.state.hold()
+        self._held_pages = 0
+        if self._due is not None and self._due.active():
+            self._due.cancel()
         self._due = reactor.callLater(COMMIT_SECONDS, self._commit_due)
 
     def _commit_due(self) -> None:

@@ -387,6 +387,11 @@ class CrawlState:
             self.db.execute("BEGIN IMMEDIATE")
             self._held = True
 
+    @property
+    def holding(self) -> bool:
+        """Whether a transaction begun by :meth:`hold` is open."""
+        return self._held
+
     def commit_held(self) -> None:
         """Commit what :meth:`hold` gathered (StorageError if it cannot: nothing is then)."""
         if not self._held:
@@ -530,11 +535,8 @@ class CrawlState:
         return True
 
     def stored_digest(self, qa_id: str) -> tuple[bytes | None, str | None] | None:
-        """(digest of its text, MinHash scheme) of the record stored for ``qa_id``, if one is
-        (read from the export's index: every write of a record's text writes its digest)."""
-        row = self.db.execute("SELECT record_digest, minhash_params FROM pages WHERE qa_id = ?",
-                              (qa_id,)).fetchone()
-        return tuple(row) if row is not None else None
+        """:func:`stored_digest` of this state."""
+        return stored_digest(self.db, qa_id)
 
     def mark_removed(self, fetched_url: str) -> bool:
         """A re-check found the stored page of ``fetched_url`` withdrawn (404, 410): its row gets
@@ -641,6 +643,15 @@ def encode(record_json: dict, with_digest: bool = False) -> Encoded:
     text = orjson.dumps(record_json, option=orjson.OPT_SORT_KEYS)
     return Encoded(text.decode("utf-8"), content_key(record_json),
                    columns.digest(text) if with_digest else None)
+
+
+def stored_digest(db, qa_id: str) -> tuple[bytes | None, str | None] | None:
+    """(digest of its text, MinHash scheme) of the record a state database (any connection to
+    it, read-only too) holds for ``qa_id``, if it holds one (every write of a record's text
+    writes its digest: the export's index reads them)."""
+    row = db.execute("SELECT record_digest, minhash_params FROM pages WHERE qa_id = ?",
+                     (qa_id,)).fetchone()
+    return tuple(row) if row is not None else None
 
 
 def _signature(record_json: dict, given: bytes | None) -> tuple[bytes, str]:

@@ -372,3 +372,20 @@ os._exit(9)  # killed: the three pages were never committed
     assert proc.returncode == 9, proc.stderr[-2000:]
     assert _committed(tmp_path) == set()
     assert {p.key for p in _pages(5)} <= pending_urls(tmp_path)  # fetched again next run
+
+
+def test_a_batch_committed_by_another_hand_is_followed_by_a_new_one(tmp_path):
+    """The end of the run commits the store's batch before it exports: pages stored after
+    that (a closing spider's last outcomes) go into a new batch, not one page a commit."""
+    crawler = _crawler(tmp_path)
+    store = StorePipeline.from_crawler(crawler)
+    first, second, third = _pages(3)
+    store.process_item(first)
+    store.process_item(second)
+    store.state.commit_held()  # as RunLifecycle.commit_pages does
+    assert _committed(tmp_path) == {first.record.qa_id, second.record.qa_id}
+    store.process_item(third)
+    assert store.state.holding and third.record.qa_id not in _committed(tmp_path)
+    store.close_spider()
+    assert third.record.qa_id in _committed(tmp_path)
+    context_of(crawler).close()
