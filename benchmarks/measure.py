@@ -2,9 +2,12 @@
 
 Each child's wall and CPU time come from ``wait4`` on its own pid, so the server process and
 other children do not count. Memory is sampled every :data:`SAMPLE_SECONDS` with psutil over
-the child and all its descendants: ``max_rss_mb``, the largest single process, and ``max_tree_rss_mb``, the peak
-of their summed RSS: what the machine must hold at once, e.g. a crawl and the export child it
-waits for. (Not ``wait4``'s ``ru_maxrss``: on Linux it counts the pages the child had at the
+the child and all its descendants: ``max_rss_mb``, the largest single process,
+``max_tree_rss_mb``, the peak of their summed RSS: what the machine must hold at once, e.g. a
+crawl and the export child it waits for, and ``tree_hwm_mb``, the peak over the samples of the
+summed high-water marks (``VmHWM``) of the processes alive at each: an upper bound of the tree's
+peak that a sample cannot miss, since each mark holds a process's largest RSS so far (the sum
+of RSS catches a peak of a second only when a sample falls in it). (Not ``wait4``'s ``ru_maxrss``: on Linux it counts the pages the child had at the
 fork, so every child of a benchmark process that had grown to 890 MB reported 890 MB.) :func:`run_many` starts several at once (the distributed figure) and
 reports the wall time until the last one exits.
 """
@@ -34,6 +37,7 @@ class Run:
     stdout: str
     stderr: str
     max_tree_rss_mb: float = 0.0  # peak of the child's and its descendants' summed RSS
+    tree_hwm_mb: float = 0.0  # peak of their summed high-water marks (VmHWM), an upper bound
 
     @property
     def cpu(self) -> float:
@@ -60,6 +64,18 @@ class Run:
 SAMPLE_SECONDS = 0.05
 
 
+def high_water_mark(pid: int) -> int:
+    """A process's peak RSS so far in bytes (``VmHWM`` of /proc/PID/status); 0 where unknown."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
 class _Child:
     def __init__(self, cmd: list[str], env: dict | None, cwd: str | None):
         self.cmd = cmd
@@ -70,6 +86,7 @@ class _Child:
         self.proc = subprocess.Popen(cmd, stdout=self.out, stderr=self.err, env=env, cwd=cwd)
         self.run: Run | None = None
         self.tree_peak = 0
+        self.tree_hwm = 0
         self.process_peak = 0
         self.sampled_at = 0.0
 
@@ -81,17 +98,19 @@ class _Child:
         self.sampled_at = now
         try:
             root = psutil.Process(self.proc.pid)
-            total = 0
+            total = marks = 0
             for proc in [root, *root.children(recursive=True)]:
                 try:
                     rss = proc.memory_info().rss
                 except psutil.Error:
                     continue
                 total += rss
+                marks += max(rss, high_water_mark(proc.pid))
                 self.process_peak = max(self.process_peak, rss)
         except psutil.Error:
             return
         self.tree_peak = max(self.tree_peak, total)
+        self.tree_hwm = max(self.tree_hwm, marks)
 
     def poll(self) -> bool:
         """Reap the child if it has exited; True once it has."""
@@ -109,7 +128,8 @@ class _Child:
         largest = self.process_peak / 2**20 if self.process_peak else usage.ru_maxrss / 1024
         self.run = Run(self.cmd, self.proc.returncode, wall, usage.ru_utime, usage.ru_stime,
                        largest, self.out.read(), self.err.read(),
-                       max(self.tree_peak / 2**20, largest))
+                       max(self.tree_peak / 2**20, largest),
+                       max(self.tree_hwm / 2**20, self.tree_peak / 2**20, largest))
         self.out.close()
         self.err.close()
         return True

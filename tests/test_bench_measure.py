@@ -25,3 +25,19 @@ def test_a_childs_memory_is_its_tree_not_the_benchmark_processes_size_at_the_for
     # Child and grandchild at once: both bytearrays and two interpreters.
     assert run.max_tree_rss_mb >= 70, run.max_tree_rss_mb
     assert run.max_tree_rss_mb < 250, run.max_tree_rss_mb
+    # The high-water marks: both at their peaks at once here, and not the ballast either.
+    assert run.max_tree_rss_mb <= run.tree_hwm_mb < 250, run.tree_hwm_mb
+
+
+BRIEF_PEAK = ("import time\n"
+              "time.sleep(0.3)\n"
+              "x = bytearray(120 << 20)\n"
+              "x[::4096] = b'1' * len(x[::4096])\n"
+              "del x\n"  # resident for a few milliseconds: between two samples, mostly
+              "time.sleep(0.5)\n")
+
+
+def test_a_peak_shorter_than_the_sampling_interval_is_held_by_the_high_water_marks():
+    run = run_measured([sys.executable, "-c", BRIEF_PEAK], timeout=60).check()
+    assert run.tree_hwm_mb >= 120, (run.tree_hwm_mb, run.max_tree_rss_mb)
+    assert run.tree_hwm_mb < 250, run.tree_hwm_mb
