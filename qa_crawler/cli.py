@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from qa_crawler import __version__
-from qa_crawler.exits import EXIT_NOT_QA, EXIT_OK, EXIT_USAGE
+from qa_crawler.exits import EXIT_NOT_QA, EXIT_OK, EXIT_USAGE, exit_now
 
 
 def _cmd_parse(args: argparse.Namespace) -> int:
@@ -152,5 +152,10 @@ def main(argv: list[str] | None = None) -> int:
     return args.func(args)
 
 
+def entry() -> None:
+    """The ``qa-crawler`` program: :func:`main`, then :func:`exit_now`."""
+    exit_now(main())
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    entry()
