@@ -161,6 +161,35 @@ def test_end_of_run_steps_each_run_and_a_failed_export_is_named_not_hidden(crawl
     assert run_row["finish_reason"] == "finished" and run_row["monitors"]["verdict"] == "pass"
 
 
+def test_the_export_at_the_end_of_a_run_takes_every_record_from_the_columns_parts(
+        crawl_of, tmp_path, monkeypatch):
+    """The records gathered for the next part are written as one before the export (written as
+    the state closed, after it, the export read them from their JSON texts)."""
+    from qa_crawler import columns
+    from qa_crawler.state import STATE_DIRNAME
+
+    site = SampleSite(n_pages=4, seed=6)
+    crawler = crawl_of(QA_REPORT=False)
+    ext = crawler.get_extension(RunLifecycle)
+    ext.spider_opened(crawler.spider)
+    for qa_id in site.qa_ids()[:3]:
+        run(crawler, response(site, site.article_path(qa_id)))
+    assert not columns.part_files(tmp_path / STATE_DIRNAME)  # a part holds ~4 MB of texts
+    from qa_crawler import apart
+
+    held_at_export = []
+    in_fresh_process = apart.in_fresh_process
+
+    def export_apart(fn, *args, **kwargs):
+        held_at_export.append(len(columns.PartIndex(tmp_path / STATE_DIRNAME)))
+        return in_fresh_process(fn, *args, **kwargs)
+
+    monkeypatch.setattr(apart, "in_fresh_process", export_apart)
+    ext.spider_closed(crawler.spider, "finished")
+    assert crawler.stats.get_value(keys.DATASET_ROWS) == 3, crawler.stats.get_stats()
+    assert held_at_export == [3]
+
+
 def _crawl_closed_with_a_background_report(crawl_of, monkeypatch, start_detached):
     """A one-page crawl closed (spider_closed) with QA_REPORT_BACKGROUND, its report's process
     started by ``start_detached``; the engine has not stopped yet."""
