@@ -107,8 +107,11 @@ QA_WARC_MAX_BYTES = 1 << 30
 # the same folder to finish before it gives up (exit status 3).
 QA_EXPORT_LOCK_WAIT = 300.0
 # Distributed mode (--redis): seconds a worker waits on an empty frontier with nothing in flight
-# anywhere before it stops; heartbeat lifetime after which a silent worker counts as dead.
-QA_REDIS_IDLE_SECONDS = 10.0
+# anywhere before it stops (two of its asks, QA_REDIS_POLL_SECONDS apart: a page is in flight
+# until it is stored, so nothing can come later but the links of a page another worker has just
+# stored and not yet queued; a worker gone early leaves no page behind, only fewer hands); heartbeat
+# lifetime after which a silent worker counts as dead.
+QA_REDIS_IDLE_SECONDS = 1.0
 QA_REDIS_HEARTBEAT_TTL = 15
 # Seconds between a worker's asks of an empty frontier for requests the others added (Scrapy's
 # engine asks every 5 s otherwise).

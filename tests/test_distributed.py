@@ -410,3 +410,40 @@ def test_losing_redis_mid_crawl_stops_with_the_url_and_keeps_what_was_stored(tmp
     assert worker.returncode == 3, stderr[-2000:]
     assert url in stderr and "lost Redis" in stderr
     assert stored_by(out, "w") >= 5  # nothing already collected is lost
+
+
+def test_an_idle_worker_stops_once_the_cluster_has_been_idle_for_the_idle_seconds(prefix,
+                                                                                 monkeypatch):
+    """Not while the frontier holds a request or another worker has one in flight (its page's
+    links may still come); once neither holds anything, after QA_REDIS_IDLE_SECONDS."""
+    import scrapy
+    from scrapy.exceptions import DontCloseSpider
+
+    from qa_crawler import cluster, settings
+
+    busy, idle = _scheduler(prefix, "busy"), _scheduler(prefix, "idle")
+    for w in (busy, idle):
+        _client.set(w._alive(w.worker), "1")
+        w.idle_seconds, w.idle_since = settings.QA_REDIS_IDLE_SECONDS, None
+        w._counted = lambda when: None
+    now = [1000.0]
+    monkeypatch.setattr(cluster.time, "monotonic", lambda: now[0])
+
+    def stops(w) -> bool:
+        try:
+            w.spider_idle(None)
+        except DontCloseSpider:
+            return False
+        return True
+
+    assert busy.enqueue_request(scrapy.Request("https://doctorqna.com/en/article/1"))
+    assert not stops(idle)  # a request in the frontier
+    request = busy.queue.pop()
+    now[0] += 60
+    assert not stops(idle)  # in the other's hands, however long
+    busy.ack(request)
+    assert not stops(idle)  # the cluster idle from now on
+    now[0] += settings.QA_REDIS_POLL_SECONDS
+    assert not stops(idle)
+    now[0] += settings.QA_REDIS_IDLE_SECONDS
+    assert stops(idle)
