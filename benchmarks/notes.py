@@ -56,6 +56,29 @@ with `doctorqna.py` kept as its reference; the leak checks on the lines each fie
 from (their lower-cased texts are already there) instead of on the joined 20 KB.
 """,
     "crawl": """
+**2026-12-07** (AMD EPYC, 2 cores; this machine ran slower than on 12-04: the same 5,000-page
+crawl took 19-25 s between runs, so single runs say little). Profiled with py-spy (speedscope
+output, samples in order, `--idle`), the crawler alone:
+- After the crawl's last line of Python, 0.45-0.55 s passed before the process ended: the
+  interpreter's teardown freeing a ~250 MB heap object by object, after the summary and the
+  dataset. The `qa-crawler` program now ends with `os._exit` once its atexit handlers have run
+  and its streams are flushed (`qa_crawler.exits.exit_now`; the ordinary exit where a thread
+  other than the main one is still running): 0.03 s. The export child of the crawl's close ends
+  the same way once its result is written (its teardown, 50-85 ms, was waited for).
+- The last columns part (up to 4 MB of records) was written when the state closed, after the
+  export, which read those records from their JSON texts; it is now written before the export.
+- Where the crawler's samples go (30.9 s of samples for a 37 s crawl under py-spy): Scrapy's
+  downloader and HTTP client 29 %, asyncio 15 %, the scraper 13 %, the store 16 % (SQLite 10.5 %,
+  of which the batched commits 3 %; the columns parts 5 %, 0.43 s of it pyarrow importing pandas
+  on the first part), the engine 5 %, the answers from the page worker 5 %, the spider 4 %.
+  The crawler and the page worker together cost ~5.9 ms of CPU a page against bare Scrapy's
+  ~2 ms: parity needs both about halved, not a few percent here and there.
+- Measured and not taken: `wal_autocheckpoint` 1,000 -> 10,000 pages (commits 0.11 -> 0.09 ms a
+  page, the checkpoint moved to the close); an answer without its `stored` dict (its strings
+  are the record's own objects, so pickle shares them: 40.9 -> 40.5 KB, 0.05 ms a page);
+  `QA_PARSE_PROCESSES=0` on one core (`taskset`: 39-47 s either way, no difference in the
+  noise); the spider middlewares' async generators (0.5 s of `WeakSet.add` in asyncio's
+  first-iteration hook) are Scrapy's own.
 **2026-12-04, second session** (AMD EPYC, 2 cores; 0.53 -> 0.55-0.64 in `--only crawl` and full
 runs, the machine's speed drifting by a fifth between them). Profiled with py-spy over both
 processes (`--subprocesses`, 250 Hz; pyinstrument's overhead had tripled the crawl's wall):
@@ -116,6 +139,18 @@ note: the worker's largest share by far); a leaner Scrapy process (the issue's p
 ~1 ms a page of Scrapy with unused components off); the store's SQLite writes batched.
 """,
     "memory": """
+**2026-12-07**: the figure now reads the crawl tree's summed high-water marks (`VmHWM` of each
+process alive at a sample, summed; the peak of that over the samples): an upper bound of the
+tree's peak that no sample misses, since a mark keeps a process's largest RSS so far. With the
+sampled sum of RSS two `--only memory` runs of the same code read 1.18 and 1.19, and the
+12-04 run 1.29: the closing export's top, under a second, was caught in some runs and not in
+others. Per process at 5,000 / 15,000 pages (every 10 ms, /proc): crawler 268 / 276 MB, page
+worker 153 / 158 (it ends before the export's top), export child 432 / 442, report 120 / 126
+(it starts after the export ends); the marks' peak 694 / 723 in one run: the crawler's and the
+export child's marks together. What grows: the export child ~1 KB a page (the page index, the
+signatures, the near-duplicate groups: read whole by design) and the crawler ~0.8 KB a page
+(Scrapy's seen fingerprints, the spider's sets): 50,000 pages extrapolate to ~1.19, at the
+target. **Open**: the export's index as columns that a batch reads in ranges instead of whole.
 **2026-12-04, second session**: the crawl tree's peak fell from ~820 to ~675 MB at 5,000 pages
 (the page worker no longer indexes its WARC file beside the closing export, so it ends before
 the export's peak). The first `make bench` after read 1.23 (652 -> 686 MB): sampled every
@@ -204,6 +239,16 @@ the export at zero the ratio would read ~0.91: the target needs the export itsel
 the export note), not more parallel parsing.
 """,
     "distributed": """
+**2026-12-07** (AMD EPYC, slower than on 12-04): 1.26 pinned, 0.83 unpinned. `QA_REDIS_IDLE_SECONDS` is
+now 1 s (was 10 s; the benchmark had used 2): a request stays in flight until its page is
+stored, so an empty frontier with nothing in flight anywhere means nothing is left, except the
+links of a page another worker stored a moment ago, which that worker then fetches itself. The
+figure barely moved because the workers' CPU, not the wait, bounds it: one worker used 13.8-14.0 s
+of CPU for the 1,688 pages, two used 8.9-10.0 s each (18-20 s together, 40 % more for the same
+pages): each worker's own start (Python, Scrapy, its page worker: ~0.8 s of CPU to import and
+start), its Redis round trips per page and per link (the dupefilter), and the two
+sharing nginx's and Redis's cores with the benchmark. **What would move it**: the dupefilter's
+checks of a page's links in one pipelined round trip; a start that imports less.
 **2026-12-03, later session** (Intel Xeon): 1.38-1.48 pinned, 0.98-0.99 unpinned. A page lost
 in about one run in 12 of the resume test under load was found and mended: a worker whose
 heartbeat came late was recovered while alive and unregistered, and what it took afterwards
@@ -233,6 +278,20 @@ round trip per request and per link seen (the dupefilter), made synchronously on
 **What would move it**: the dupefilter's checks of a page's links in one pipelined round trip.
 """,
     "export_parquet": """
+**2026-12-07** (AMD EPYC, slower than on 12-04: pq.write_table 0.78-0.98 s): 0.13, the export
+5.9-6.0 s in `make bench`'s process and 6.2-6.5 s in a fresh one. Its timeline (CPU sampled
+every 0.25 s, 100,000 records): the serial start 1.48 s on one core (near-duplicate groups 0.55,
+the parts' index 0.38, of which 0.2 s pyarrow importing pandas in a fresh process, the page
+index 0.37), the writes 4.8 s at 1.85 cores (8.8 s of CPU), the end 0.55 s (failures, changes,
+manifest, card, publish). Of the writes' CPU (py-spy, per thread): the Parquet files about a
+fifth, the CSVs a fifth, the split files a fifth, the main thread's tables (takes from the parts,
+casts) a quarter, and writing the 650 MB of CSV into the page cache the rest: this VM pays for
+memory the kernel has not handed out before (650 MB written 1.4 s of sys time into fresh pages,
+0.17 s into pages a deleted file gave back), so the same export costs more on a machine whose
+memory has not held files before.
+Measured and not taken: no dictionary for the three long texts (qa.parquet's writes -5 % of
+CPU, 5 rounds interleaved; the nested similar fields must keep theirs: without them +11 % of
+bytes); rows combined into one chunk before a row group is encoded (no difference).
 **2026-12-04, `make bench`**: 0.14 (the export 5.3 s, best of 2 turns, against pq.write_table's
 0.74); the same code alone (`--only export`, minutes later) 4.5-4.7 s against 0.68-0.72 (0.15),
 and 3.9-4.6 s in a fresh process: the benchmark process, after the crawls, is slower at it.
@@ -307,6 +366,17 @@ Parquet, CSV and split writes of a batch run on 3 threads while the next batch i
 **What would move it**: keep the records columnar from the state on (Arrow part files written as
 records arrive, so the export is concatenation and casting in pyarrow, with no JSON parse);
 write the split files from the same encoded pages as qa.parquet instead of encoding twice.
+""",
+    "export_qa_parquet": """
+**2026-12-07** (first measured): 0.59 (the export's qa.parquet writes 1.27 s of CPU against
+pq.write_table's 0.75 for the same 100,000 rows). Alone, outside the export (best of 3): one row
+group 0.71-0.74 s, the export's groups of 16 MB (38 of them) 0.95-1.03: each group's column
+chunks start their dictionaries, pages and statistics again; the rest is the export's threads
+sharing two cores (a thread's CPU time grows when three run on two cores). Larger groups cost
+memory (the groups of every file are buffered together, ~16 MB each); pyarrow does not expose
+the Parquet writer's buffered row group (`WriteRecordBatch`), which would encode rows as they
+come and hold only encoded pages. **What would move it**: that writer (a small extension, or a
+pyarrow that exposes it), then groups of 64 MB and more for less memory than now.
 """,
 }
 
