@@ -249,6 +249,13 @@ pages): each worker's own start (Python, Scrapy, its page worker: ~0.8 s of CPU 
 start), its Redis round trips per page and per link (the dupefilter), and the two
 sharing nginx's and Redis's cores with the benchmark. **What would move it**: the dupefilter's
 checks of a page's links in one pipelined round trip; a start that imports less.
+Measured and not taken: asking the seen set about a page's links in one SMISMEMBER before
+they are queued (two workers: 470-670 links a worker dropped that way, but one more round trip
+on most pages: a round trip costs the client ~80-110 us of CPU here, redis-py's machinery and
+two syscalls in this VM, whatever the command; 1.26 -> 1.32 and back within the noise); hiredis
+(the parser is not where the time goes: ~10 %). What would pay is fewer round trips: the
+enqueue scripts of a page's links sent in one pipeline, which needs the scheduler to take them
+as one batch (Scrapy hands it one request at a time).
 **2026-12-03, later session** (Intel Xeon): 1.38-1.48 pinned, 0.98-0.99 unpinned. A page lost
 in about one run in 12 of the resume test under load was found and mended: a worker whose
 heartbeat came late was recovered while alive and unregistered, and what it took afterwards
