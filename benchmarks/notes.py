@@ -298,7 +298,11 @@ memory the kernel has not handed out before (650 MB written 1.4 s of sys time in
 memory has not held files before.
 Measured and not taken: no dictionary for the three long texts (qa.parquet's writes -5 % of
 CPU, 5 rounds interleaved; the nested similar fields must keep theirs: without them +11 % of
-bytes); rows combined into one chunk before a row group is encoded (no difference).
+bytes); rows combined into one chunk before a row group is encoded (no difference); the split
+files cut once per row group from the qa file's own batches instead of batch by batch (4 rounds
+interleaved, fresh processes: 5.59 -> 5.80 s, 457 -> 493 MB: the whole group's copy at its end
+costs more than the parts held); row groups of 32 MB instead of 16 (5.83 -> 5.53 s, 8.8 -> 8.3 s
+of CPU, but 457 -> 497 MB: not worth 40 MB of every export's peak).
 **2026-12-04, `make bench`**: 0.14 (the export 5.3 s, best of 2 turns, against pq.write_table's
 0.74); the same code alone (`--only export`, minutes later) 4.5-4.7 s against 0.68-0.72 (0.15),
 and 3.9-4.6 s in a fresh process: the benchmark process, after the crawls, is slower at it.
