@@ -10,10 +10,10 @@ and Redis are not pinned (they serve both configurations alike).
 
 Each configuration crawls the whole mirror into a fresh folder with its own Redis key prefix,
 politeness lifted (the cluster-wide budget too: no delay, 32 in flight) and the idle stop as
-a user gets it (``QA_REDIS_IDLE_SECONDS``, 1 s; both configurations wait it once at the end). The figure is the
-wall time from launching the workers to the last one's exit (1 and 2 workers alternate, each
-side's fastest run counts: other work on the machine disturbs single runs); ``qa-crawler export`` afterwards
-is timed apart, as it is the same single-process step for both.
+a user gets it (``QA_REDIS_IDLE_SECONDS``, 1 s; both configurations wait it once at the end).
+The figure is the wall time from launching the workers to the last one's exit (1 and 2 workers
+alternate, each side's fastest run counts: other work on the machine disturbs single runs);
+``qa-crawler export`` afterwards is timed apart, as it is the same single-process step for both.
 """
 
 from __future__ import annotations

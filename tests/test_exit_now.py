@@ -57,7 +57,8 @@ def test_a_status_that_is_not_a_number_ends_as_sys_exit_would(tmp_path):
 
 
 def test_the_program_ends_with_its_commands_status(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "qa_crawler.cli", "export", str(tmp_path / "none")],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "qa_crawler.cli", "export", str(tmp_path / "none")],
+        capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert "no such dataset folder" in proc.stderr
