@@ -151,6 +151,13 @@ export child's marks together. What grows: the export child ~1 KB a page (the pa
 signatures, the near-duplicate groups: read whole by design) and the crawler ~0.8 KB a page
 (Scrapy's seen fingerprints, the spider's sets): 50,000 pages extrapolate to ~1.19, at the
 target. **Open**: the export's index as columns that a batch reads in ranges instead of whole.
+Then measured at 50,000 pages instead of extrapolated from 15,000 (`make bench`'s default now):
+647 -> 758 MB, 1.17; the same code's extrapolation from 15,000 had read 1.45 in the full run
+before (638 -> 702 MB: the small crawl's peak 30-50 MB below other runs', the slope times 4.5).
+Per process, the crawler's Python heap (tracemalloc at the crawl's close) grew 2.5 MB from 5,000
+to 15,000 pages of the crawler's ~14 MB: the seen sets and Scrapy's fingerprints, and requests
+in reference cycles the collector had not reached yet; the rest is native (SQLite, Arrow, the
+allocators' fragmentation).
 **2026-12-04, second session**: the crawl tree's peak fell from ~820 to ~675 MB at 5,000 pages
 (the page worker no longer indexes its WARC file beside the closing export, so it ends before
 the export's peak). The first `make bench` after read 1.23 (652 -> 686 MB): sampled every
