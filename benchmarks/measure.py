@@ -1,14 +1,15 @@
 """Run commands as child processes and measure them: wall time, CPU time, peak RSS.
 
 Each child's wall and CPU time come from ``wait4`` on its own pid, so the server process and
-other children do not count. Memory is sampled every :data:`SAMPLE_SECONDS` with psutil over
-the child and all its descendants: ``max_rss_mb``, the largest single process,
-``max_tree_rss_mb``, the peak of their summed RSS: what the machine must hold at once, e.g. a
-crawl and the export child it waits for, and ``tree_hwm_mb``, the peak over the samples of the
-summed high-water marks (``VmHWM``) of the processes alive at each: an upper bound of the tree's
-peak that a sample cannot miss, since each mark holds a process's largest RSS so far (the sum
-of RSS catches a peak of a second only when a sample falls in it). (Not ``wait4``'s ``ru_maxrss``: on Linux it counts the pages the child had at the
-fork, so every child of a benchmark process that had grown to 890 MB reported 890 MB.) :func:`run_many` starts several at once (the distributed figure) and
+other children do not count. Memory is sampled every :data:`SAMPLE_SECONDS` with psutil over the
+child and all its descendants: ``max_rss_mb``, the largest single process, ``max_tree_rss_mb``,
+the peak of their summed RSS: what the machine must hold at once, e.g. a crawl and the export
+child it waits for, and ``tree_hwm_mb``, the peak over the samples of the summed high-water
+marks (``VmHWM``) of the processes alive at each: an upper bound of the tree's peak that a
+sample cannot miss, since each mark holds a process's largest RSS so far (the sum of RSS catches
+a peak of a second only when a sample falls in it). (Not ``wait4``'s ``ru_maxrss``: on Linux it
+counts the pages the child had at the fork, so every child of a benchmark process that had grown
+to 890 MB reported 890 MB.) :func:`run_many` starts several at once (the distributed figure) and
 reports the wall time until the last one exits.
 """
 

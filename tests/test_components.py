@@ -165,7 +165,7 @@ def test_the_export_at_the_end_of_a_run_takes_every_record_from_the_columns_part
         crawl_of, tmp_path, monkeypatch):
     """The records gathered for the next part are written as one before the export (written as
     the state closed, after it, the export read them from their JSON texts)."""
-    from qa_crawler import columns
+    from qa_crawler import apart, columns
     from qa_crawler.state import STATE_DIRNAME
 
     site = SampleSite(n_pages=4, seed=6)
@@ -175,8 +175,6 @@ def test_the_export_at_the_end_of_a_run_takes_every_record_from_the_columns_part
     for qa_id in site.qa_ids()[:3]:
         run(crawler, response(site, site.article_path(qa_id)))
     assert not columns.part_files(tmp_path / STATE_DIRNAME)  # a part holds ~4 MB of texts
-    from qa_crawler import apart
-
     held_at_export = []
     in_fresh_process = apart.in_fresh_process
 
