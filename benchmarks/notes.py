@@ -56,6 +56,10 @@ with `doctorqna.py` kept as its reference; the leak checks on the lines each fie
 from (their lower-cased texts are already there) instead of on the joined 20 KB.
 """,
     "crawl": """
+**2026-12-07, last `make bench`**: 0.72 (ours 331 pages/s, bare Scrapy 462); the same day's
+earlier full runs read 0.63 and 0.69. Of the rise from 12-04's 0.57, what was measured directly
+is ~0.5 s of a ~17 s crawl (the teardown, the last part before the export); the rest is the
+machine's run-to-run spread (bare Scrapy read 430-513 pages/s across these runs).
 **2026-12-07** (AMD EPYC, 2 cores; this machine ran slower than on 12-04: the same 5,000-page
 crawl took 19-25 s between runs, so single runs say little). Profiled with py-spy (speedscope
 output, samples in order, `--idle`), the crawler alone:
@@ -215,6 +219,11 @@ responses its slower worker had not read.
 growth (the seen-ids set, Scrapy's fingerprints).
 """,
     "rebuild": """
+**2026-12-07** (AMD EPYC): 0.896 in the last `make bench` (2 vs 1 1.67, the parse phase 1.85,
+against a calibration of 1.86-1.87), 0.90-0.94 in `--only rebuild` runs; 0.72 in a run where it
+came right after the memory figure's 50,000-page crawl (the writeback and removal of its
+gigabytes: the parse phase scaled 1.51), so that crawl now runs last. What holds it at the edge:
+the export after the parse (1.5-1.6 s, one process, in both configurations).
 **2026-12-04, second session** (AMD EPYC): 0.81-0.85 in `--only rebuild` runs before, 0.91 in
 `make bench` after (2 vs 1 1.72 against a calibration of 1.86-1.93). The parse phase scaled
 1.60-1.80: the storing process was idle, so the loss was in the workers, whose CPU in the
