@@ -29,15 +29,10 @@ from benchmarks.bench_crawl import REPO, crawl_cmd, qa_crawler
 from benchmarks.calibrate import parallel_ceiling
 from benchmarks.measure import Server, run_many, run_measured
 from benchmarks.report import Figure, Measure
+from qa_crawler import settings as project_settings
 
 TARGET = 1.6
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
-
-
-def _idle_seconds() -> float:
-    from qa_crawler import settings
-
-    return settings.QA_REDIS_IDLE_SECONDS
 
 
 def redis_url(db: int) -> str:
@@ -139,7 +134,7 @@ def run(server: Server, work: Path, db: int, repeats: int = 2, log=print) -> Fig
         baseline=Measure("1 worker", one["pages_per_s"], "pages/s"),
         ratio=two["pages_per_s"] / one["pages_per_s"], target=TARGET,
         details={"runs": runs, "unpinned": unpinned, "cores": cores,
-                 "idle_seconds": _idle_seconds(), "redis": redis_url(db),
+                 "idle_seconds": project_settings.QA_REDIS_IDLE_SECONDS, "redis": redis_url(db),
                  "parallel_ceiling_before": ceiling, "parallel_ceiling_after": after},
         extra=extra,
     )

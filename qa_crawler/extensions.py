@@ -205,18 +205,16 @@ class RunLifecycle:
         return verdict
 
     def commit_pages(self) -> None:
-        """The pages the store holds uncommitted (it commits a few at a time), committed before
-        anything at the end reads the state from another process (the export); and the records
-        gathered for the next columns part written as one, so that the export takes them from
-        it (written when the state closed, after the export, they were read from their JSON
-        texts: up to 4 MB of them)."""
+        """The state handed over before anything at the end reads it from another process (the
+        export): the pages the store holds uncommitted (it commits a few at a time), and the
+        last columns part (written only as the state closed, after the export, its records were
+        read from their JSON texts: up to 4 MB of them)."""
         from qa_crawler.state import StorageError
 
         try:
-            self.state.commit_held()
+            self.state.hand_over()
         except StorageError as exc:  # they are pending again: the next run fetches them
             storage_failed(self.crawler, exc)
-        self.state.parts.flush()  # a part it cannot write is logged: the export reads the texts
 
     def finish_run(self, reason, verdict) -> None:
         summary = {k: v for k, v in self.stats.get_stats().items()

@@ -331,12 +331,19 @@ class CrawlState:
         self._lock_files = locks
         columns.remove_stale_tmp(self.dir)  # what a crawl killed before left half-written
 
+    def hand_over(self) -> None:
+        """Make the state whole for another process that reads it (the export): the pages held
+        committed (StorageError if they cannot be: they stay pending), and the records gathered
+        for the next columns part written as one (a part that cannot be written is logged, and
+        its records are read from their JSON texts)."""
+        try:
+            self.commit_held()
+        finally:
+            self.parts.flush()
+
     def close(self) -> None:
         try:
-            try:
-                self.commit_held()
-            finally:
-                self.parts.close()
+            self.hand_over()
         finally:
             self.db.close()
         for fh in self._lock_files:

@@ -382,7 +382,7 @@ def test_a_batch_committed_by_another_hand_is_followed_by_a_new_one(tmp_path):
     first, second, third = _pages(3)
     store.process_item(first)
     store.process_item(second)
-    store.state.commit_held()  # as RunLifecycle.commit_pages does
+    store.state.commit_held()  # as RunLifecycle.commit_pages does (hand_over)
     assert _committed(tmp_path) == {first.record.qa_id, second.record.qa_id}
     store.process_item(third)
     assert store.state.holding and third.record.qa_id not in _committed(tmp_path)
