@@ -355,3 +355,27 @@ def test_every_parquet_file_ends_its_row_groups_with_the_same_batch(tmp_path, re
         assert found, name
         for ids in found:
             assert len({owner[qa_id] for qa_id in ids}) == 1, name
+
+
+def test_writing_parts_does_not_make_pyarrow_import_pandas(tmp_path):
+    """The crawler writes the parts: pandas (0.3 s of its start-up) is no part of crawling."""
+    script = (
+        "import sys, datetime as dt\n"
+        "from qa_crawler import columns\n"
+        "from qa_crawler.state import CrawlState\n"
+        "from tests.test_export_columnar import _fixture_records\n"
+        "columns.PART_ROWS = 2\n"
+        "state = CrawlState(sys.argv[1])\n"
+        "for r in _fixture_records()[:5]:\n"
+        "    state.upsert(r, r['url'])\n"
+        "state.close()\n"
+        "from pathlib import Path\n"
+        "assert columns.part_files(Path(sys.argv[1]) / '.qa-crawler'), 'no part written'\n"
+        "print('pandas' in sys.modules)\n")
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "out")],
+                          capture_output=True, text=True, cwd=os.getcwd(), check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
