@@ -12,6 +12,18 @@ from benchmarks.report import Figure
 
 NOTES: dict[str, str] = {
     "parse": """
+**2026-12-07, evening** (AMD EPYC, ours 0.735 ms a page against lxml's 0.118 in process,
+0.16). Shares by py-spy (500 Hz over 800 mirror pages for 15 s): lxml's tree 15 %, the line pass
+18 %, the label-anchored reading 34 % (`_similar` 10, `_related` 7 of which
+`_topic_and_department` 3, `_match_header` 4.5, `_content` 4.3, `_main_ask` 2.6), the leak
+checks 10 %. The leak checks scan ~19 KB of record text five times (one substring test per
+label key and field, 2.6 ns a character with the lower-casing); tried again and taken out: the
+fields joined and lower-cased once (slower: a joined text is of the 2-byte kind when any field
+holds a non-ASCII character, and str.lower() of a 2-byte text costs 2.7 ns a character against
+0.12 for a 1-byte one), and a compiled one-pass key scan without lower-casing (1.8 ns a
+character: the branch on every candidate first letter mispredicts; within the noise of the
+parse). The profile is flat: no single part of the reading is worth more than a few percent
+in Python; the figure needs the reading itself native.
 **2026-12-03** (Intel Xeon, 2 cores, uncontended): 0.17 (ours 1,185 pages/s, lxml 6,937); the
 parser did not change. Per page in process: ours 0.83 ms, lxml 0.145 ms; 0.25 needs ours at
 0.58 ms, i.e. the label-anchored reading about halved (below).
@@ -56,6 +68,28 @@ with `doctorqna.py` kept as its reference; the leak checks on the lines each fie
 from (their lower-cased texts are already there) instead of on the joined 20 KB.
 """,
     "crawl": """
+**2026-12-07, evening** (AMD EPYC; bare Scrapy 421-641 pages/s between runs minutes apart,
+ours 13.7-26 s a crawl, so only interleaved runs say anything). py-spy over both processes
+(200 Hz): the crawler 20.8 s of samples, the page worker 19.7: balanced, each the bottleneck in
+turn. Crawler: the store 12-15 % (the commits of 32 pages 4 %: the state holds 24.7 KB a
+record, written through the WAL), the worker's answers 3.7 %, the rest Scrapy, Twisted and
+asyncio. Worker: the parser 45 %, the WARC archive 16 %, routes 7.3 %, the question signature
+6.4 %, the change key 3.8 % (`json.dumps`'s C encoder 2.9 %: stored keys are of its bytes).
+- The crawler imported pandas (0.3 s by `-X importtime`): pyarrow does on the first `pa.array()`
+  of a Python list, which the columns parts made for their size and digest columns; they are
+  made from buffers now (a test holds a state writing parts to a process without pandas).
+  Other start-up imports: Scrapy's tldextract 121 ms (its cookies middleware) and aiohttp
+  105 ms (its remote control extension: Scrapy loads every key of a components setting to find
+  duplicates, so turning the extension off does not spare the import); ours, small and left:
+  redis 56 ms (the cluster module, loaded for its politeness middleware when no cluster runs)
+  and jsonschema 23 ms (the validator of the error messages).
+- Scrapy 2.19's experimental aiohttp download handler, measured: it loads only when the crawl
+  starts inside the running event loop (`callLater(0, crawl)`; `callWhenRunning` is too early).
+  Bare Scrapy 1.48-1.52 ms of CPU a page against 1.63-1.84 with the default handler; our crawl,
+  3 interleaved pairs: 15.6/14.8, 14.9/17.7, 20.7/19.7 s (aiohttp/default): no difference, so
+  not taken (it also says it is not for production). Scrapy's reactorless mode
+  (`AsyncCrawlerProcess`, `TWISTED_REACTOR_ENABLED=False`, aiohttp handler): bare 1.34-1.86 ms
+  a page, the same as the aiohttp handler on the asyncio reactor.
 **2026-12-07, last `make bench`**: 0.72 (ours 331 pages/s, bare Scrapy 462); the same day's
 earlier full runs read 0.63 and 0.69. Of the rise from 12-04's 0.57, what was measured directly
 is ~0.5 s of a ~17 s crawl (the teardown, the last part before the export); the rest is the
@@ -219,6 +253,9 @@ responses its slower worker had not read.
 growth (the seen-ids set, Scrapy's fingerprints).
 """,
     "rebuild": """
+**2026-12-07, evening**: the rebuild's serial tail at 5,000 records is its export, 0.55-0.65 s
+warm in one process (1.1 s in a cold one); its imports are paid during the parse (pandas by a
+thread since 12-04; the rest, ~10 ms, is not worth it).
 **2026-12-07** (AMD EPYC): 0.896 in the last `make bench` (2 vs 1 1.67, the parse phase 1.85,
 against a calibration of 1.86-1.87), 0.90-0.94 in `--only rebuild` runs; 0.72 in a run where it
 came right after the memory figure's 50,000-page crawl (the writeback and removal of its
@@ -301,6 +338,14 @@ round trip per request and per link seen (the dupefilter), made synchronously on
 **What would move it**: the dupefilter's checks of a page's links in one pipelined round trip.
 """,
     "export_parquet": """
+**2026-12-07, evening** (AMD EPYC): 0.14 (5.2 s; 4.0-5.6 s in runs minutes apart). Timeline
+at 100,000 records: the serial start 0.86-0.99 s (near-duplicate groups 0.38-0.44, the parts'
+index 0.09, the page index 0.28-0.32, the first batch 0.11), the writes 2.8-3.9 s on both
+cores, the end 0.35 s (failures and manifest 0.2, publish 0.15). CPU: the main thread 2.0-2.2 s,
+the writing threads ~6 s: qa.parquet 1.2-1.3, the split files about as much (the same rows
+encoded again), the CSVs 2.1-2.9 (qa.csv alone 1.05 s for its 417 MB: pyarrow's CSV writer at
+~400 MB/s; the formula escaping 0.08), the flat tables 0.6. The floor on two cores is the CPU
+over two: ~4 s; 0.2 needs 3.6 s, so the writes themselves must cost less, not only overlap.
 **2026-12-07** (AMD EPYC, slower than on 12-04: pq.write_table 0.78-0.98 s): 0.13, the export
 5.9-6.0 s in `make bench`'s process and 6.2-6.5 s in a fresh one. Its timeline (CPU sampled
 every 0.25 s, 100,000 records): the serial start 1.48 s on one core (near-duplicate groups 0.55,
@@ -395,6 +440,14 @@ records arrive, so the export is concatenation and casting in pyarrow, with no J
 write the split files from the same encoded pages as qa.parquet instead of encoding twice.
 """,
     "export_qa_parquet": """
+**2026-12-07, evening**: where the row groups' cost is, column by column (100,000 rows, 3,500
+a group against one group, alone): `similar` (list of structs, 180 MB) +57 ms of 236,
+`more_info` +24 of 179, `title` +10 of 4, `question`, `answer`, `subject` +7.5 each, every small
+column ~1-4 ms: +0.17 s in all. Writer options tried at 3,500 rows a group, none faster beyond
+the noise: dictionaries only for the low-cardinality columns (46.3 MB against 43.3, no less
+CPU: without dictionaries zstd has more to compress), `write_batch_size` 8,192 and 65,536,
+`data_page_size` 4 MB, `dictionary_pagesize_limit` 64 and 256 KB, zstd level 1 and 3, data
+page v1, no page index. Chunked input (batches of 8 chunks) against contiguous: within the noise.
 **2026-12-07** (first measured): 0.59 (the export's qa.parquet writes 1.27 s of CPU against
 pq.write_table's 0.75 for the same 100,000 rows). Alone, outside the export (best of 3): one row
 group 0.71-0.74 s, the export's groups of 16 MB (38 of them) 0.95-1.03: each group's column
