@@ -56,9 +56,29 @@ class MetaRefreshMiddleware(_MetaRefresh):
     def process_response(self, request, response, spider=None):
         from scrapy.http import HtmlResponse
 
+        from qa_crawler.parsers.doctorqna import is_panic, without_unfinished_tag
+
         if isinstance(response, HtmlResponse) and not may_refresh(response.body):
             return response
-        return super().process_response(request, response)
+        # A body cut off inside a tag ("...<meta") is checked less that tag, which holds no
+        # refresh: w3lib 2.6's encoding scanner (Rust) panics on it when no charset is in
+        # the Content-Type, and Scrapy decodes the body with it to look for the refresh.
+        checked = response
+        if isinstance(response, HtmlResponse):
+            trimmed = without_unfinished_tag(response.body)
+            if trimmed is not response.body:
+                # (not response.replace(): it reads the encoding of the whole body)
+                checked = type(response)(response.url, status=response.status,
+                                         headers=response.headers, body=trimmed,
+                                         request=response.request, flags=response.flags)
+        try:
+            result = super().process_response(request, checked)
+        except BaseException as exc:  # noqa: BLE001 - only such a panic is taken
+            if not is_panic(exc):
+                raise
+            logger.debug("No meta refresh read in %s: the decoder failed (%s)", response.url, exc)
+            return response
+        return response if result is checked else result
 
 
 class BackoffRetryMiddleware(RetryMiddleware):

@@ -31,6 +31,7 @@ from w3lib.encoding import (
     html_to_unicode,
     http_content_type_encoding,
     read_bom,
+    to_unicode,
 )
 
 from qa_crawler.parsers import normalize as n
@@ -185,15 +186,47 @@ def _decoded(body: bytes | str, content_type: str | None) -> tuple[str, bytes | 
         # its second reading of the header.
         text = body.decode("utf-8", "replace")
         return text, (body if "\ufffd" not in text else None)
-    if not read_bom(body)[0] and not http_content_type_encoding(content_type):
-        declared = html_body_declared_encoding(body)
-        if declared and declared.lower().replace("_", "-").startswith(("utf-16", "utf-32")):
-            content_type = "text/html; charset=utf-8"
-    encoding, text = html_to_unicode(content_type, body)
+    # The declarations are read from the body less an unfinished last tag (``...<meta`` of a
+    # cut-off page): such a tag declares nothing (the HTML prescan stops at the end of the
+    # input), and w3lib 2.6's scanner (frostwork, Rust) panics on it.
+    sniff = without_unfinished_tag(body)
+    try:
+        encoding, text = _sniffed(body, content_type, sniff)
+    except BaseException as exc:  # noqa: BLE001 - only a panic of w3lib's scanner is taken
+        if not is_panic(exc):
+            raise
+        encoding = "utf-8"  # what w3lib takes when nothing declares an encoding
+        sniff = None
+    if sniff is not body:
+        text = to_unicode(body, encoding)
     # Decoded as UTF-8 with no byte replaced (U+FFFD) and no BOM dropped: the same bytes.
     as_is = (encoding == "utf-8" and not body.startswith(b"\xef\xbb\xbf")
              and "\ufffd" not in text)
     return text, (body if as_is else None)
+
+
+def _sniffed(body: bytes, content_type: str | None, sniff: bytes) -> tuple[str, str]:
+    """(encoding, text of ``sniff``) by w3lib, the declarations read from ``sniff`` (``body``,
+    or the part of it before an unfinished last tag)."""
+    if not read_bom(body)[0] and not http_content_type_encoding(content_type):
+        declared = html_body_declared_encoding(sniff)
+        if declared and declared.lower().replace("_", "-").startswith(("utf-16", "utf-32")):
+            content_type = "text/html; charset=utf-8"
+    return html_to_unicode(content_type, sniff)
+
+
+def is_panic(exc: BaseException) -> bool:
+    """A Rust panic raised through PyO3 (``pyo3_runtime.PanicException``, a BaseException
+    that names no importable module): what w3lib 2.6's scanner raises on input it did not
+    expect; the page is then decoded as UTF-8, not lost to the crawl."""
+    return type(exc).__name__ == "PanicException"
+
+
+def without_unfinished_tag(body: bytes) -> bytes:
+    """``body`` less a last tag that has no ``>`` (``...<meta`` of a cut-off page), else
+    ``body`` itself."""
+    lt = body.rfind(b"<")
+    return body[:lt] if lt > body.rfind(b">") else body
 
 
 @lru_cache(maxsize=256)
