@@ -1,7 +1,9 @@
 """Pages that end in the middle of a tag (``...<meta``): a cut-off body served whole, with no
 charset in its Content-Type. w3lib 2.6 reads the ``<meta>`` declarations with a Rust scanner
-(frostwork) that panics on such a body (a BaseException that ``except Exception`` does not
-take); the parser, the crawl and Scrapy's meta-refresh check must each get past it."""
+(frostwork) that panics on such a body when nothing declares an encoding before the cut in
+the 1,024 bytes it scans (a BaseException that ``except Exception`` does not take); the
+parser, the crawl and Scrapy's meta-refresh check must each get past it. A short Q&A page cut
+so is a saved case too (tests/fixtures/pages/x4_no_charset_cut_off_inside_a_meta_tag)."""
 
 from __future__ import annotations
 

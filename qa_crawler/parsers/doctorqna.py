@@ -188,7 +188,8 @@ def _decoded(body: bytes | str, content_type: str | None) -> tuple[str, bytes | 
         return text, (body if "\ufffd" not in text else None)
     # The declarations are read from the body less an unfinished last tag (``...<meta`` of a
     # cut-off page): such a tag declares nothing (the HTML prescan stops at the end of the
-    # input), and w3lib 2.6's scanner (frostwork, Rust) panics on it.
+    # input), and w3lib 2.6's scanner (frostwork, Rust) panics on it when nothing declares
+    # an encoding before it in the 1,024 bytes it scans (a short page, or one cut in <head>).
     sniff = without_unfinished_tag(body)
     try:
         encoding, text = _sniffed(body, content_type, sniff)
