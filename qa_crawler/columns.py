@@ -107,10 +107,10 @@ def _int32s(values: list[int]) -> "pa.Array":
 def _digests(values: list[bytes]) -> "pa.Array":
     import pyarrow as pa
 
-    joined = b"".join(values)
-    if len(joined) != 16 * len(values) or any(len(v) != 16 for v in values):
-        raise ValueError("a record digest is not 16 bytes")
-    return pa.Array.from_buffers(pa.binary(16), len(values), [None, pa.py_buffer(joined)])
+    if any(len(v) != 16 for v in values):
+        raise pa.ArrowInvalid("a record digest is not 16 bytes")  # as pa.array() raised
+    return pa.Array.from_buffers(pa.binary(16), len(values),
+                                 [None, pa.py_buffer(b"".join(values))])
 
 
 class PartWriter:

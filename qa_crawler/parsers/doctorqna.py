@@ -218,8 +218,8 @@ def _sniffed(body: bytes, content_type: str | None, sniff: bytes) -> tuple[str, 
 
 def is_panic(exc: BaseException) -> bool:
     """A Rust panic raised through PyO3 (``pyo3_runtime.PanicException``, a BaseException
-    that names no importable module): what w3lib 2.6's scanner raises on input it did not
-    expect; the page is then decoded as UTF-8, not lost to the crawl."""
+    that names no importable module): what w3lib 2.6's encoding scanner raises on input it
+    did not expect."""
     return type(exc).__name__ == "PanicException"
 
 
