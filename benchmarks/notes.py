@@ -90,6 +90,10 @@ asyncio. Worker: the parser 45 %, the WARC archive 16 %, routes 7.3 %, the quest
   not taken (it also says it is not for production). Scrapy's reactorless mode
   (`AsyncCrawlerProcess`, `TWISTED_REACTOR_ENABLED=False`, aiohttp handler): bare 1.34-1.86 ms
   a page, the same as the aiohttp handler on the asyncio reactor.
+- The closing export's process started with the crawl (its imports made while the crawler
+  imports Scrapy, then waiting for the call): the export call 1.16-1.51 -> 0.95-1.32 s over 4
+  interleaved pairs, ~0.2 s of a 15-20 s crawl. Not taken: a ~100 MB process held for the
+  whole crawl, and its signals and ends to manage, for 1 %.
 **2026-12-07, last `make bench`**: 0.72 (ours 331 pages/s, bare Scrapy 462); the same day's
 earlier full runs read 0.63 and 0.69. Of the rise from 12-04's 0.57, what was measured directly
 is ~0.5 s of a ~17 s crawl (the teardown, the last part before the export); the rest is the
