@@ -99,6 +99,7 @@ def test_scrapys_meta_refresh_check_reads_a_cut_off_page(body, refresh_to):
         assert isinstance(result, Request) and result.url == refresh_to
 
 
+@pytest.mark.slow
 def test_a_crawl_meeting_cut_off_pages_stores_the_rest_and_lists_them(tmp_path):
     site = SampleSite(n_pages=20, seed=31)
     ids = site.qa_ids()
