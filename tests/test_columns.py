@@ -10,6 +10,8 @@ import datetime as dt
 import logging
 import os
 import shutil
+import subprocess
+import sys
 import time
 
 import pyarrow as pa
@@ -360,7 +362,7 @@ def test_every_parquet_file_ends_its_row_groups_with_the_same_batch(tmp_path, re
 def test_writing_parts_does_not_make_pyarrow_import_pandas(tmp_path):
     """The crawler writes the parts: pandas (0.3 s of its start-up) is no part of crawling."""
     script = (
-        "import sys, datetime as dt\n"
+        "import sys\n"
         "from qa_crawler import columns\n"
         "from qa_crawler.state import CrawlState\n"
         "from tests.test_export_columnar import _fixture_records\n"
@@ -372,9 +374,6 @@ def test_writing_parts_does_not_make_pyarrow_import_pandas(tmp_path):
         "from pathlib import Path\n"
         "assert columns.part_files(Path(sys.argv[1]) / '.qa-crawler'), 'no part written'\n"
         "print('pandas' in sys.modules)\n")
-    import subprocess
-    import sys
-
     done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "out")],
                           capture_output=True, text=True, cwd=os.getcwd(), check=False)
     assert done.returncode == 0, done.stderr

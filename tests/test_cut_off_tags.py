@@ -99,6 +99,29 @@ def test_scrapys_meta_refresh_check_reads_a_cut_off_page(body, refresh_to):
         assert isinstance(result, Request) and result.url == refresh_to
 
 
+@pytest.mark.parametrize("raised, taken", [(PanicException("index out of range"), True),
+                                            (KeyboardInterrupt(), False)])
+def test_a_panic_of_scrapys_refresh_check_passes_the_page_and_nothing_else_is_taken(
+        monkeypatch, raised, taken):
+    from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware as Scrapys
+    from scrapy.utils.test import get_crawler
+
+    from qa_crawler.middlewares import MetaRefreshMiddleware
+
+    def fails(self, request, response, spider=None):
+        raise raised
+
+    monkeypatch.setattr(Scrapys, "process_response", fails)
+    middleware = MetaRefreshMiddleware.from_crawler(get_crawler(settings_dict={}))
+    request = Request("http://127.0.0.1/en/article/1")
+    response = HtmlResponse(request.url, body=CUT[3] + b">", request=request)
+    if taken:
+        assert middleware.process_response(request, response) is response
+    else:
+        with pytest.raises(type(raised)):
+            middleware.process_response(request, response)
+
+
 @pytest.mark.slow
 def test_a_crawl_meeting_cut_off_pages_stores_the_rest_and_lists_them(tmp_path):
     site = SampleSite(n_pages=20, seed=31)

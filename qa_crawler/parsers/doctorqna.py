@@ -190,15 +190,15 @@ def _decoded(body: bytes | str, content_type: str | None) -> tuple[str, bytes | 
     # cut-off page): such a tag declares nothing (the HTML prescan stops at the end of the
     # input), and w3lib 2.6's scanner (frostwork, Rust) panics on it when nothing declares
     # an encoding before it in the 1,024 bytes it scans (a short page, or one cut in <head>).
+    # (Only such a cut-off body is decoded twice: its sniffed part, then the whole of it.)
     sniff = without_unfinished_tag(body)
     try:
         encoding, text = _sniffed(body, content_type, sniff)
     except BaseException as exc:  # noqa: BLE001 - only a panic of w3lib's scanner is taken
         if not is_panic(exc):
             raise
-        encoding = "utf-8"  # what w3lib takes when nothing declares an encoding
-        sniff = None
-    if sniff is not body:
+        encoding, text = "utf-8", None  # what w3lib takes when nothing declares an encoding
+    if text is None or sniff is not body:
         text = to_unicode(body, encoding)
     # Decoded as UTF-8 with no byte replaced (U+FFFD) and no BOM dropped: the same bytes.
     as_is = (encoding == "utf-8" and not body.startswith(b"\xef\xbb\xbf")
