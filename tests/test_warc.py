@@ -398,20 +398,58 @@ def test_stored_headers_prefix_the_wire_encoding_headers():
     assert stored_headers([("Content-Length", "5")], 5) == [("Content-Length", "5")]
 
 
-def test_records_are_gzip_members_of_the_chosen_level_not_warcios_9(tmp_path):
-    from qa_crawler.warc import GZIP_LEVEL, WarcArchive, read_at
+def _record_bytes(tmp_path, body: bytes) -> tuple[bytes, object]:
+    from qa_crawler.warc import WarcArchive
 
     archive = WarcArchive(tmp_path)
-    body = b"<html><body>" + b"<p>Reply Date: 2016/08/23</p>" * 400 + b"</body></html>"
     where = archive.write("http://127.0.0.1:8123/en/article/1", method="GET",
                           request_headers=[], status=200, reason="OK",
                           response_headers=[("Content-Type", "text/html")], body=body)
     archive.close()
-    data = (warc_dir(tmp_path) / where.file).read_bytes()
-    # The gzip header's XFL byte says 2 for level 9 (warcio's), 4 for 1, 0 for the levels between.
+    return (warc_dir(tmp_path) / where.file).read_bytes(), where
+
+
+_LONG_BODY = b"<html><body>" + b"<p>Reply Date: 2016/08/23</p>" * 400 + b"</body></html>"
+
+
+def test_records_are_isal_gzip_members_that_read_back_not_warcios_level_9(tmp_path):
+    from qa_crawler import warc
+
+    assert warc._isal is not None, "isal (a dependency) is not installed"
+    data, where = _record_bytes(tmp_path, _LONG_BODY)
+    # A gzip member; the header's XFL byte says 2 for zlib's level 9 (warcio's), 0 for ISA-L's.
     assert data[where.offset:where.offset + 2] == b"\x1f\x8b"
-    assert data[where.offset + 8] == {9: 2, 1: 4}.get(GZIP_LEVEL, 0) != 2
-    assert read_at(tmp_path, where).body == body
+    assert data[where.offset + 8] == 0
+    assert warc.read_at(tmp_path, where).body == _LONG_BODY
+    # Every member is a whole gzip stream that Python's own gzip reads (readers other than ours).
+    assert _LONG_BODY in gzip.decompress(data)
+
+
+def test_without_isal_records_are_zlib_members_of_the_chosen_level(tmp_path, monkeypatch):
+    from qa_crawler import warc
+
+    monkeypatch.setattr(warc, "_isal", None)
+    data, where = _record_bytes(tmp_path, _LONG_BODY)
+    # XFL: 2 for level 9, 4 for 1, 0 for the levels between.
+    assert data[where.offset:where.offset + 2] == b"\x1f\x8b"
+    assert data[where.offset + 8] == {9: 2, 1: 4}.get(warc.GZIP_LEVEL, 0) != 2
+    assert warc.read_at(tmp_path, where).body == _LONG_BODY
+
+
+def test_isal_members_are_no_larger_than_zlibs_at_the_chosen_level(tmp_path, monkeypatch):
+    """The trade the module makes: ISA-L's level is faster and must not cost disk (the saved
+    pages of every fixture, each a record)."""
+    from qa_crawler import warc
+
+    pages = sorted((Path(__file__).parent / "fixtures" / "pages").glob("*/*.html"))
+    assert len(pages) > 20
+    sizes = {}
+    for backend in ("isal", "zlib"):
+        if backend == "zlib":
+            monkeypatch.setattr(warc, "_isal", None)
+        sizes[backend] = sum(len(_record_bytes(tmp_path / backend / p.parent.name,
+                                               p.read_bytes())[0]) for p in pages)
+    assert sizes["isal"] <= sizes["zlib"] * 1.03
 
 
 def _newest_by_warc_date(out):
