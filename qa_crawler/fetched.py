@@ -72,9 +72,10 @@ class FetchedPage(Outcome):
     without URLs to finish).
 
     ``stored`` is the record's JSON form once the validation pipeline has checked it (the store
-    writes that, not a second conversion); ``signature`` its question's MinHash and
-    ``encoded`` its stored text and change key (:func:`qa_crawler.state.encode`), when the page
-    worker made them (else the store does, in the crawler's process).
+    writes that, not a second conversion); ``encoded`` its stored text and change key
+    (:func:`qa_crawler.state.encode`) when the page worker made them, and ``signature`` its
+    question's MinHash when ``rebuild``'s pool did (else the store makes each, in the crawler's
+    process: the crawl's store makes every MinHash, see ``qa_crawler.worker.PageReader``).
     """
 
     record: QARecord

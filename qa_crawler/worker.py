@@ -44,7 +44,6 @@ import threading
 from dataclasses import dataclass, replace
 
 from qa_crawler.fetched import Fetch, FetchedPage, read_fetched
-from qa_crawler.minhash import signature_of
 from qa_crawler.state import encode
 from qa_crawler.routes import Routes
 
@@ -90,8 +89,11 @@ class PageReader:
 
         self.routes = routes
         self.check = JsonChecker()
-        # In the worker, what the store would compute too (the question's MinHash, the JSON
-        # text and change key): the store, in the crawler's busy process, then has them.
+        # In the worker, what the store would compute too (the JSON text and change key): the
+        # store, in the crawler's process, then has them. Not the question's MinHash, which the
+        # store makes: with it here the worker was the crawl's bottleneck (15.2 s of CPU for
+        # 5,354 pages, a core's worth of the fetch), the crawler 12.5; with it in the store,
+        # 13.7 and 13.3, and the crawl 18.0 -> 16.6 s (3 rounds interleaved).
         self.for_store = for_store
 
     def __call__(self, body: bytes, fetch: Fetch) -> PageReading:
@@ -100,7 +102,6 @@ class PageReader:
         if page is not None:
             page.stored = self.check(page.record)
             if page.stored is not None and self.for_store:
-                page.signature = signature_of(page.stored)
                 page.encoded = encode(page.stored)
         return PageReading(page, reading.not_qa, self.routes.links(reading.links))
 
@@ -138,10 +139,10 @@ def serve() -> None:
     stream = sock.makefile("rb", buffering=1 << 20)
     path, routes = read_frame(stream)
     sys.path[:] = path
-    # Also what the store would compute (the question's MinHash, the JSON text and change
-    # key). Tried: making them only while no frame waited for the worker (else the store) —
-    # with 32 pages in flight a frame nearly always waits, so the crawler made them all and
-    # the 15,000-page crawl ran 25 % slower.
+    # Also what the store would compute (the JSON text and change key; see PageReader).
+    # Tried: making them only while no frame waited for the worker (else the store) — with
+    # 32 pages in flight a frame nearly always waits, so the crawler made them all and the
+    # 15,000-page crawl ran 25 % slower.
     read = PageReader(routes, for_store=True)
     archive = _Archive()
 
