@@ -670,9 +670,53 @@ def _signature(record_json: dict, given: bytes | None) -> tuple[bytes, str]:
 
 def content_key(record_json: dict) -> str:
     """Hash of what the page says (its content columns, :data:`qa_crawler.record.CONTENT`), to
-    detect changes; how and when it was fetched (the provenance columns) does not count."""
-    payload = json.dumps(content_of(record_json), ensure_ascii=False, sort_keys=True)
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+    detect changes; how and when it was fetched (the provenance columns) does not count.
+
+    What is hashed is ``json.dumps(content, ensure_ascii=False, sort_keys=True)`` in UTF-8, the
+    text every stored key was made of; :func:`json_dumps_text` makes the same bytes in a
+    quarter of the time."""
+    return hashlib.sha256(json_dumps_text(content_of(record_json))).hexdigest()
+
+
+def json_dumps_text(value) -> bytes:
+    """``json.dumps(value, ensure_ascii=False, sort_keys=True).encode("utf-8")``, the same bytes
+    (``tests/test_state.py`` holds them equal over generated values), from orjson: 0.048 ms
+    for a record's content against json.dumps's 0.111 (400 mirror pages), which had been 4.5 %
+    of the page worker's time.
+
+    orjson's indented text differs from json.dumps's only in the white space between tokens
+    (the escapes, the key order and the numbers but floats are the same), and a JSON text holds
+    a line break only there (one inside a string is escaped), so each line break and the
+    indent after it is taken out, and a line ending in a comma gets the space json.dumps writes
+    after one.
+    Floats (orjson and Python print some differently; no record holds one), and what orjson
+    refuses (lone surrogates, integers past 64 bits), go to json.dumps itself."""
+    if not _floatless(value):
+        return _json_dumps(value)
+    try:
+        text = orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2)
+    except TypeError:
+        return _json_dumps(value)
+    # (bytes.replace of a line break and its indent is slow: the pattern ends in a space,
+    # which English text is full of; splitting at the line breaks is memchr's speed)
+    return b"".join([line.lstrip(b" ") + b" " if line[-1:] == b"," else line.lstrip(b" ")
+                     for line in text.split(b"\n")])
+
+
+def _json_dumps(value) -> bytes:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True).encode("utf-8")
+
+
+def _floatless(value) -> bool:
+    """No float anywhere in ``value``, nor any type but JSON's (then json.dumps decides)."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return True
+    if kind is dict:
+        return all(type(k) is str for k in value) and all(map(_floatless, value.values()))
+    if kind is list:
+        return all(map(_floatless, value))
+    return False
 
 
 def state_files(out_dir: str | os.PathLike) -> list[Path]:

@@ -3,8 +3,10 @@
 import dataclasses
 import json
 import sqlite3
+from pathlib import Path
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from qa_crawler import record
 from qa_crawler.demo.site import SampleSite
@@ -124,3 +126,62 @@ def test_a_record_encoded_with_its_digest_gets_the_digest_of_its_stored_text():
     plain, given = encode(record), encode(record, with_digest=True)
     assert plain.text_digest is None and given[:2] == plain[:2]
     assert given.text_digest == columns.digest(plain.body.encode("utf-8"))
+
+
+def _reference_text(value) -> bytes:
+    """What every stored change key was made of."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True).encode("utf-8")
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2 ** 63), 2 ** 63 - 1)
+    | st.text(st.characters(exclude_categories=("Cs",)), max_size=30),
+    lambda inner: st.lists(inner, max_size=5)
+    | st.dictionaries(st.text(max_size=8), inner, max_size=5),
+    max_leaves=40)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_JSON_VALUES)
+def test_the_change_key_text_is_json_dumps_byte_for_byte(value):
+    from qa_crawler.state import json_dumps_text
+
+    assert json_dumps_text(value) == _reference_text(value)
+
+
+@pytest.mark.parametrize("value", [
+    {"a": 1.5, "b": [1e16, -0.0]},  # floats: Python's own digits
+    {"n": 2 ** 70},  # past orjson's integers
+    {"t": ("a", 1)},  # a tuple: json.dumps writes a list
+    {"deep": [[[[[[[[{"x": ["y", {"z": None}]}]]]]]]]]},
+    {"s": "line\nbreak, comma: colon \"q\" \\ \x00\x1f\x7f\u2028 é 😀", "": {"": []}},
+    [], {}, "text", 0, None, True,
+])
+def test_the_change_key_text_is_json_dumps_for_floats_big_numbers_and_odd_values(value):
+    from qa_crawler.state import json_dumps_text
+
+    assert json_dumps_text(value) == _reference_text(value)
+
+
+def test_a_lone_surrogate_fails_the_change_key_as_it_always_did():
+    from qa_crawler.state import json_dumps_text
+
+    with pytest.raises(UnicodeEncodeError):
+        _reference_text({"question": "\ud800"})
+    with pytest.raises(UnicodeEncodeError):
+        json_dumps_text({"question": "\ud800"})
+
+
+def test_change_keys_of_saved_pages_keep_their_meaning():
+    """The key of every fixture page's record is the sha256 of json.dumps's text, as stored by
+    every earlier version."""
+    import hashlib
+
+    from qa_crawler.record import content_of
+
+    pages = sorted((Path(__file__).parent / "fixtures" / "pages").glob("*/expected.json"))
+    assert len(pages) > 20
+    for path in pages:
+        record_json = json.loads(path.read_text(encoding="utf-8"))
+        want = hashlib.sha256(_reference_text(content_of(record_json))).hexdigest()
+        assert content_key(record_json) == want, path.parent.name
