@@ -49,6 +49,7 @@ from qa_crawler.routes import Routes
 
 logger = logging.getLogger(__name__)
 _HEADER = struct.Struct("!I")
+_DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)  # a send that never waits (not on Windows)
 
 
 class WorkerDied(RuntimeError):
@@ -146,10 +147,14 @@ def serve() -> None:
     read = PageReader(routes, for_store=True)
     archive = _Archive()
 
-    # Answers are sent by a thread of their own: where the system caps the socket's buffer
-    # (net.core.wmem_max, often 208 KB: four answers), a blocking send made the worker wait for
-    # the busy crawler instead of reading the next page.
+    # An answer is sent at once when the socket's buffer has room for it, else by a thread of
+    # its own: where the system caps the buffer (net.core.wmem_max, often 208 KB: four
+    # answers), a blocking send made the worker wait for the busy crawler instead of reading
+    # the next page; and handing every answer to the thread cost the worker's main thread a
+    # queue and a switch of the GIL for each.
     outbox: queue.SimpleQueue = queue.SimpleQueue()
+    queued = [0]  # answers given to the thread and not sent yet: later ones queue behind them
+    lock = threading.Lock()
 
     def send_answers() -> None:
         while (data := outbox.get()) is not None:
@@ -157,6 +162,8 @@ def serve() -> None:
                 sock.sendall(data)
             except OSError:
                 pass  # the crawler is gone: what it sent is still archived, then the worker ends
+            with lock:
+                queued[0] -= 1
 
     sender = threading.Thread(target=send_answers, name="qa-worker-answers", daemon=True)
     sender.start()
@@ -166,6 +173,18 @@ def serve() -> None:
             data = frame((seq, ok, value))
         except Exception as exc:  # an exception that does not pickle
             data = frame((seq, False, RuntimeError(f"{type(exc).__name__}: {exc}")))
+        with lock:
+            if not queued[0] and _DONTWAIT:
+                try:
+                    sent = sock.send(data, _DONTWAIT)
+                except (BlockingIOError, InterruptedError):
+                    sent = 0
+                except OSError:
+                    return  # the crawler is gone (as in send_answers)
+                if sent == len(data):
+                    return
+                data = memoryview(data)[sent:]
+            queued[0] += 1
         outbox.put(data)
 
     try:
