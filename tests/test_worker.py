@@ -343,3 +343,38 @@ def test_a_worker_behind_makes_the_crawler_wait_instead_of_buffering_every_respo
     stored = {r.url: r.body for r in iter_responses(tmp_path)}
     assert [stored[f"{BASE}/blob/{i}"] for i in range(len(bodies))] == bodies
 
+
+
+def test_answers_past_the_sockets_room_wait_in_order_for_a_crawler_that_reads_late():
+    """The worker sends an answer at once while the socket has room, and queues the rest for
+    its sending thread: a crawler that reads nothing for a while gets every answer, whole and
+    in order, and the worker goes on reading pages meanwhile."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    site = SampleSite(n_pages=4, seed=5)
+    pages = [(site.render(site.article_path(q))[2], fetch_of(site.article_path(q)))
+             for q in site.qa_ids()]
+    ours, theirs = socket.socketpair()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from qa_crawler.worker import serve; serve()",
+         str(theirs.fileno())], pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL)
+    theirs.close()
+    try:
+        ours.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 << 10)  # little room
+        ours.sendall(frame((sys.path, ROUTES)))
+        n = 300  # ~40 KB answers: megabytes more than the two buffers hold
+        for seq in range(n):
+            body, fetch = pages[seq % len(pages)]
+            ours.sendall(frame((seq, body, fetch)))
+        time.sleep(1.0)  # nothing read: the worker's buffer fills, its thread holds the rest
+        with ours.makefile("rb") as stream:  # (the socket closes with its last file)
+            answers = [read_frame(stream) for _ in range(n)]
+    finally:
+        ours.close()
+        proc.wait(timeout=30)
+    assert [a[0] for a in answers] == list(range(n))
+    assert all(ok and reading.page is not None and reading.page.stored for _, ok, reading in answers)
+    assert {answers[k][2].page.record.qa_id for k in range(n)} == set(site.qa_ids())
