@@ -12,6 +12,11 @@ from benchmarks.report import Figure
 
 NOTES: dict[str, str] = {
     "parse": """
+**2026-12-08** (Intel Xeon): 0.16 (ours 1.0 ms a page, lxml 0.162). py-spy over 12 rounds of
+800 pages: lxml's tree 15.6 %, the line pass 17.6 %, `_Page.record` 31.8 % (`_similar` 8.8,
+`_related` 6.9, `_match_header` 4.2, `_content` 3.7, `_main_ask` 2.8), the leak checks 8.5 %,
+`_binary_kind` 2.8 %, head_info 2.2 %, decoding 2 %. Nothing changed in the parser; the
+collector's threshold made no difference here (its cost is in the crawler's process).
 **2026-12-07, evening** (AMD EPYC, ours 0.735 ms a page against lxml's 0.118 in process,
 0.16). Shares by py-spy (500 Hz over 800 mirror pages for 15 s): lxml's tree 15 %, the line pass
 18 %, the label-anchored reading 34 % (`_similar` 10, `_related` 7 of which
@@ -68,6 +73,39 @@ with `doctorqna.py` kept as its reference; the leak checks on the lines each fie
 from (their lower-cased texts are already there) instead of on the joined 20 KB.
 """,
     "crawl": """
+**2026-12-08** (Intel Xeon, 2 cores; `--only crawl` 0.66 before this session's changes,
+0.70 after the first two, same machine and hour). The CPU of each process over a crawl
+(sampled from `os.times()` in each; 5,354 pages): the crawler 14.5 s, the page worker 15.0 s
+in the 15.1 s it lived: **the worker was the bottleneck**, a core's worth for the whole fetch.
+What moved it, each measured in interleaved rounds (3 pairs or more):
+- Python's cyclic garbage collector ran ~1,800 times in the crawler (gen0 0.42 s, gen1 0.47,
+  14 full collections 1.02: 1.9 s of its CPU) and collected 12,000 objects; at a first-
+  generation threshold of 50,000 (`QA_GC_THRESHOLD`, the `CollectorThreshold` extension) it
+  runs 5 times (0.07 s) and still collects the cycles. Crawler 14.5 -> 13.1 s; no change of the
+  wall by itself (the worker bound it). The worker's collector cost 0.14 s: left.
+- With that room in the crawler, the question's MinHash moved from the worker to the store:
+  worker 15.2 -> 13.7 s, crawler 12.5 -> 13.3, crawl 18.0 -> 16.6 s.
+- The WARC records' gzip by ISA-L (python-isal, level 2) instead of zlib's level 3: 0.040 ms
+  a page against 0.135, the archive 0.5 % larger on the fixtures and 0.4 % smaller on the mirror;
+  -0.7 s of the worker's CPU, the crawl -0.4 s.
+- The change key's text (json.dumps's bytes, the meaning of every stored key) from orjson's
+  indented text with its line breaks taken out: 0.048 ms a record against 0.111 (held equal by
+  a property test; floats and what orjson refuses go to json.dumps).
+- The worker sends an answer itself when the socket has room (`MSG_DONTWAIT`) and uses its
+  sending thread only when the buffer is full: worker 13.1-14.7 -> 12.5-13.8 s, the crawl
+  0.3-1.0 s faster.
+Where the wall goes now (one crawl, 12.5-16 s): start-up ~1 s, the fetch ~11-13 s (~400-430
+pages/s: within a tenth of bare Scrapy's fetch of a URL list), the tail where only a chain of
+listing pages is left (`?page=30..34`, one at a time), and the close ~2 s, of which the
+closing export 1.37 s (5,000 records, in its own process: 0.2 s of imports, then pandas
+imported by pyarrow's `pa.array()` of the page index's Python values, 0.1-0.15 s of a
+5,000-record export measured with pandas kept out; 38 such calls in the export's modules).
+Measured and not taken: `OPENBLAS_NUM_THREADS=1` (the crawler's BLAS thread showed 0.9 % in
+perf; no difference); Arrow's buffered row groups (see the qa.parquet note).
+**What would move it**: the close (an export without pandas; the dataset's files from the
+parts without the index's Python round trip), then both processes again: the worker's parser
+(45 % of it), the crawler's Scrapy machinery (spider middlewares' async generators, 30 %) and
+its store (15 %: 24 KB of JSON text a page written to SQLite and to the Arrow parts).
 **2026-12-07, evening** (AMD EPYC; bare Scrapy 421-641 pages/s between runs minutes apart,
 ours 13.7-26 s a crawl, so only interleaved runs say anything). py-spy over both processes
 (200 Hz): the crawler 20.8 s of samples, the page worker 19.7: balanced, each the bottleneck in
@@ -342,6 +380,16 @@ round trip per request and per link seen (the dupefilter), made synchronously on
 **What would move it**: the dupefilter's checks of a page's links in one pipelined round trip.
 """,
     "export_parquet": """
+**2026-12-08** (Intel Xeon): 0.11 (7.5 s against pq.write_table's 0.85). perf over the
+100,000-record export (9.7 s of CPU: user 7.3, sys 2.4): the kernel 21 % (copying 780 MB into
+the page cache 6.2 %, zeroing fresh pages 5.9 %: mimalloc's huge pages faulted in as the
+dictionary builders grow), libc's memmove 8 %, zstd 8 % (2.7 % of it making a context for
+every page), SHA-256 5.3 %, pyarrow's CSV writer 4.6 %, Python 12.7 %, numpy's BLAS threads
+1 %. Per file (thread CPU of the writes): qa.parquet 1.53 s, qa-train.parquet 1.18,
+qa-validation and qa-test 0.28 each (10 % of the rows in groups of ~230 rows: twice the cost
+a row), qa.csv's file writes 0.74 (hash and page cache for 417 MB). The writes run at 1.8
+cores: the CPU bounds it. Measured and not taken: mimalloc's purge delay (2 s, never), glibc's
+mmap and trim thresholds (within the noise).
 **2026-12-07, evening** (AMD EPYC): 0.14 (5.2 s; 4.0-5.6 s in runs minutes apart). Timeline
 at 100,000 records: the serial start 0.86-0.99 s (near-duplicate groups 0.38-0.44, the parts'
 index 0.09, the page index 0.28-0.32, the first batch 0.11), the writes 2.8-3.9 s on both
@@ -444,6 +492,18 @@ records arrive, so the export is concatenation and casting in pyarrow, with no J
 write the split files from the same encoded pages as qa.parquet instead of encoding twice.
 """,
     "export_qa_parquet": """
+**2026-12-08** (Intel Xeon): Arrow's buffered row group (`FileWriter::NewBufferedRowGroup` and
+`WriteRecordBatch`, which pyarrow does not expose) built as a small Cython extension against
+pyarrow 26's declarations and measured on the benchmark's qa table (100,000 rows, 613 MB), CPU
+of the writes alone, best of 3: one `pq.write_table` 0.82 s, the export's row groups (29 of
+16 MB) 1.09; buffered, the export's batches of 1,100 rows: 1.17 s in groups of 16 MB,
+1.20-1.26 in groups of 64-128 MB, 1.30 as one group; batches of 10,000 rows 0.93, the table as
+one batch 0.88. Each batch written costs ~3 ms more than in a whole table (every column writer
+is visited per batch), more than the groups' restarts: not taken, the extension removed. No
+dictionaries for the three long texts: 1.13 vs 1.11 s, the file 11 % larger: no. In the
+export the qa.parquet writes cost 1.53 s of their thread's CPU against 1.09 alone: 5,166
+writes through the hashing file (0.115 s of CPU, 0.59 s of wall waiting for the GIL) and three
+writing threads on two cores.
 **2026-12-07, evening**: where the row groups' cost is, column by column (100,000 rows, 3,500
 a group against one group, alone): `similar` (list of structs, 180 MB) +57 ms of 236,
 `more_info` +24 of 179, `title` +10 of 4, `question`, `answer`, `subject` +7.5 each, every small
