@@ -73,8 +73,9 @@ with `doctorqna.py` kept as its reference; the leak checks on the lines each fie
 from (their lower-cased texts are already there) instead of on the joined 20 KB.
 """,
     "crawl": """
-**2026-12-08** (Intel Xeon, 2 cores; `--only crawl` 0.66 before this session's changes,
-0.70 after the first two, same machine and hour). The CPU of each process over a crawl
+**2026-12-08** (Intel Xeon, 2 cores): `make bench` 0.76 (ours 427 pages/s, bare Scrapy 564);
+`--only crawl` read 0.66 before this session's changes and 0.70 after the first two, the same
+machine within the hour. The CPU of each process over a crawl
 (sampled from `os.times()` in each; 5,354 pages): the crawler 14.5 s, the page worker 15.0 s
 in the 15.1 s it lived: **the worker was the bottleneck**, a core's worth for the whole fetch.
 What moved it, each measured in interleaved rounds (3 pairs or more):
@@ -295,6 +296,11 @@ responses its slower worker had not read.
 growth (the seen-ids set, Scrapy's fingerprints).
 """,
     "rebuild": """
+**2026-12-08** (Intel Xeon): 0.89 in the full `make bench` (2 vs 1 processes 1.68 against a
+calibration of 1.86-1.92), 0.92 (met) in `--only rebuild` ten minutes later with the same code
+(1.79 against 1.92-1.98): the figure sits at its target, within the run-to-run spread of the
+one-process rebuild (573-638 pages/s). Nothing of the rebuild changed this session but the
+change key's text (faster in both configurations).
 **2026-12-07, evening**: the rebuild's serial tail at 5,000 records is its export, 0.55-0.65 s
 warm in one process (1.1 s in a cold one); its imports are paid during the parse (pandas by a
 thread since 12-04; the rest, ~10 ms, is not worth it).
@@ -380,7 +386,8 @@ round trip per request and per link seen (the dupefilter), made synchronously on
 **What would move it**: the dupefilter's checks of a page's links in one pipelined round trip.
 """,
     "export_parquet": """
-**2026-12-08** (Intel Xeon): 0.11 (7.5 s against pq.write_table's 0.85). perf over the
+**2026-12-08** (Intel Xeon): 0.11 in `--only export` (7.5 s against pq.write_table's 0.85),
+0.14 in the full `make bench` (nothing of the export changed). perf over the
 100,000-record export (9.7 s of CPU: user 7.3, sys 2.4): the kernel 21 % (copying 780 MB into
 the page cache 6.2 %, zeroing fresh pages 5.9 %: mimalloc's huge pages faulted in as the
 dictionary builders grow), libc's memmove 8 %, zstd 8 % (2.7 % of it making a context for
