@@ -102,7 +102,10 @@ closing export 1.37 s (5,000 records, in its own process: 0.2 s of imports, then
 imported by pyarrow's `pa.array()` of the page index's Python values, 0.1-0.15 s of a
 5,000-record export measured with pandas kept out; 38 such calls in the export's modules).
 Measured and not taken: `OPENBLAS_NUM_THREADS=1` (the crawler's BLAS thread showed 0.9 % in
-perf; no difference); Arrow's buffered row groups (see the qa.parquet note).
+perf; no difference); Arrow's buffered row groups (see the qa.parquet note); Scrapy's Depth, UrlLength
+and Referer spider middlewares off (the crawler -0.3 to -1.0 s of CPU, the crawl -0.2 to
+-0.7 s in 3 pairs: `-s DEPTH_LIMIT`, the URL-length guard against URL traps and the Referer
+header a site sees are Scrapy's behaviour its users count on).
 **What would move it**: the close (an export without pandas; the dataset's files from the
 parts without the index's Python round trip), then both processes again: the worker's parser
 (45 % of it), the crawler's Scrapy machinery (spider middlewares' async generators, 30 %) and
