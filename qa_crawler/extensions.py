@@ -53,7 +53,7 @@ class CollectorThreshold:
     Python's threshold the collector ran some 1,800 times in a 5,000-page crawl: 1.9 s of the
     crawler's ~15 s of CPU (gen0 0.42, gen1 0.47, 14 full collections 1.02 s), for 12,000
     objects collected. At 50,000 it ran 5 times (0.07 s) and still collected the cycles
-    (4,800 objects; Twisted's failures, generators), for the same peak memory. The thresholds
+    (4,800 objects), for the same peak memory. The thresholds
     in place before are put back as the engine stops."""
 
     def __init__(self, threshold: int):

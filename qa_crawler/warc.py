@@ -59,7 +59,7 @@ def _compressor(level: int | None):
     """A gzip member's compressor: ISA-L's at ISAL_LEVEL when ``level`` is None and isal is
     there, else zlib's at ``level`` (GZIP_LEVEL when None)."""
     if level is None and _isal is not None:
-        return _isal.compressobj(ISAL_LEVEL, _isal.DEFLATED, 16 + 15)
+        return _isal.compressobj(ISAL_LEVEL, _isal.DEFLATED, zlib.MAX_WBITS + 16)
     return zlib.compressobj(GZIP_LEVEL if level is None else level, zlib.DEFLATED,
                             zlib.MAX_WBITS + 16)
 

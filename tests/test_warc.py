@@ -436,9 +436,9 @@ def test_without_isal_records_are_zlib_members_of_the_chosen_level(tmp_path, mon
     assert warc.read_at(tmp_path, where).body == _LONG_BODY
 
 
-def test_isal_members_are_no_larger_than_zlibs_at_the_chosen_level(tmp_path, monkeypatch):
-    """The trade the module makes: ISA-L's level is faster and must not cost disk (the saved
-    pages of every fixture, each a record)."""
+def test_isal_members_are_about_as_small_as_zlibs_at_the_chosen_level(tmp_path, monkeypatch):
+    """The trade the module makes: ISA-L's level is faster and must not cost disk (within 3 %,
+    over the saved pages of every fixture, each a record)."""
     from qa_crawler import warc
 
     pages = sorted((Path(__file__).parent / "fixtures" / "pages").glob("*/*.html"))
