@@ -113,23 +113,6 @@ def _digests(values: list[bytes]) -> "pa.Array":
                                  [None, pa.py_buffer(b"".join(values))])
 
 
-def _int_values(column: "pa.ChunkedArray") -> "np.ndarray":
-    """A null-free int32 or int64 column as numpy, read from its buffers: pyarrow's
-    ``to_numpy()`` imports pandas on first use (0.2 s), and the parts' index is read before
-    anything else of an export. (pyarrow's ``pa.array()`` of Python values does too, and the
-    export's page index is made that way, so an export still imports it: see the notes.)"""
-    import numpy as np
-    import pyarrow as pa
-
-    dtype = {pa.int32(): np.dtype("<i4"), pa.int64(): np.dtype("<i8")}.get(column.type)
-    if dtype is None or column.null_count:
-        return column.to_numpy()
-    parts = [np.frombuffer(chunk.buffers()[1], dtype=dtype, count=len(chunk),
-                           offset=chunk.offset * dtype.itemsize)
-             for chunk in column.chunks if len(chunk)]
-    return np.concatenate(parts) if parts else np.zeros(0, dtype)
-
-
 class PartWriter:
     """Parts of the records one state writes: :meth:`add` each text as it is stored,
     :meth:`close` at the end. A part that cannot be made (a full disk, a text the reader
@@ -280,7 +263,7 @@ class PartIndex:
                 if table.schema.names != [*schema.names, SIZE, DIGEST] or \
                         not table.select(schema.names).schema.equals(schema):
                     continue  # a part of another version of the record: not used
-                size = _int_values(table.column(SIZE))
+                size = table.column(SIZE).to_numpy()
                 digests = table.column(DIGEST).to_pylist()
             except (OSError, pa.ArrowException) as exc:
                 logger.warning("Columns file %s not used (%s): its records are read from their "

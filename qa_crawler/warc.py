@@ -55,20 +55,19 @@ GZIP_LEVEL = 3  # zlib's, where the records are not ISA-L's
 ISAL_LEVEL = 2  # of ISA-L's 0-3
 
 
-def _compressor(level: int | None):
-    """A gzip member's compressor: ISA-L's at ISAL_LEVEL when ``level`` is None and isal is
-    there, else zlib's at ``level`` (GZIP_LEVEL when None)."""
-    if level is None and _isal is not None:
+def _compressor():
+    """A gzip member's compressor: ISA-L's at ISAL_LEVEL where isal is installed, else zlib's
+    at GZIP_LEVEL."""
+    if _isal is not None:
         return _isal.compressobj(ISAL_LEVEL, _isal.DEFLATED, zlib.MAX_WBITS + 16)
-    return zlib.compressobj(GZIP_LEVEL if level is None else level, zlib.DEFLATED,
-                            zlib.MAX_WBITS + 16)
+    return zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, zlib.MAX_WBITS + 16)
 
 
 class _Gzipping:
     """warcio's GzippingWrapper with another compressor: one gzip member per record."""
 
-    def __init__(self, out, level: int | None):
-        self.compressor = _compressor(level)
+    def __init__(self, out):
+        self.compressor = _compressor()
         self.out = out
 
     def write(self, buff) -> None:
@@ -80,15 +79,13 @@ class _Gzipping:
 
 
 class _Writer(WARCWriter):
-    """warcio's WARCWriter, each record a gzip member (``level``: zlib's; None: ISA-L's where
-    isal is installed, see :func:`_compressor`)."""
+    """warcio's WARCWriter, each record a gzip member of :func:`_compressor`'s."""
 
-    def __init__(self, out, level: int | None = None, **kwargs):
+    def __init__(self, out, **kwargs):
         super().__init__(out, gzip=False, **kwargs)
-        self.level = level
 
     def write_record(self, record, params=None) -> None:
-        self._write_warc_record(_Gzipping(self.out, self.level), record)
+        self._write_warc_record(_Gzipping(self.out), record)
 
 
 def warc_dir(out_dir: str | os.PathLike) -> Path:

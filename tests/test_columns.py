@@ -379,20 +379,3 @@ def test_writing_parts_does_not_make_pyarrow_import_pandas(tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"
 
-
-def test_integer_columns_read_from_their_buffers_equal_pyarrows_reading():
-    import numpy as np
-    import pyarrow as pa
-
-    from qa_crawler.columns import _int_values
-
-    chunks = [pa.array(np.arange(5, dtype=t)) for t in (np.int32,) * 3]
-    sliced = pa.chunked_array([chunks[0].slice(2), chunks[1], chunks[2].slice(1, 2),
-                               chunks[0].slice(5)])
-    for column in (sliced, pa.chunked_array([], pa.int32()),
-                   pa.chunked_array([pa.array([1, 2], pa.int64())]),
-                   pa.chunked_array([pa.array([1, None], pa.int32())])):
-        got = _int_values(column)
-        want = column.to_numpy()
-        np.testing.assert_array_equal(got, want)
-        assert not len(got) or got.dtype == want.dtype

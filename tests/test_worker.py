@@ -344,7 +344,6 @@ def test_a_worker_behind_makes_the_crawler_wait_instead_of_buffering_every_respo
     assert [stored[f"{BASE}/blob/{i}"] for i in range(len(bodies))] == bodies
 
 
-
 def test_answers_past_the_sockets_room_wait_in_order_for_a_crawler_that_reads_late():
     """The worker sends an answer at once while the socket has room, and queues the rest for
     its sending thread: a crawler that reads nothing for a while gets every answer, whole and
@@ -363,6 +362,7 @@ def test_answers_past_the_sockets_room_wait_in_order_for_a_crawler_that_reads_la
          str(theirs.fileno())], pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL)
     theirs.close()
     try:
+        ours.settimeout(60)  # a worker that stopped reading fails the test, not hangs it
         ours.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 << 10)  # little room
         ours.sendall(frame((sys.path, ROUTES)))
         n = 300  # ~40 KB answers: megabytes more than the two buffers hold
