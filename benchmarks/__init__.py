@@ -12,3 +12,5 @@ as their own processes), ``measure`` (child processes: wall, CPU, peak RSS), ``c
 a second process can gain right now), ``machine``, ``report`` (table, JSON, Markdown), ``notes``
 (what holds missed targets back) and ``profile`` (the profiles behind the notes).
 """
+
+import qa_crawler  # noqa: F401,E402  (first: Arrow's memory pool, as in the command line)

@@ -17,6 +17,7 @@ Reads and writes only inside the export's own folders.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections import Counter
 from pathlib import Path
 
@@ -40,10 +41,19 @@ def split_files() -> list[str]:
 # export ends every file's group with the batch that fills the qa file's): row groups of a few
 # hundred rows cost twice the CPU of the same rows in groups of a few thousand; 4 MB of 7 KB
 # records (570 rows) made the qa table 1.38 s of CPU against pq.write_table's 0.74 for one row
-# group of 100,000 rows, 16 MB (3,500 rows) 0.96. With the groups ending together, 8 MB was
-# 10-20 % slower than 16 for the whole export (the split files of 10 % get groups of ~230 rows
-# at 16, ~115 at 8), and 16 costs ~30 MB of the export's peak.
-ROW_GROUP_BYTES = 16 << 20
+# group of 100,000 rows, 16 MB (3,500 rows) 0.96. Each group's column chunks start their
+# dictionaries, pages and zstd contexts again: on 2026-12-08 (AMD EPYC, the benchmark's qa table
+# alone, best of 3) 16 MB cost 0.88 s, 32 MB 0.78-0.81, 64 MB 0.74-0.76, one group 0.66; in the
+# export (with jemalloc, 2 writing threads) the qa file's writes 0.91-0.94 s at 16 MB, 0.87-0.89
+# at 32, 0.81-0.82 at 64, and the whole export's peak RSS 435, 475, 520-550 MB (mimalloc at
+# 16 MB: 518-534). What the groups hold is bounded, whatever the dataset's size.
+ROW_GROUP_BYTES = 64 << 20
+
+# A Parquet writer writes every page, and every page's header, as its own write: 5,166 writes
+# for the benchmark's qa.parquet, each into Python (a file object that hashes what it writes)
+# and back. Gathered in a native buffer of 1 MB they are a few dozen: the qa file's writes
+# 1.06-1.17 -> 0.99-1.04 s of CPU in the export (2026-12-08, 3 rounds interleaved).
+WRITE_BUFFER_BYTES = 1 << 20
 
 
 class RowGroupWriter:
@@ -52,8 +62,13 @@ class RowGroupWriter:
     writes what is left. Not thread-safe: one caller at a time, as the export's writes are."""
 
     def __init__(self, path, schema: pa.Schema, **parquet_options):
-        """``path``: a file's path, or a file object open for writing (left open)."""
-        self.writer = pq.ParquetWriter(path, schema, **parquet_options)
+        """``path``: a file's path, or a file object open for writing (left open; its writes
+        come through a native buffer of :data:`WRITE_BUFFER_BYTES`, see there)."""
+        self.stream = None
+        if not isinstance(path, (str, os.PathLike)):
+            self.stream = pa.BufferedOutputStream(pa.PythonFile(path, mode="w"),
+                                                  WRITE_BUFFER_BYTES)
+        self.writer = pq.ParquetWriter(self.stream or path, schema, **parquet_options)
         self.pending: list[pa.Table] = []
         self.pending_bytes = 0
 
@@ -76,7 +91,11 @@ class RowGroupWriter:
         try:
             self.flush()
         finally:
-            self.writer.close()
+            try:
+                self.writer.close()
+            finally:
+                if self.stream is not None:  # the rest written; the file left to its owner
+                    self.stream.detach()
 
 
 class SplitWriters:

@@ -2,6 +2,22 @@
 
 from __future__ import annotations
 
+import os as _os
+import sys as _sys
+
+# Arrow's memory pool: jemalloc, unless the user chose one. Arrow reads the variable when it
+# first allocates, so it is set here, before anything of ours imports pyarrow (pipelines and
+# benchmarks import this package first); child processes inherit it. Measured on 2026-12-08
+# (AMD EPYC, the benchmark's export of 100,000 records, fresh processes, interleaved): with
+# mimalloc, pyarrow's default, the export's fresh memory came as huge pages the kernel had to
+# zero (clear_page_erms 7 % of its CPU, from mi_page_free_list_extend); jemalloc reuses what
+# was given back: 5.7-5.9 s of CPU against 6.4-7.0, a peak RSS 80-100 MB lower at the same row
+# groups, pq.write_table itself 2 % faster. Set through pyarrow.set_memory_pool instead, after
+# the import, it left Arrow's own allocations (the Parquet writer's) on mimalloc: no gain.
+# (Windows' pyarrow has no jemalloc.)
+if _sys.platform != "win32":
+    _os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "jemalloc")
+
 __version__ = "0.1.0"
 
 __all__ = ["__version__", "load_dataset"]

@@ -173,3 +173,70 @@ def test_parquet_rows_written_a_batch_at_a_time_are_gathered_into_row_groups_in_
         assert pq.read_table(tmp_path / name).equals(pq.read_table(tmp_path / "expected.parquet"))
         assert counts[name] == expected.num_rows
     assert sum(counts.values()) == table.num_rows
+
+
+def test_a_parquet_file_object_gets_the_writers_pages_gathered_in_a_native_buffer_and_stays_open(
+        rows, tmp_path, monkeypatch):
+    import io
+
+    import pyarrow.parquet as pq
+
+    from pipelines import release
+
+    class Recording(io.RawIOBase):  # what a HashedFile sees
+        def __init__(self):
+            super().__init__()
+            self.data, self.sizes = bytearray(), []
+
+        def writable(self):
+            return True
+
+        def write(self, b):
+            self.data += bytes(b)
+            self.sizes.append(len(b))
+            return len(b)
+
+        def tell(self):
+            return len(self.data)
+
+    table, _ = _batches().tables(rows)
+    big = pa.concat_tables([table] * 40)  # pages of every column, several row groups
+    monkeypatch.setattr(release, "ROW_GROUP_BYTES", big.nbytes // 8)
+    monkeypatch.setattr(release, "WRITE_BUFFER_BYTES", 64 << 10)
+    buffered = Recording()
+    writer = release.RowGroupWriter(buffered, big.schema, compression="zstd")
+    for i in range(0, big.num_rows, 50):
+        writer.write_table(big.slice(i, 50))
+    writer.close()
+    assert not buffered.closed  # its owner fsyncs, hashes and closes it
+    written = pq.ParquetFile(io.BytesIO(bytes(buffered.data)))
+    assert written.read().equals(big)
+    groups = written.metadata.num_row_groups
+    assert groups >= 4
+    # Straight on the file object, the writer writes each page and page header on its own
+    direct = Recording()
+    with pq.ParquetWriter(pa.PythonFile(direct, mode="w"), big.schema, compression="zstd") as w:
+        w.write_table(big, row_group_size=-(-big.num_rows // groups))
+    assert len(buffered.sizes) * 10 < len(direct.sizes)
+    assert len(buffered.sizes) <= len(buffered.data) // (64 << 10) + 2 * groups + 2
+
+
+def test_the_package_makes_jemalloc_arrows_pool_unless_the_user_chose_one():
+    import os
+    import subprocess
+    import sys
+
+    probe = ("import qa_crawler, pyarrow as pa\n"
+             "try:\n    pa.jemalloc_memory_pool(); has = True\n"
+             "except NotImplementedError:\n    has = False\n"
+             "print(has, pa.default_memory_pool().backend_name)")
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True,
+                         text=True, check=True).stdout.split()
+    if out[0] == "False":
+        pytest.skip("this pyarrow has no jemalloc")
+    assert out[1] == "jemalloc"
+    chosen = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            env={**env, "ARROW_DEFAULT_MEMORY_POOL": "system"},
+                            check=True).stdout.split()
+    assert chosen[1] == "system"
