@@ -196,3 +196,38 @@ def test_the_crawls_closing_export_takes_the_same_lock(tmp_path):
     assert not (out / "qa.parquet").exists()
     # What the crawl stored is kept: an export afterwards writes it.
     assert export_dataset(out)["rows"]["qa"] == 5
+
+
+def test_the_collector_leaves_the_callers_objects_alone_during_an_export_and_after_it_as_before(
+        folder, monkeypatch):
+    import gc
+
+    from pipelines import dataset
+
+    seen = []
+    write_set = dataset._write_set
+
+    def watched(*args, **kwargs):
+        seen.append(gc.get_freeze_count())
+        return write_set(*args, **kwargs)
+
+    monkeypatch.setattr(dataset, "_write_set", watched)
+    before = gc.get_freeze_count()
+    export_dataset(folder)
+    assert seen and seen[0] > before  # frozen while the files are written
+    assert gc.get_freeze_count() == before  # given back, as after an export that fails:
+    monkeypatch.setattr(dataset, "_write_set", lambda *a, **k: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        export_dataset(folder)
+    assert gc.get_freeze_count() == before
+    assert_one_consistent_set(folder)
+    keep = [object()]  # a process that froze objects of its own (a forking server) keeps them
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        monkeypatch.setattr(dataset, "_write_set", write_set)
+        export_dataset(folder)
+        assert gc.get_freeze_count() > frozen // 2  # (frozen objects freed leave it)
+    finally:
+        gc.unfreeze()
+    assert keep
