@@ -52,8 +52,8 @@ DOWNLOADER_MIDDLEWARES = {
     "qa_crawler.middlewares.WireHeadersMiddleware": 615,
     "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": 610,
     "qa_crawler.middlewares.WarcMiddleware": 605,
-    # Only with --redis: the politeness budget shared by every worker of the crawl.
-    "qa_crawler.cluster.ClusterPolitenessMiddleware": 960,
+    # With --redis (REDIS_URL), the add-on adds qa_crawler.cluster.ClusterPolitenessMiddleware
+    # (qa_crawler.addon): the politeness budget shared by every worker of the crawl.
 }
 
 # Scrapy's stats collector without the wrapper that looks up, on every call of its methods, a

@@ -111,3 +111,45 @@ def test_the_crawl_runs_no_remote_control_server(tmp_path):
     assert "Spider opened" in proc.stderr  # the log would say it
     assert "Remote control" not in proc.stderr
     assert not jobs.exists() or not any(jobs.iterdir())
+
+
+def _project_components(**overrides) -> dict[str, dict]:
+    """The component lists of the project's settings as a crawl starts (after ``-s`` and the
+    add-on's ``update_settings``)."""
+    from scrapy.utils.project import get_project_settings
+
+    from qa_crawler.addon import QACrawlerAddon
+
+    settings = get_project_settings()
+    settings.setdict(overrides, priority="cmdline")
+    QACrawlerAddon().update_settings(settings)
+    return {name: settings.getwithbase(name) for name in (
+        "DOWNLOADER_MIDDLEWARES", "SPIDER_MIDDLEWARES", "EXTENSIONS", "ITEM_PIPELINES")}
+
+
+def test_the_clusters_politeness_middleware_is_enabled_only_for_a_crawl_on_redis():
+    from qa_crawler.addon import CLUSTER_POLITENESS
+
+    assert CLUSTER_POLITENESS not in _project_components()["DOWNLOADER_MIDDLEWARES"]
+    on_redis = _project_components(REDIS_URL="redis://127.0.0.1:6379/15")
+    middlewares = on_redis["DOWNLOADER_MIDDLEWARES"]
+    assert middlewares[CLUSTER_POLITENESS] == 960  # after every other one
+    assert all(order < 960 for name, order in middlewares.items()
+               if name != CLUSTER_POLITENESS and order is not None)
+
+
+def test_loading_a_local_crawls_components_never_imports_redis():
+    import subprocess
+    import sys
+
+    probe = ("import sys\n"
+             "from scrapy.utils.misc import load_object\n"
+             "from tests.test_lean_components import _project_components\n"
+             "for components in _project_components().values():\n"
+             "    for path in components:\n"
+             "        load_object(path) if isinstance(path, str) else None\n"
+             "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+             "('redis', 'scrapy_redis') or m == 'qa_crawler.cluster'))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "[]"
