@@ -261,6 +261,7 @@ def test_the_fast_validator_drops_what_the_schema_forbids_naming_the_field(
         site.qa_ids()[0])))) if isinstance(o, FetchedPage)]
     assert validate.process_item(page) is page  # a good record passes, its JSON kept
     assert page.stored == to_json_dict(page.record)
+    assert "validator" not in vars(validate)  # jsonschema only for a record the fast one drops
     bad = FetchedPage(dataclasses.replace(page.record, **{field: value}), page.fetch,
                       urls=page.urls, links=page.links)
     failed = validate.process_item(bad)
@@ -268,6 +269,7 @@ def test_the_fast_validator_drops_what_the_schema_forbids_naming_the_field(
     assert reason in failed.error
     assert (failed.urls, failed.links) == (page.urls, page.links) and page.links
     assert crawler.stats.get_value(keys.VALIDATION + reason) == 1
+    assert "validator" in vars(validate)
 
 
 def test_the_spider_yields_one_outcome_per_page_and_writes_nothing(crawl_of, tmp_path):
