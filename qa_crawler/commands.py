@@ -155,11 +155,9 @@ def register(sub) -> None:
 def run_crawl(start_url: str | None, out_dir: str, *, overrides=(), recheck: str | None = None,
               verbose: bool = False, stream=None) -> int:
     """Run one crawl into ``out_dir`` and print its summary; returns the exit status."""
-    from scrapy.crawler import CrawlerProcess
     from scrapy.settings import Settings
 
-    from qa_crawler.spiders.qa import QASpider
-    from qa_crawler.state import CrawlState, LockedError, StorageError, verify_state_files
+    from qa_crawler import worker
 
     stream = stream or sys.stdout
     settings = Settings()
@@ -172,6 +170,23 @@ def run_crawl(start_url: str | None, out_dir: str, *, overrides=(), recheck: str
         settings.set("QA_START_URL", start_url, priority="cmdline")
     if recheck:
         settings.set("QA_RECHECK_OLDER_THAN", recheck, priority="cmdline")
+    try:
+        if worker.worker_wanted(settings):
+            worker.prestart()  # its imports beside the crawler's (worker.prestart)
+    except ValueError:
+        pass  # a bad QA_PARSE_PROCESSES: the spider says so
+    try:
+        return _run_crawl(settings, out_dir, stream)
+    finally:
+        worker.discard_prestarted()
+
+
+def _run_crawl(settings, out_dir: str, stream) -> int:
+    from scrapy.crawler import CrawlerProcess
+
+    from qa_crawler.spiders.qa import QASpider
+    from qa_crawler.state import CrawlState, LockedError, StorageError, verify_state_files
+
     start_url = settings.get("QA_START_URL")
     from qa_crawler.extensions import checked_alerts
 

@@ -85,11 +85,12 @@ class PageReader:
     """What the worker does with one page; the same object reads in the crawler's process when
     there is no worker (for tests, and as the reference of what the worker returns)."""
 
-    def __init__(self, routes: Routes, *, for_store: bool = False):
+    def __init__(self, routes: Routes, *, for_store: bool = False, check=None):
+        """``check``: the :class:`~pipelines.validate.JsonChecker` to use (one is made)."""
         from pipelines.validate import JsonChecker
 
         self.routes = routes
-        self.check = JsonChecker()
+        self.check = check or JsonChecker()
         # In the worker, what the store would compute too (the JSON text and change key): the
         # store, in the crawler's process, then has them. Not the question's MinHash, which the
         # store makes: with it here the worker was the crawl's bottleneck (15.2 s of CPU for
@@ -138,13 +139,26 @@ def serve() -> None:
     with contextlib.suppress(OSError):  # room for answers while the crawler is busy
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
     stream = sock.makefile("rb", buffering=1 << 20)
-    path, routes = read_frame(stream)
+    # What reading and archiving the first page would wait for, made before the crawler's
+    # first frame: a worker started ahead of the crawler (prestart) is ready when it opens.
+    # (Measured: the first page's reading and archiving imported qa_crawler.guard, and with it
+    # Scrapy, 176 ms, and surt for the CDXJ lines, 61 ms.)
+    import surt  # noqa: F401  (qa_crawler.warc.cdxj_line's)
+
+    from pipelines.validate import JsonChecker
+    from qa_crawler import guard, warc  # noqa: F401
+
+    check = JsonChecker()
+    try:
+        path, routes = read_frame(stream)
+    except EOFError:  # started ahead for a crawl that did not take it
+        return
     sys.path[:] = path
     # Also what the store would compute (the JSON text and change key; see PageReader).
     # Tried: making them only while no frame waited for the worker (else the store) — with
     # 32 pages in flight a frame nearly always waits, so the crawler made them all and the
     # 15,000-page crawl ran 25 % slower.
-    read = PageReader(routes, for_store=True)
+    read = PageReader(routes, for_store=True, check=check)
     archive = _Archive()
 
     # An answer is sent at once when the socket's buffer has room for it, else by a thread of
@@ -310,21 +324,53 @@ class _Answers(asyncio.Protocol):
         self.worker._lost()
 
 
+def _spawn() -> tuple[subprocess.Popen, socket.socket]:
+    """A page worker process and the crawler's end of its socket."""
+    ours, theirs = socket.socketpair()
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", "from qa_crawler.worker import serve; serve()",
+             str(theirs.fileno())],
+            pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, close_fds=True)
+    except BaseException:
+        ours.close()
+        raise
+    finally:
+        theirs.close()
+    return proc, ours
+
+
+_prestarted: list[tuple[subprocess.Popen, socket.socket]] = []
+
+
+def prestart() -> None:
+    """Start a page worker now, for the next :class:`PageWorker` to take: its imports (0.4 s)
+    then run while the crawler makes its own, instead of after the spider opened, when the first
+    page's reading waited for them (the start page read 0.42 s after it came, the whole crawl
+    as much later). One that no PageWorker takes ends when :func:`discard_prestarted` closes
+    its socket, or with this process. If it cannot start, PageWorker tries again and says why."""
+    if not _prestarted:
+        with contextlib.suppress(OSError):
+            _prestarted.append(_spawn())
+
+
+def discard_prestarted() -> None:
+    """End the worker :func:`prestart` started, if no PageWorker took it."""
+    while _prestarted:
+        proc, sock = _prestarted.pop()
+        sock.close()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 class PageWorker:
     """The page worker process and the crawler's end of its socket (on the asyncio loop)."""
 
     def __init__(self, routes: Routes):
-        ours, theirs = socket.socketpair()
-        try:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-c", "from qa_crawler.worker import serve; serve()",
-                 str(theirs.fileno())],
-                pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, close_fds=True)
-        except BaseException:
-            ours.close()
-            raise
-        finally:
-            theirs.close()
+        self.proc, ours = _prestarted.pop() if _prestarted else _spawn()
         # The caller's import path, so that the worker reads with the same modules.
         ours.sendall(frame((sys.path, routes)))
         ours.setblocking(False)
@@ -519,5 +565,5 @@ def worker_wanted(settings) -> bool:
         raise ValueError(f"QA_PARSE_PROCESSES must be auto, 0 or 1, not {value!r}") from None
 
 
-__all__ = ["PageReader", "PageReading", "PageWorker", "Ticket", "WorkerDied", "frame", "read_frame", "serve",
-           "worker_wanted"]
+__all__ = ["PageReader", "PageReading", "PageWorker", "Ticket", "WorkerDied", "discard_prestarted",
+           "frame", "prestart", "read_frame", "serve", "worker_wanted"]

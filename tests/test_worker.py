@@ -109,6 +109,63 @@ def test_the_worker_reads_pages_as_this_process_does_record_json_and_links():
     assert there[-1].page is None and there[-1].links  # the listing: no record, its links
 
 
+def test_a_worker_started_ahead_is_the_one_the_crawl_takes_and_reads_as_a_fresh_one():
+    from qa_crawler import worker as worker_mod
+
+    site = SampleSite(n_pages=3, seed=5)
+    paths = [site.article_path(q) for q in site.qa_ids()] + ["/en/"]
+    pages = [(site.render(p)[2], fetch_of(p)) for p in paths]
+    worker_mod.prestart()
+    worker_mod.prestart()  # one at most
+    assert len(worker_mod._prestarted) == 1
+    (ahead, _), = worker_mod._prestarted
+
+    async def read():
+        worker = PageWorker(ROUTES)
+        try:
+            assert worker.proc is ahead and not worker_mod._prestarted
+            return await asyncio.gather(*(worker.read(body, fetch) for body, fetch in pages))
+        finally:
+            worker.close()
+
+    here = [PageReader(ROUTES, for_store=True)(body, fetch) for body, fetch in pages]
+    there = asyncio.run(read())
+    assert list(map(_without_extras, there)) == list(map(_without_extras, here))
+    assert ahead.returncode == 0
+
+
+def test_a_worker_started_ahead_that_no_crawl_takes_ends_quietly_when_discarded(capfd):
+    from qa_crawler import worker as worker_mod
+
+    worker_mod.prestart()
+    (ahead, _), = worker_mod._prestarted
+    worker_mod.discard_prestarted()
+    assert not worker_mod._prestarted and ahead.returncode == 0
+    assert capfd.readouterr().err == ""  # no traceback from the worker
+    worker_mod.discard_prestarted()  # nothing left: nothing to do
+
+
+def test_a_crawl_that_cannot_start_leaves_no_worker_started_ahead_behind(tmp_path, monkeypatch):
+    from qa_crawler import commands
+    from qa_crawler import worker as worker_mod
+
+    started = []
+    spawn = worker_mod._spawn
+
+    def watched():
+        started.append(spawn())
+        return started[-1]
+
+    monkeypatch.setattr(worker_mod, "_spawn", watched)
+    folder = tmp_path / "file"
+    folder.write_text("not a folder")
+    status = commands.run_crawl("http://127.0.0.1:9/", str(folder), overrides=[
+        ("DOWNLOAD_DELAY", "0"), ("AUTOTHROTTLE_ENABLED", "False"), ("DOWNLOAD_TIMEOUT", "2")],
+        stream=io.StringIO())
+    assert status != 0 and len(started) == 1  # started ahead, then not wanted
+    assert not worker_mod._prestarted and started[0][0].returncode == 0
+
+
 def test_a_worker_killed_fails_the_pages_in_flight_naming_how_it_ended():
     async def kill_while_reading():
         worker = PageWorker(ROUTES)
