@@ -513,7 +513,7 @@ def cmd_export(args) -> int:
     index = write_index(args.dir)
     if index is not None:
         print(f"qa-crawler: CDXJ index of the raw pages: {index}")
-    report = _write_report(Path(args.dir), "export")
+    report = _report_after(Path(args.dir), "export")
     if report is not None:
         print(f"qa-crawler: report: {report}")
     if args.wacz:

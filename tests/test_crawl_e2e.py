@@ -48,6 +48,23 @@ def test_the_report_drawn_in_the_background_lands_in_the_folder(crawled):
     assert "<!DOCTYPE html>" in (out / "report.html").read_text()[:100]
 
 
+def test_an_export_ends_once_the_dataset_is_written_and_its_report_follows_in_the_background(
+        crawled, tmp_path):
+    import shutil
+
+    out = tmp_path / "copy"
+    shutil.copytree(crawled[2], out, symlinks=True)
+    (out / "report.html").unlink()
+    exported = subprocess.run([sys.executable, "-m", "qa_crawler.cli", "export", str(out)],
+                              capture_output=True, text=True, timeout=120)
+    assert exported.returncode == 0, exported.stderr[-2000:]
+    assert "report.html (being drawn in the background" in exported.stdout
+    deadline = time.monotonic() + 120
+    while not (out / "report.html").is_file() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert "<!DOCTYPE html>" in (out / "report.html").read_text()[:100]
+
+
 def test_every_page_is_found_once_with_every_field_right(crawled):
     site, server, out, proc, requests = crawled
     rows = qa_rows(out)
