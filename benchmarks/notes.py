@@ -73,6 +73,25 @@ with `doctorqna.py` kept as its reference; the leak checks on the lines each fie
 from (their lower-cased texts are already there) instead of on the joined 20 KB.
 """,
     "crawl": """
+**2026-12-08, later** (AMD EPYC): 0.82 in `make bench` (ours 474 pages/s, bare Scrapy 577;
+by hand, interleaved: bare 9.2-9.5 s, ours 11.4-11.6). What moved, each on interleaved runs:
+the start page was read 0.42 s after it came (the log's timestamps: its links reached the
+department pages then), because the page worker, started when the spider opened, was still
+importing, and its first page imported `qa_crawler.guard` (with it Scrapy, 176 ms) and surt
+(61 ms): the worker now starts as `qa-crawler crawl` starts and imports them before the
+crawler's first frame: the gap 0.06-0.1 s, the crawl 11.68 -> 11.5 s. Every local crawl's
+start imported `qa_crawler.cluster` (redis, scrapy-redis: 68 ms) to learn its politeness
+middleware was not configured, and jsonschema (24 ms) for records that mostly never fail:
+both now only when needed. The package's bytecode: PYTHONDONTWRITEBYTECODE is set on these
+machines (and in many containers), and an editable install has none, so every process compiled
+our modules again (0.07 s of each start): `make bench` compiles them first. Where it stands:
+per process over a crawl (os.times(), 5,354 pages) the page worker 9.7 s of CPU, the crawler
+9.35, the closing export 1.1, and nginx beside them: the two cores ~93 % busy for 11.5 s. The
+fetch itself runs at ~510 pages/s from the first second to the last (no tail); the start (to
+the spider opened) ~1 s and the end (the closing export of 100 MB of CSV and 15 MB of Parquet
+for these 5,000 pages) ~0.8 s are the rest. Reaching bare Scrapy needs about 4 s of CPU less
+per crawl across the two processes (the worker's reading, 0.75 ms a page of its 1.8; the
+crawler's Scrapy machinery), not more overlap.
 **2026-12-08** (Intel Xeon, 2 cores): `make bench` 0.76 (ours 427 pages/s, bare Scrapy 564);
 `--only crawl` read 0.66 before this session's changes and 0.70 after the first two, the same
 machine within the hour. The CPU of each process over a crawl
@@ -223,6 +242,9 @@ note: the worker's largest share by far); a leaner Scrapy process (the issue's p
 ~1 ms a page of Scrapy with unused components off); the store's SQLite writes batched.
 """,
     "memory": """
+**2026-12-08, later** (AMD EPYC): 1.17 (met; 646 MB against 553). Row groups of 64 MB took
+it to 1.22 (741 MB against 608: the export of 50,000 records 519 MB against 385 at 16 MB);
+32 MB with jemalloc as Arrow's pool keep the export at 422 MB.
 **2026-12-07**: the figure now reads the crawl tree's summed high-water marks (`VmHWM` of each
 process alive at a sample, summed; the peak of that over the samples): an upper bound of the
 tree's peak that no sample misses, since a mark keeps a process's largest RSS so far. With the
@@ -299,6 +321,9 @@ responses its slower worker had not read.
 growth (the seen-ids set, Scrapy's fingerprints).
 """,
     "rebuild": """
+**2026-12-08, later** (AMD EPYC): 0.90 (met; 2 vs 1 processes 1.72 against 1.90). The
+rebuild's export, serial at its end, is faster (jemalloc, larger row groups, the collector
+leaving the rebuild's objects alone), and every process starts without compiling the package.
 **2026-12-08** (Intel Xeon): 0.89 in the full `make bench` (2 vs 1 processes 1.68 against a
 calibration of 1.86-1.92), 0.92 (met) in `--only rebuild` ten minutes later with the same code
 (1.79 against 1.92-1.98): the figure sits at its target, within the run-to-run spread of the
@@ -389,6 +414,24 @@ round trip per request and per link seen (the dupefilter), made synchronously on
 **What would move it**: the dupefilter's checks of a page's links in one pipelined round trip.
 """,
     "export_parquet": """
+**2026-12-08, later** (AMD EPYC): 0.17 in `make bench` (3.9 s against 0.67; the same code in a
+fresh process 3.3-3.9 s: the first export after the 50,000-page crawl reads its input from
+disk again). Measured in fresh processes, three rounds interleaved each: (1) Arrow's pool: with
+mimalloc the export's fresh memory came as huge pages the kernel zeroed (`clear_page_erms`
+7 % of its CPU, from `mi_page_free_list_extend`); jemalloc: 3.98-4.07 -> 3.48-3.61 s, peak RSS
+620 -> 515-547 MB. It has to be chosen before pyarrow loads (`ARROW_DEFAULT_MEMORY_POOL`, set
+by `qa_crawler/__init__.py`): `pa.set_memory_pool` afterwards left the Parquet writer's own
+allocations on mimalloc (no gain). (2) The Parquet writers wrote every page and page header
+through the hashing file object, a call into Python each (5,166 for qa.parquet): a 1 MB native
+buffer makes them a few dozen (qa.parquet's writes -7 % of CPU). (3) Row groups 16 -> 32 MB
+and 2 writing threads instead of 3 (16 MB: 3.56-3.66 s; 32: 3.49-3.64; 64: 3.60-4.18 and
+530-546 MB). (4) `gc.freeze()` while it runs: in a process that imported Scrapy, Twisted and
+aiohttp (117,000 objects) 3.72 -> 3.48-3.50 s. The main thread now waits 1.8 s of 3.6 for the
+writing threads, which run both cores: 5.5 s of CPU in all (qa.parquet 0.85, the CSV files
+1.5-1.6, the split files ~1, the flat tables, the main thread's takes from the parts 0.45);
+0.2 needs ~3.3 s, i.e. about 0.6 s of CPU less in the writes. Measured and not taken: pyarrow's
+CSV `batch_size` 1,024 -> 65,536 (0.65 s for qa.csv's 417 MB either way); no dictionaries for
+`qa_id` and `url` (files 11 % larger, no faster on these data).
 **2026-12-08** (Intel Xeon): 0.11 in `--only export` (7.5 s against pq.write_table's 0.85),
 0.14 in the full `make bench` (nothing of the export changed). perf over the
 100,000-record export (9.7 s of CPU: user 7.3, sys 2.4): the kernel 21 % (copying 780 MB into
@@ -502,6 +545,13 @@ records arrive, so the export is concatenation and casting in pyarrow, with no J
 write the split files from the same encoded pages as qa.parquet instead of encoding twice.
 """,
     "export_qa_parquet": """
+**2026-12-08, later** (AMD EPYC): 0.79 in `make bench`, 0.81 in `--only export` minutes
+before (pq.write_table 0.67-0.70 s of CPU, the qa file's writes 0.84-0.88): at the target.
+Alone, outside the export (the benchmark's table, best of 3): groups of 16 MB 0.88 s, 32 MB
+0.78-0.81, 64 MB 0.74-0.76, one group 0.66 (jemalloc); in the export 0.85-0.86 at 32 MB,
+0.81-0.82 at 64. The rest is the other writing thread on the second core (the CSV and split
+files' writes of the same batch). 64 MB would meet it, at 100 MB more of the export's peak and
+the memory figure over its target (1.22).
 **2026-12-08** (Intel Xeon): Arrow's buffered row group (`FileWriter::NewBufferedRowGroup` and
 `WriteRecordBatch`, which pyarrow does not expose) built as a small Cython extension against
 pyarrow 26's declarations and measured on the benchmark's qa table (100,000 rows, 613 MB), CPU
