@@ -72,7 +72,8 @@ class RowGroupWriter:
         if not isinstance(path, (str, os.PathLike)):
             self.stream = pa.BufferedOutputStream(pa.PythonFile(path, mode="w"),
                                                   WRITE_BUFFER_BYTES)
-        self.writer = pq.ParquetWriter(self.stream or path, schema, **parquet_options)
+        self.writer = pq.ParquetWriter(path if self.stream is None else self.stream, schema,
+                                       **parquet_options)
         self.pending: list[pa.Table] = []
         self.pending_bytes = 0
 

@@ -370,9 +370,17 @@ class PageWorker:
     """The page worker process and the crawler's end of its socket (on the asyncio loop)."""
 
     def __init__(self, routes: Routes):
-        self.proc, ours = _prestarted.pop() if _prestarted else _spawn()
+        taken = _prestarted.pop() if _prestarted else None
+        self.proc, ours = taken or _spawn()
         # The caller's import path, so that the worker reads with the same modules.
-        ours.sendall(frame((sys.path, routes)))
+        try:
+            ours.sendall(frame((sys.path, routes)))
+        except OSError:
+            if taken is None:
+                raise
+            ours.close()  # the worker started ahead has died since: a new one
+            self.proc, ours = _spawn()
+            ours.sendall(frame((sys.path, routes)))
         ours.setblocking(False)
         with contextlib.suppress(OSError):  # pages go on while the worker is busy
             ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)

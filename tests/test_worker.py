@@ -145,6 +145,27 @@ def test_a_worker_started_ahead_that_no_crawl_takes_ends_quietly_when_discarded(
     worker_mod.discard_prestarted()  # nothing left: nothing to do
 
 
+def test_a_worker_started_ahead_that_died_before_the_crawl_took_it_is_replaced():
+    from qa_crawler import worker as worker_mod
+
+    worker_mod.prestart()
+    (ahead, _), = worker_mod._prestarted
+    ahead.kill()
+    ahead.wait()
+    site = SampleSite(n_pages=2, seed=5)
+    path = site.article_path(site.qa_ids()[0])
+
+    async def read():
+        worker = PageWorker(ROUTES)
+        try:
+            assert worker.proc is not ahead
+            return await worker.read(site.render(path)[2], fetch_of(path))
+        finally:
+            worker.close()
+
+    assert asyncio.run(read()).page.stored
+
+
 def test_a_crawl_that_cannot_start_leaves_no_worker_started_ahead_behind(tmp_path, monkeypatch):
     from qa_crawler import commands
     from qa_crawler import worker as worker_mod
