@@ -240,3 +240,25 @@ def test_the_package_makes_jemalloc_arrows_pool_unless_the_user_chose_one():
                             env={**env, "ARROW_DEFAULT_MEMORY_POOL": "system"},
                             check=True).stdout.split()
     assert chosen[1] == "system"
+
+
+@pytest.mark.parametrize("config, expected", [
+    ("#define ARROW_JEMALLOC\n#define ARROW_JEMALLOC_VENDORED\n#define ARROW_MIMALLOC\n", True),
+    ("#define ARROW_MIMALLOC\n/* #undef ARROW_JEMALLOC */\n", False),  # e.g. Windows' pyarrow
+    (None, False),  # headers not installed: Arrow's own default stays
+])
+def test_jemalloc_is_asked_of_arrow_only_when_its_build_has_it(tmp_path, monkeypatch, config,
+                                                               expected):
+    import importlib.machinery
+    import importlib.util
+
+    import qa_crawler
+
+    package = tmp_path / "pyarrow"
+    (package / "include" / "arrow" / "util").mkdir(parents=True)
+    if config is not None:
+        (package / "include" / "arrow" / "util" / "config.h").write_text(config)
+    spec = importlib.machinery.ModuleSpec("pyarrow", None, is_package=True)
+    spec.submodule_search_locations = [str(package)]
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: spec)
+    assert qa_crawler._arrow_has_jemalloc() is expected
