@@ -534,9 +534,10 @@ def _batches(index: pa.Table, pages: MergedPages, parts: PartIndex, keep_removed
         start = stop
 
 
-# On 2 cores, beside the main thread: one per file (7) spent 20 % more CPU than 3; with row
-# groups of 64 MB, 2 spent less than 3 (2026-12-08, AMD EPYC, 3 rounds interleaved: the export
-# 3.54-3.63 s against 3.71-3.87, the qa file's writes 0.81-0.82 s of CPU against 0.84-0.87).
+# On 2 cores, beside the main thread: one per file (7) spent 20 % more CPU than 3. With row
+# groups of 32 MB, 2 are as fast as 3 for ~25 MB less of the export's peak (2026-12-08, AMD
+# EPYC, 3 rounds interleaved: 3.70-3.82 s and 445-461 MB against 3.71-3.87 s and 471-488 MB);
+# at 64 MB, 2 were faster (3.54-3.63 s against 3.71-3.87).
 WRITE_THREADS = 2
 
 

@@ -43,14 +43,12 @@ def split_files() -> list[str]:
 # records (570 rows) made the qa table 1.38 s of CPU against pq.write_table's 0.74 for one row
 # group of 100,000 rows, 16 MB (3,500 rows) 0.96. Each group's column chunks start their
 # dictionaries, pages and zstd contexts again: on 2026-12-08 (AMD EPYC, the benchmark's qa table
-# alone, best of 3) 16 MB cost 0.88 s, 32 MB 0.78-0.81, 64 MB 0.74-0.76, one group 0.66; in the
-# export (with jemalloc, 2 writing threads) the qa file's writes 0.91-0.94 s at 16 MB, 0.87-0.89
-# at 32, 0.81-0.82 at 64, and the whole export's peak RSS 435, 475, 520-550 MB (mimalloc at
-# 16 MB: 518-534). Then, with 2 threads (3 rounds): 16 MB 3.56-3.66 s, qa file 0.89-0.91, 410 MB;
-# 32 MB 3.49-3.64 s, 0.85-0.86, 445-458 MB; 64 MB 3.60-4.18 s, 0.84-0.88, 530-546 MB. At 64 MB
-# the export of 50,000 records peaked at 519 MB against 385 at 16 and 422 at 32 (5,000: 283 at
-# each), which took the crawl's memory figure (50,000 vs 5,000 pages) to 1.22: 32 MB, bounded
-# whatever the dataset's size.
+# alone, best of 3) 16 MB cost 0.88 s, 32 MB 0.78-0.81, 64 MB 0.74-0.76, one group 0.66. In the
+# export (jemalloc, 2 writing threads, 100,000 records, 3 rounds): 16 MB 3.56-3.66 s, the qa
+# file's writes 0.89-0.91 s of CPU, peak RSS 410 MB; 32 MB 3.49-3.64 s, 0.85-0.86, 445-458 MB;
+# 64 MB 3.60-4.18 s, 0.84-0.88, 530-546 MB. At 64 MB the export of 50,000 records peaked at
+# 519 MB against 385 at 16 and 422 at 32 (5,000: 283 at each), which took the crawl's memory
+# figure (50,000 vs 5,000 pages) to 1.22: 32 MB, bounded whatever the dataset's size.
 ROW_GROUP_BYTES = 32 << 20
 
 # A Parquet writer writes every page, and every page's header, as its own write: 5,166 writes

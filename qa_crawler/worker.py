@@ -90,7 +90,7 @@ class PageReader:
         from pipelines.validate import JsonChecker
 
         self.routes = routes
-        self.check = check or JsonChecker()
+        self.check = JsonChecker() if check is None else check
         # In the worker, what the store would compute too (the JSON text and change key): the
         # store, in the crawler's process, then has them. Not the question's MinHash, which the
         # store makes: with it here the worker was the crawl's bottleneck (15.2 s of CPU for
@@ -143,11 +143,10 @@ def serve() -> None:
     # first frame: a worker started ahead of the crawler (prestart) is ready when it opens.
     # (Measured: the first page's reading and archiving imported qa_crawler.guard, and with it
     # Scrapy, 176 ms, and surt for the CDXJ lines, 61 ms.)
-    import surt  # noqa: F401  (qa_crawler.warc.cdxj_line's)
-
     from pipelines.validate import JsonChecker
     from qa_crawler import guard, warc  # noqa: F401
 
+    warc.load_writing_modules()
     check = JsonChecker()
     try:
         path, routes = read_frame(stream)

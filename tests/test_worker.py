@@ -178,12 +178,12 @@ def test_a_crawl_that_cannot_start_leaves_no_worker_started_ahead_behind(tmp_pat
         return started[-1]
 
     monkeypatch.setattr(worker_mod, "_spawn", watched)
-    folder = tmp_path / "file"
-    folder.write_text("not a folder")
-    status = commands.run_crawl("http://127.0.0.1:9/", str(folder), overrides=[
+    # Politeness lifted (a worker wanted), and a start URL nothing listens at (port 9): the
+    # crawl stops before Scrapy starts.
+    status = commands.run_crawl("http://127.0.0.1:9/", str(tmp_path / "ds"), overrides=[
         ("DOWNLOAD_DELAY", "0"), ("AUTOTHROTTLE_ENABLED", "False"), ("DOWNLOAD_TIMEOUT", "2")],
         stream=io.StringIO())
-    assert status != 0 and len(started) == 1  # started ahead, then not wanted
+    assert status == commands.EXIT_CANNOT_RUN and len(started) == 1  # started, never taken
     assert not worker_mod._prestarted and started[0][0].returncode == 0
 
 
